@@ -1,0 +1,5 @@
+"""Allows ``python -m dermstudy``."""
+
+from dermstudy.cli import main
+
+raise SystemExit(main())

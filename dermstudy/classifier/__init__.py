@@ -1,0 +1,1 @@
+"""classifier (filled in by its issue)."""

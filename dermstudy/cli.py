@@ -1,0 +1,56 @@
+"""The ``dermstudy`` command.
+
+Each module in ``dermstudy.commands`` defines ``register(subparsers)`` and adds its subcommands;
+a subcommand's handler takes the parsed arguments and returns an exit code. With no subcommand the
+main window opens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from dermstudy import __version__, commands
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dermstudy",
+        description="Blinded reader studies with real and GLIDE-generated dermoscopic images.",
+    )
+    parser.add_argument("--version", action="version", version=f"dermstudy {__version__}")
+    parser.add_argument(
+        "--workspace",
+        metavar="DIR",
+        default=None,
+        help="workspace folder (default: $DERMSTUDY_WORKSPACE, else studies/default)",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        from dermstudy.commands.gui import run as run_gui
+
+        args.handler = run_gui
+    from dermstudy.commands._common import UserError
+    from dermstudy.workspace import WorkspaceError
+
+    try:
+        return int(args.handler(args) or 0)
+    except (UserError, WorkspaceError) as exc:
+        print(f"dermstudy: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dermstudy: interrupted", file=sys.stderr)
+        return 130

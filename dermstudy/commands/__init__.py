@@ -1,0 +1,1 @@
+"""Subcommand modules of the ``dermstudy`` CLI; each defines ``register(subparsers)``."""

@@ -1,0 +1,1 @@
+"""glide (filled in by its issue)."""

@@ -1,0 +1,1 @@
+"""quality (filled in by its issue)."""

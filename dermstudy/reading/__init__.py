@@ -1,0 +1,1 @@
+"""reading (filled in by its issue)."""

@@ -1,0 +1,1 @@
+"""study (filled in by its issue)."""

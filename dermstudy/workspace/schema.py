@@ -1,0 +1,137 @@
+"""The workspace database schema as named, ordered migrations.
+
+Each migration is applied once, in order, inside one transaction, and recorded in ``_migrations``.
+To change the schema, append a new migration; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from dermstudy.entities import CODES
+
+_ENTITY_CHECK = "entity IN (" + ", ".join(f"'{c}'" for c in CODES) + ")"
+
+
+def run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Execute SQL statements one by one, inside the caller's transaction.
+
+    ``executescript`` would commit first, which breaks the one-transaction-per-migration rule.
+    """
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            conn.execute(pending)
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {pending.strip()[:80]}")
+
+
+def _initial(conn: sqlite3.Connection) -> None:
+    run_script(
+        conn,
+        f"""
+        CREATE TABLE images (
+            id INTEGER PRIMARY KEY,
+            sha256 TEXT NOT NULL UNIQUE,
+            file TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('real', 'synthetic')),
+            entity TEXT NOT NULL CHECK ({_ENTITY_CHECK}),
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            format TEXT NOT NULL,
+            source TEXT NOT NULL,
+            source_id TEXT,
+            lesion_id TEXT,
+            provenance TEXT NOT NULL DEFAULT '{{}}',
+            created_at TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX images_source_id ON images (source, source_id)
+            WHERE source_id IS NOT NULL;
+        CREATE INDEX images_entity ON images (kind, entity);
+        CREATE INDEX images_lesion ON images (lesion_id);
+
+        CREATE TABLE models (
+            id INTEGER PRIMARY KEY,
+            sha256 TEXT NOT NULL UNIQUE,
+            path TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            options TEXT NOT NULL DEFAULT '{{}}',
+            origin TEXT NOT NULL DEFAULT 'file',
+            created_at TEXT NOT NULL
+        );
+
+        CREATE TABLE studies (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            seed INTEGER NOT NULL,
+            settings TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+
+        CREATE TABLE cases (
+            id INTEGER PRIMARY KEY,
+            study_id INTEGER NOT NULL REFERENCES studies (id),
+            code TEXT NOT NULL UNIQUE,
+            position INTEGER NOT NULL,
+            image_id INTEGER NOT NULL REFERENCES images (id),
+            practice INTEGER NOT NULL DEFAULT 0,
+            blinded_sha256 TEXT NOT NULL,
+            UNIQUE (study_id, position)
+        );
+
+        CREATE TABLE readers (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL
+        );
+
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            study_id INTEGER NOT NULL REFERENCES studies (id),
+            reader_id INTEGER NOT NULL REFERENCES readers (id),
+            case_order TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            UNIQUE (study_id, reader_id)
+        );
+
+        CREATE TABLE votes (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions (id),
+            case_id INTEGER NOT NULL REFERENCES cases (id),
+            entity TEXT NOT NULL CHECK ({_ENTITY_CHECK}),
+            ai_scale INTEGER CHECK (ai_scale BETWEEN 1 AND 5),
+            ai_vote TEXT NOT NULL CHECK (ai_vote IN ('ai', 'real')),
+            entity_confidence INTEGER CHECK (entity_confidence BETWEEN 1 AND 5),
+            seconds REAL,
+            answered_at TEXT NOT NULL,
+            origin TEXT NOT NULL DEFAULT 'reader-window',
+            UNIQUE (session_id, case_id)
+        );
+
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            subject TEXT NOT NULL DEFAULT '',
+            details TEXT NOT NULL DEFAULT '{{}}'
+        );
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+        """
+    )
+
+
+Migration = tuple[str, Callable[[sqlite3.Connection], None]]
+
+# Append only. The name is what is recorded in the database.
+MIGRATIONS: list[Migration] = [
+    ("0001_initial", _initial),
+]
