@@ -1,0 +1,37 @@
+"""Starting the GUI: the ``QApplication`` with dermstudy's name, icon and style, and the main window."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from dermstudy.ui.style import apply_style
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    """The process's ``QApplication`` (created once), named and styled."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("dermstudy")
+    app.setApplicationDisplayName("dermstudy")
+    app.setOrganizationName("dermstudy")
+    app.setDesktopFileName("dermstudy")
+    apply_style(app)
+    return app
+
+
+def run_main_window(workspace: str | Path | None) -> int:
+    """Open the main window on ``workspace`` (default workspace if None) and run until it closes.
+
+    A workspace that cannot be opened raises ``WorkspaceError`` before any window appears, so the
+    CLI reports it as one line.
+    """
+    from dermstudy.ui.main_window import MainWindow
+
+    app = create_application()
+    window = MainWindow(workspace)
+    window.show()
+    return int(app.exec())

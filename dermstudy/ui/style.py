@@ -1,0 +1,125 @@
+"""The look of the app: Fusion style, one palette, one readable font size, one style sheet, icons.
+
+Every window (main window, reader window, dialogs) calls :func:`apply_style` once on the
+``QApplication``; panels only use the object names and properties defined here (``role="title"``,
+``role="hint"``, ``role="primary"``...) instead of styling themselves, so the app stays consistent.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from PySide6.QtGui import QColor, QFont, QIcon, QPalette
+from PySide6.QtWidgets import QApplication
+
+from dermstudy.paths import RESOURCES_DIR
+
+ICONS_DIR = RESOURCES_DIR / "icons"
+
+ACCENT = "#2c5d8f"
+ACCENT_LIGHT = "#dce8f4"
+TEXT = "#1f2328"
+MUTED = "#5f6b76"
+WINDOW = "#f5f6f8"
+BASE = "#ffffff"
+BORDER = "#d0d5db"
+DANGER = "#b42318"
+
+BASE_POINT_SIZE = 10.5
+SPACING = 10  # default layout spacing and margin unit, in pixels
+
+STYLE_SHEET = f"""
+QWidget {{ color: {TEXT}; }}
+QMainWindow, QDialog {{ background: {WINDOW}; }}
+QLabel[role="title"] {{ font-size: 16pt; font-weight: 600; }}
+QLabel[role="subtitle"] {{ font-size: 12pt; font-weight: 600; }}
+QLabel[role="hint"] {{ color: {MUTED}; }}
+QLabel[role="error"] {{ color: {DANGER}; }}
+QListWidget#navigation {{
+    background: {BASE}; border: none; border-right: 1px solid {BORDER}; padding: 6px 0;
+    outline: 0;
+}}
+QListWidget#navigation::item {{ padding: 8px 10px; margin: 1px 6px; border-radius: 6px; }}
+QListWidget#navigation::item:selected {{ background: {ACCENT_LIGHT}; color: {TEXT}; }}
+QListWidget#navigation::item:hover:!selected {{ background: #eef1f4; }}
+QListWidget#navigation::item:disabled {{ color: #9aa3ab; }}
+QGroupBox {{
+    border: 1px solid {BORDER}; border-radius: 6px; margin-top: 14px; padding: 10px 8px 8px 8px;
+    background: {BASE};
+}}
+QGroupBox::title {{ subcontrol-origin: margin; left: 10px; padding: 0 4px; font-weight: 600; }}
+QPushButton {{
+    padding: 5px 14px; border: 1px solid {BORDER}; border-radius: 5px; background: {BASE};
+}}
+QPushButton:hover {{ background: #eef1f4; }}
+QPushButton:pressed {{ background: #e1e6eb; }}
+QPushButton:disabled {{ color: #9aa3ab; }}
+QPushButton[role="primary"] {{ background: {ACCENT}; color: white; border-color: {ACCENT}; }}
+QPushButton[role="primary"]:hover {{ background: #244d77; }}
+QPushButton[role="primary"]:disabled {{ background: #9db3c9; border-color: #9db3c9; }}
+QPushButton:checked {{ background: {ACCENT}; color: white; border-color: {ACCENT}; }}
+QTableView, QTableWidget, QListView {{
+    background: {BASE}; border: 1px solid {BORDER}; border-radius: 4px;
+    gridline-color: #e6e9ed; selection-background-color: {ACCENT_LIGHT}; selection-color: {TEXT};
+}}
+QHeaderView::section {{
+    background: #eef1f4; border: none; border-bottom: 1px solid {BORDER}; padding: 4px 6px;
+    font-weight: 600;
+}}
+QProgressBar {{
+    border: 1px solid {BORDER}; border-radius: 4px; background: {BASE}; text-align: center;
+    min-height: 18px;
+}}
+QProgressBar::chunk {{ background: {ACCENT}; border-radius: 3px; }}
+QStatusBar {{ background: {BASE}; border-top: 1px solid {BORDER}; }}
+QStatusBar QLabel {{ color: {MUTED}; padding: 0 6px; }}
+"""
+
+
+@cache
+def icon(name: str) -> QIcon:
+    """An icon from ``resources/icons/<name>.svg`` (or ``.png``); an empty icon if there is none."""
+    for suffix in (".svg", ".png"):
+        path = ICONS_DIR / f"{name}{suffix}"
+        if path.exists():
+            return QIcon(str(path))
+    return QIcon()
+
+
+def app_icon() -> QIcon:
+    return icon("app")
+
+
+def _palette() -> QPalette:
+    palette = QPalette()
+    colors = {
+        QPalette.ColorRole.Window: WINDOW,
+        QPalette.ColorRole.WindowText: TEXT,
+        QPalette.ColorRole.Base: BASE,
+        QPalette.ColorRole.AlternateBase: "#f7f8fa",
+        QPalette.ColorRole.Text: TEXT,
+        QPalette.ColorRole.Button: BASE,
+        QPalette.ColorRole.ButtonText: TEXT,
+        QPalette.ColorRole.Highlight: ACCENT,
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.ToolTipBase: "#ffffe8",
+        QPalette.ColorRole.ToolTipText: TEXT,
+        QPalette.ColorRole.PlaceholderText: MUTED,
+    }
+    for role, color in colors.items():
+        palette.setColor(role, QColor(color))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#9aa3ab"))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText, QColor("#9aa3ab"))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#9aa3ab"))
+    return palette
+
+
+def apply_style(app: QApplication) -> None:
+    """Give the whole application the dermstudy look (idempotent)."""
+    app.setStyle("Fusion")
+    app.setPalette(_palette())
+    font = QFont(app.font())
+    font.setPointSizeF(BASE_POINT_SIZE)
+    app.setFont(font)
+    app.setStyleSheet(STYLE_SHEET)
+    app.setWindowIcon(app_icon())

@@ -1,0 +1,112 @@
+"""The main window shell: navigation, lazy panels, missing panels, workspace switching."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QWidget
+
+from dermstudy.ui import main_window as mw
+from dermstudy.ui.main_window import PANEL_SPECS, MainWindow
+
+
+@pytest.fixture
+def fake_panels(monkeypatch):
+    """Pretend only 'dataset' and 'studies' panels exist, with tiny fake modules."""
+    built = []
+
+    def make_module(name):
+        module = types.ModuleType(f"dermstudy.ui.panels.{name}")
+        module.TITLE = name.title()
+
+        class Panel(QWidget):
+            refreshed = 0
+
+            def refresh(self):
+                self.refreshed += 1
+
+        def create_panel(workspace_path, parent=None):
+            widget = Panel(parent)
+            widget.workspace_path = workspace_path
+            built.append((name, workspace_path))
+            return widget
+
+        module.create_panel = create_panel
+        return module
+
+    fakes = {"dataset": make_module("dataset"), "studies": make_module("studies")}
+    monkeypatch.setattr(mw, "panel_available", lambda spec: spec.name in fakes)
+    monkeypatch.setattr(mw, "load_panel_module", lambda spec: fakes.get(spec.name))
+    return built
+
+
+def test_navigation_order_and_disabled_missing_panels(qtbot, tmp_path, fake_panels):
+    window = MainWindow(tmp_path / "ws")
+    qtbot.addWidget(window)
+    titles = [window.nav.item(i).text() for i in range(window.nav.count())]
+    assert titles == [
+        "Dataset",
+        "Generator",
+        "Training",
+        "Studies",
+        "Reading",
+        "Results",
+        "Quality",
+        "Classifier",
+    ]
+    for row, spec in enumerate(PANEL_SPECS):
+        enabled = bool(window.nav.item(row).flags() & Qt.ItemFlag.ItemIsEnabled)
+        assert enabled == (spec.name in ("dataset", "studies"))
+        if not enabled:
+            assert spec.purpose in window.nav.item(row).toolTip()
+    assert window.current_panel_name() == "dataset"
+    assert [name for name, _ in fake_panels] == ["dataset"]  # studies not built until shown
+
+
+def test_panels_switch_and_refresh(qtbot, tmp_path, fake_panels):
+    window = MainWindow(tmp_path / "ws")
+    qtbot.addWidget(window)
+    studies = window.select_panel("studies")
+    assert window.stack.currentWidget() is studies
+    assert studies.refreshed == 1
+    window.select_panel("dataset")
+    window.select_panel("studies")
+    assert studies.refreshed == 2 and window.panel("studies") is studies
+    assert window.select_panel("quality") is None  # missing panel cannot be selected
+
+
+def test_status_bar_shows_workspace_and_counts(qtbot, tmp_path, fake_panels):
+    window = MainWindow(tmp_path / "ws")
+    qtbot.addWidget(window)
+    assert str(tmp_path / "ws") in window.workspace_label.text()
+    assert "0 images" in window.status_label.text()
+
+
+def test_switching_workspace_rebuilds_panels(qtbot, tmp_path, fake_panels):
+    window = MainWindow(tmp_path / "a")
+    qtbot.addWidget(window)
+    assert window.set_workspace(tmp_path / "b")
+    assert window.panel("dataset").workspace_path == (tmp_path / "b").resolve()
+    assert "b" in window.windowTitle()
+
+
+def test_broken_panel_shows_error_not_crash(qtbot, tmp_path, monkeypatch):
+    def broken(spec):
+        raise RuntimeError("boom in panel")
+
+    monkeypatch.setattr(mw, "panel_available", lambda spec: spec.name == "dataset")
+    monkeypatch.setattr(mw, "load_panel_module", broken)
+    window = MainWindow(tmp_path / "ws")
+    qtbot.addWidget(window)
+    texts = [label.text() for label in window.stack.currentWidget().findChildren(QLabel)]
+    assert any("boom in panel" in t for t in texts)
+
+
+def test_real_missing_module_detection():
+    spec = mw.PanelSpec("no_such_panel_xyz", "X", "does x")
+    assert not mw.panel_available(spec)
+    assert mw.load_panel_module(spec) is None
+    assert "dermstudy.ui.panels.no_such_panel_xyz" not in sys.modules
