@@ -51,6 +51,15 @@ def main(argv: list[str] | None = None) -> int:
     except (UserError, WorkspaceError) as exc:
         print(f"dermstudy: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # Output piped into `head` and the like: stop quietly, as other command-line tools do.
+        sys.stderr.close()
+        return 0
+    except OSError as exc:
+        # Full disk, permissions, vanished files: one line naming the file, not a stack trace.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"dermstudy: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("dermstudy: interrupted", file=sys.stderr)
         return 130

@@ -1,1 +1,1 @@
-"""datasets (filled in by its issue)."""
+"""Getting images into a workspace: HAM10000 import, synthetic-image import, dataset summaries."""

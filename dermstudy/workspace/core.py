@@ -51,15 +51,19 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def atomic_write_bytes(target: Path, data: bytes) -> None:
-    """Write via a temporary file and rename, so a crash never leaves a half-written file."""
+def atomic_write_bytes(target: Path, data: bytes, *, fsync: bool = True) -> None:
+    """Write via a temporary file and rename, so a crash never leaves a half-written file.
+
+    Bulk writers pass ``fsync=False`` and call ``os.sync()`` once before their database commit.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if fsync:
+                os.fsync(handle.fileno())
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -114,7 +118,9 @@ class Workspace:
         self.conn.execute(
             "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
         )
-        applied = [row[0] for row in self.conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
+        applied = [
+            row[0] for row in self.conn.execute("SELECT name FROM _migrations ORDER BY rowid")
+        ]
         known = [name for name, _ in MIGRATIONS]
         unknown = [name for name in applied if name not in known]
         if unknown:
@@ -169,26 +175,38 @@ class Workspace:
     def relative_blob_path(self, sha256: str, suffix: str, folder: str = "images") -> str:
         return f"{folder}/{sha256[:2]}/{sha256}{suffix}"
 
-    def store_blob(self, data: bytes, suffix: str, folder: str = "images") -> tuple[str, str]:
+    def store_blob(
+        self, data: bytes, suffix: str, folder: str = "images", *, fsync: bool = True
+    ) -> tuple[str, str]:
         """Store bytes under their SHA-256; returns (sha256, path relative to the workspace)."""
         digest = sha256_bytes(data)
         relative = self.relative_blob_path(digest, suffix, folder)
         target = self.root / relative
         if not target.exists():
-            atomic_write_bytes(target, data)
+            atomic_write_bytes(target, data, fsync=fsync)
         return digest, relative
 
     def path_of(self, relative: str) -> Path:
         return self.root / relative
 
     # -- audit log -----------------------------------------------------------------------------
-    def audit(self, action: str, subject: str = "", details: dict[str, Any] | None = None,
-              actor: str | None = None) -> None:
+    def audit(
+        self,
+        action: str,
+        subject: str = "",
+        details: dict[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> None:
         """Append one line to the audit log (inside the caller's transaction if there is one)."""
         self.conn.execute(
             "INSERT INTO audit_log (at, actor, action, subject, details) VALUES (?, ?, ?, ?, ?)",
-            (now_iso(), actor or _default_actor(), action, subject,
-             json.dumps(details or {}, sort_keys=True, default=str)),
+            (
+                now_iso(),
+                actor or _default_actor(),
+                action,
+                subject,
+                json.dumps(details or {}, sort_keys=True, default=str),
+            ),
         )
 
 

@@ -1,0 +1,56 @@
+"""``dermstudy library import-synthetic``: record synthetic images generated elsewhere."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from dermstudy.commands._common import UserError, open_workspace, print_json
+from dermstudy.entities import UnknownEntityError
+from dermstudy.jobs import CancelToken, TextProgressBar
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("library", help="the workspace's synthetic image library")
+    sub = parser.add_subparsers(dest="library_command", metavar="ACTION", required=True)
+    imp = sub.add_parser(
+        "import-synthetic",
+        help="import externally generated images (a folder of one entity, or a file,entity CSV)",
+    )
+    imp.add_argument("path", help="folder of images, or a CSV with columns file,entity")
+    imp.add_argument("--entity", help="entity of every image in the folder (code or name)")
+    imp.add_argument("--source", default="external", help="label of where the images came from")
+    imp.add_argument("--json", action="store_true", help="print the summary as JSON")
+    imp.set_defaults(handler=run_import_synthetic)
+
+
+def run_import_synthetic(args: argparse.Namespace) -> int:
+    from dermstudy.datasets.synthetic import (
+        SyntheticImportError,
+        files_from_csv,
+        files_from_folder,
+        import_synthetic,
+    )
+
+    path = Path(args.path)
+    skipped: list[dict] = []
+    try:
+        if path.is_file() and path.suffix.lower() == ".csv":
+            files, skipped = files_from_csv(path)
+        else:
+            if not args.entity:
+                raise UserError("give --entity CODE for a folder (or pass a file,entity CSV)")
+            files = files_from_folder(path, args.entity)
+    except (SyntheticImportError, UnknownEntityError) as exc:
+        raise UserError(str(exc)) from exc
+    if not files and not skipped:
+        raise UserError(f"{path}: no image files found")
+    with open_workspace(args) as ws:
+        summary = import_synthetic(
+            ws, files, args.source, TextProgressBar(label="import"), CancelToken(), skipped=skipped
+        )
+    if args.json:
+        print_json(summary.to_dict())
+    else:
+        print(summary.to_text())
+    return 0
