@@ -125,7 +125,7 @@ def _initial(conn: sqlite3.Connection) -> None:
             BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
         CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
             BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
-        """
+        """,
     )
 
 
