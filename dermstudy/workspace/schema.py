@@ -129,9 +129,35 @@ def _initial(conn: sqlite3.Connection) -> None:
     )
 
 
+def _image_sets_and_frozen_cases(conn: sqlite3.Connection) -> None:
+    """Named image sets (e.g. images to keep out of studies) and frozen study cases.
+
+    A study's cases never change once created, so updates to ``cases`` are refused outright.
+    """
+    run_script(
+        conn,
+        """
+        CREATE TABLE image_sets (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            description TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE image_set_members (
+            set_id INTEGER NOT NULL REFERENCES image_sets (id),
+            image_id INTEGER NOT NULL REFERENCES images (id),
+            PRIMARY KEY (set_id, image_id)
+        );
+        CREATE TRIGGER cases_frozen BEFORE UPDATE ON cases
+            BEGIN SELECT RAISE(ABORT, 'study cases are frozen once the study is created'); END;
+        """,
+    )
+
+
 Migration = tuple[str, Callable[[sqlite3.Connection], None]]
 
 # Append only. The name is what is recorded in the database.
 MIGRATIONS: list[Migration] = [
     ("0001_initial", _initial),
+    ("0002_image_sets_frozen_cases", _image_sets_and_frozen_cases),
 ]

@@ -1,0 +1,256 @@
+"""Reading from a reader package on a workstation without the workspace.
+
+A package (written by ``dermstudy study export-package``) is one zip file::
+
+    manifest.json        format, version, study name and uid, reading settings, order key,
+                         cases in base order as {code, sha256, practice}; no truth, no sources
+    cases/<code>.png     the blinded case images, named only by their opaque case codes
+
+Answers go to a sidecar SQLite file beside the package (``<package>.answers.sqlite`` by default),
+one file for all readers of that package on that machine. It uses a rollback journal (not WAL) so the
+single ``.sqlite`` file always holds every committed answer and can be carried back on its own;
+``synchronous=FULL`` makes each commit durable. ``dermstudy study import-results`` merges it back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from dermstudy.reading.answers import Answer, ReadingSettings
+from dermstudy.reading.session import CaseRef, ReadingError, case_order_for
+from dermstudy.workspace import now_iso
+from dermstudy.workspace.core import sha256_bytes
+
+PACKAGE_FORMAT = "dermstudy-reader-package"
+ANSWERS_FORMAT = "dermstudy-reader-answers"
+PACKAGE_VERSION = 1
+MANIFEST = "manifest.json"
+
+_SIDECAR_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    reader TEXT PRIMARY KEY,
+    case_order TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE TABLE IF NOT EXISTS answers (
+    reader TEXT NOT NULL REFERENCES sessions (reader),
+    code TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    ai_scale INTEGER,
+    ai_vote TEXT NOT NULL,
+    entity_confidence INTEGER,
+    seconds REAL,
+    answered_at TEXT NOT NULL,
+    PRIMARY KEY (reader, code)
+);
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    reader TEXT NOT NULL,
+    code TEXT NOT NULL,
+    old TEXT NOT NULL,
+    new TEXT NOT NULL
+);
+"""
+
+
+def default_answers_path(package: Path) -> Path:
+    return package.with_name(package.name + ".answers.sqlite")
+
+
+def is_package(path: Path) -> bool:
+    """True when ``path`` is a zip holding a dermstudy reader manifest."""
+    if not zipfile.is_zipfile(path):
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return MANIFEST in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def read_manifest(archive: zipfile.ZipFile, path: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads(archive.read(MANIFEST))
+    except (KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise ReadingError(f"{path}: unreadable package manifest ({exc})") from None
+    if manifest.get("format") != PACKAGE_FORMAT:
+        raise ReadingError(f"{path}: not a dermstudy reader package")
+    if int(manifest.get("version", 0)) > PACKAGE_VERSION:
+        raise ReadingError(f"{path}: written by a newer dermstudy; please update to read it")
+    return manifest
+
+
+def open_sidecar(path: Path, manifest: dict[str, Any], package: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the answers file for this package; refuses another study's file."""
+    try:
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=DELETE")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("BEGIN IMMEDIATE")
+        for statement in _SIDECAR_SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        meta = dict(conn.execute("SELECT key, value FROM meta"))
+        if not meta:
+            conn.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?)",
+                [
+                    ("format", ANSWERS_FORMAT),
+                    ("version", str(PACKAGE_VERSION)),
+                    ("study", manifest["study"]),
+                    ("study_uid", manifest["study_uid"]),
+                    ("package", package.name),
+                    ("created_at", now_iso()),
+                ],
+            )
+        conn.execute("COMMIT")
+    except sqlite3.DatabaseError as exc:
+        raise ReadingError(f"{path}: cannot be used as an answers file ({exc})") from None
+    if meta and meta.get("study_uid") != manifest["study_uid"]:
+        conn.close()
+        raise ReadingError(
+            f"{path} holds answers for study {meta.get('study')!r}, not for this package's "
+            f"study {manifest['study']!r}; move it away or choose another answers file"
+        )
+    return conn
+
+
+class PackageStore:
+    """A reader's session on a reader package, with answers in the sidecar SQLite file."""
+
+    def __init__(
+        self, package: Path, study: str | None, reader: str, answers_path: str | Path | None = None
+    ) -> None:
+        self.package = package.resolve()
+        self._lock = threading.Lock()
+        try:
+            self._zip = zipfile.ZipFile(self.package)
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise ReadingError(f"{package}: cannot open the package ({exc})") from None
+        try:
+            manifest = read_manifest(self._zip, package)
+            if study and study != manifest["study"]:
+                raise ReadingError(f"{package} holds study {manifest['study']!r}, not {study!r}")
+            self._open(manifest, reader, answers_path)
+        except BaseException:
+            self._zip.close()
+            raise
+
+    def _open(self, manifest: dict, reader: str, answers_path: str | Path | None) -> None:
+        self.study_name = manifest["study"]
+        self.reader = reader
+        self.settings = ReadingSettings.from_dict(manifest.get("reading", {}))
+        base = [CaseRef(c["code"], bool(c["practice"]), c["sha256"]) for c in manifest["cases"]]
+        names = set(self._zip.namelist())
+        absent = [c.code for c in base if f"cases/{c.code}.png" not in names]
+        if absent:
+            raise ReadingError(
+                f"{self.package}: {len(absent)} case image(s) missing, e.g. {absent[0]}"
+            )
+        self.answers_path = Path(answers_path or default_answers_path(self.package))
+        self.conn = open_sidecar(self.answers_path, manifest, self.package)
+        row = self.conn.execute(
+            "SELECT case_order FROM sessions WHERE reader = ?", (reader,)
+        ).fetchone()
+        if row is None:
+            order = [
+                c.code
+                for c in case_order_for(
+                    base, self.settings.order, manifest.get("order_key", ""), reader
+                )
+            ]
+            with self._transaction():
+                self.conn.execute(
+                    "INSERT INTO sessions (reader, case_order, started_at) VALUES (?, ?, ?)",
+                    (reader, json.dumps(order), now_iso()),
+                )
+        else:
+            order = json.loads(row[0])
+        by_code = {c.code: c for c in base}
+        if sorted(order) != sorted(by_code):
+            raise ReadingError(
+                f"{self.answers_path}: {reader!r}'s case order does not match the package"
+            )
+        self.cases = [by_code[code] for code in order]
+
+    @contextlib.contextmanager
+    def _transaction(self):
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def read_image(self, case: CaseRef) -> bytes:
+        with self._lock:
+            data = self._zip.read(f"cases/{case.code}.png")
+        if sha256_bytes(data) != case.sha256:
+            raise ReadingError(f"{self.package}: case image {case.code} is damaged (hash mismatch)")
+        return data
+
+    def load_answers(self) -> dict[str, Answer]:
+        rows = self.conn.execute(
+            "SELECT code, entity, ai_scale, ai_vote, entity_confidence, seconds FROM answers "
+            "WHERE reader = ?",
+            (self.reader,),
+        ).fetchall()
+        return {code: Answer(*rest) for code, *rest in rows}
+
+    def save_answer(self, case: CaseRef, answer: Answer, previous: Answer | None) -> None:
+        with self._transaction():
+            self.conn.execute(
+                "INSERT OR REPLACE INTO answers (reader, code, sha256, entity, ai_scale, ai_vote, "
+                "entity_confidence, seconds, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self.reader,
+                    case.code,
+                    case.sha256,
+                    answer.entity,
+                    answer.ai_scale,
+                    answer.ai_vote,
+                    answer.entity_confidence,
+                    answer.seconds,
+                    now_iso(),
+                ),
+            )
+            if previous is not None:
+                self.conn.execute(
+                    "INSERT INTO history (at, reader, code, old, new) VALUES (?, ?, ?, ?, ?)",
+                    (
+                        now_iso(),
+                        self.reader,
+                        case.code,
+                        json.dumps(previous.to_dict()),
+                        json.dumps(answer.to_dict()),
+                    ),
+                )
+
+    def finished_at(self) -> str | None:
+        row = self.conn.execute(
+            "SELECT finished_at FROM sessions WHERE reader = ?", (self.reader,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def mark_finished(self) -> None:
+        with self._transaction():
+            self.conn.execute(
+                "UPDATE sessions SET finished_at = ? WHERE reader = ? AND finished_at IS NULL",
+                (now_iso(), self.reader),
+            )
+
+    def close(self) -> None:
+        self.conn.close()
+        self._zip.close()

@@ -1,0 +1,189 @@
+"""Reading straight from a workspace: cases from ``cases``, answers into ``votes`` (one row per case).
+
+Tables used (their meaning is shared with analysis): ``readers`` (one row per reader name),
+``sessions`` (one per study and reader; ``case_order`` is the JSON list of case codes in this reader's
+order, practice cases first; ``finished_at`` set by finish), ``votes`` (one row per session and case;
+``origin`` 'reader-window'). A changed answer is upserted and the previous one goes to ``audit_log``
+as action ``vote.change`` in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from dermstudy.reading.answers import Answer, ReadingSettings
+from dermstudy.reading.session import CaseRef, ReadingError, case_order_for
+from dermstudy.workspace import Workspace, WorkspaceError, now_iso
+from dermstudy.workspace.core import sha256_bytes
+
+ORIGIN_READER_WINDOW = "reader-window"
+
+
+def load_study_row(ws: Workspace, study: str) -> sqlite3.Row | tuple:
+    row = ws.conn.execute(
+        "SELECT id, name, settings FROM studies WHERE name = ?", (study,)
+    ).fetchone()
+    if row is None:
+        names = [r[0] for r in ws.conn.execute("SELECT name FROM studies ORDER BY name")]
+        known = f" (studies: {', '.join(names)})" if names else " (this workspace has no studies)"
+        raise ReadingError(f"no study named {study!r} in {ws.root}{known}")
+    return row
+
+
+def get_or_create_reader(ws: Workspace, name: str) -> int:
+    """The id of reader ``name``, creating the row (and an audit line) on first use."""
+    row = ws.conn.execute("SELECT id FROM readers WHERE name = ?", (name,)).fetchone()
+    if row:
+        return int(row[0])
+    with ws.transaction():
+        cursor = ws.conn.execute(
+            "INSERT INTO readers (name, created_at) VALUES (?, ?)", (name, now_iso())
+        )
+        ws.audit("reader.create", name)
+    return int(cursor.lastrowid)
+
+
+def study_cases(ws: Workspace, study_id: int) -> tuple[list[CaseRef], dict[str, int]]:
+    """The study's cases in base order, and a private map code -> cases.id."""
+    rows = ws.conn.execute(
+        "SELECT id, code, practice, blinded_sha256 FROM cases WHERE study_id = ? "
+        "ORDER BY practice DESC, position",
+        (study_id,),
+    ).fetchall()
+    refs = [CaseRef(code, bool(practice), sha) for _id, code, practice, sha in rows]
+    return refs, {code: int(case_id) for case_id, code, _p, _s in rows}
+
+
+def get_or_create_session(
+    ws: Workspace, study_id: int, study_settings: dict, cases: list[CaseRef], reader: str
+) -> tuple[int, list[str]]:
+    """The reader's session id and stored case order (creating the session on first open)."""
+    reader_id = get_or_create_reader(ws, reader)
+    row = ws.conn.execute(
+        "SELECT id, case_order FROM sessions WHERE study_id = ? AND reader_id = ?",
+        (study_id, reader_id),
+    ).fetchone()
+    if row:
+        return int(row[0]), list(json.loads(row[1]))
+    reading = ReadingSettings.from_dict(study_settings.get("reading", {}))
+    order = [
+        c.code
+        for c in case_order_for(cases, reading.order, study_settings.get("order_key", ""), reader)
+    ]
+    with ws.transaction():
+        cursor = ws.conn.execute(
+            "INSERT INTO sessions (study_id, reader_id, case_order, started_at) VALUES (?, ?, ?, ?)",
+            (study_id, reader_id, json.dumps(order), now_iso()),
+        )
+        ws.audit("session.start", reader, {"study_id": study_id})
+    return int(cursor.lastrowid), order
+
+
+def answer_from_row(row: tuple) -> Answer:
+    entity, ai_scale, ai_vote, confidence, seconds = row
+    return Answer(entity, ai_scale, ai_vote, confidence, seconds)
+
+
+class WorkspaceStore:
+    """A reader's session inside a workspace (opens its own connection; close it when done)."""
+
+    def __init__(self, root: str | Path, study: str, reader: str) -> None:
+        try:
+            self.ws = Workspace.open(root, create=False)
+        except WorkspaceError as exc:
+            raise ReadingError(str(exc)) from None
+        try:
+            self._open(study, reader)
+        except BaseException:
+            self.ws.close()
+            raise
+
+    def _open(self, study: str, reader: str) -> None:
+        study_id, name, settings_json = load_study_row(self.ws, study)
+        study_settings = json.loads(settings_json)
+        self.study_name = name
+        self.reader = reader
+        self.settings = ReadingSettings.from_dict(study_settings.get("reading", {}))
+        base, self._case_ids = study_cases(self.ws, study_id)
+        self._session_id, order = get_or_create_session(
+            self.ws, study_id, study_settings, base, reader
+        )
+        by_code = {c.code: c for c in base}
+        missing = [code for code in order if code not in by_code]
+        if missing or len(order) != len(base):
+            raise ReadingError(
+                f"session of {reader!r} in study {name!r} does not match the study's cases"
+            )
+        self.cases = [by_code[code] for code in order]
+
+    def read_image(self, case: CaseRef) -> bytes:
+        relative = self.ws.relative_blob_path(case.sha256, ".png", "cases")
+        path = self.ws.path_of(relative)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ReadingError(f"case image {relative} cannot be read: {exc.strerror}") from None
+        if sha256_bytes(data) != case.sha256:
+            raise ReadingError(f"case image {relative} is damaged (its SHA-256 does not match)")
+        return data
+
+    def load_answers(self) -> dict[str, Answer]:
+        rows = self.ws.conn.execute(
+            "SELECT c.code, v.entity, v.ai_scale, v.ai_vote, v.entity_confidence, v.seconds "
+            "FROM votes v JOIN cases c ON c.id = v.case_id WHERE v.session_id = ?",
+            (self._session_id,),
+        ).fetchall()
+        return {row[0]: answer_from_row(row[1:]) for row in rows}
+
+    def save_answer(self, case: CaseRef, answer: Answer, previous: Answer | None) -> None:
+        with self.ws.transaction():
+            self.ws.conn.execute(
+                "INSERT INTO votes (session_id, case_id, entity, ai_scale, ai_vote, "
+                "entity_confidence, seconds, answered_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (session_id, case_id) DO UPDATE SET entity = excluded.entity, "
+                "ai_scale = excluded.ai_scale, ai_vote = excluded.ai_vote, "
+                "entity_confidence = excluded.entity_confidence, seconds = excluded.seconds, "
+                "answered_at = excluded.answered_at, origin = excluded.origin",
+                (
+                    self._session_id,
+                    self._case_ids[case.code],
+                    answer.entity,
+                    answer.ai_scale,
+                    answer.ai_vote,
+                    answer.entity_confidence,
+                    answer.seconds,
+                    now_iso(),
+                    ORIGIN_READER_WINDOW,
+                ),
+            )
+            if previous is not None:
+                self.ws.audit(
+                    "vote.change",
+                    case.code,
+                    {
+                        "session_id": self._session_id,
+                        "reader": self.reader,
+                        "old": previous.to_dict(),
+                        "new": answer.to_dict(),
+                    },
+                    actor=self.reader,
+                )
+
+    def finished_at(self) -> str | None:
+        row = self.ws.conn.execute(
+            "SELECT finished_at FROM sessions WHERE id = ?", (self._session_id,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def mark_finished(self) -> None:
+        with self.ws.transaction():
+            self.ws.conn.execute(
+                "UPDATE sessions SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
+                (now_iso(), self._session_id),
+            )
+            self.ws.audit("session.finish", self.reader, {"session_id": self._session_id})
+
+    def close(self) -> None:
+        self.ws.close()
