@@ -154,10 +154,70 @@ def _image_sets_and_frozen_cases(conn: sqlite3.Connection) -> None:
     )
 
 
+def _splits(conn: sqlite3.Connection) -> None:
+    """Held-out splits of the real images, made by lesion so no lesion is on both sides.
+
+    ``split_members`` lists every real image that existed when the split was made, with its side
+    (``train`` or ``test``); studies and the classifier ablation read the same rows.
+    """
+    run_script(
+        conn,
+        """
+        CREATE TABLE splits (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            seed INTEGER NOT NULL,
+            test_fraction REAL NOT NULL,
+            settings TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE split_members (
+            split_id INTEGER NOT NULL REFERENCES splits (id),
+            image_id INTEGER NOT NULL REFERENCES images (id),
+            side TEXT NOT NULL CHECK (side IN ('train', 'test')),
+            PRIMARY KEY (split_id, image_id)
+        );
+        CREATE INDEX split_members_side ON split_members (split_id, side);
+        CREATE TRIGGER split_members_frozen BEFORE UPDATE ON split_members
+            BEGIN SELECT RAISE(ABORT, 'a split never changes once created'); END;
+        """,
+    )
+
+
+def _training_runs(conn: sqlite3.Connection) -> None:
+    """GLIDE fine-tuning runs: one row per run folder under ``runs/``."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE training_runs (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('base', 'upsample')),
+            folder TEXT NOT NULL,
+            status TEXT NOT NULL
+                CHECK (status IN ('running', 'stopped', 'failed', 'finished')),
+            options TEXT NOT NULL,
+            dataset_hash TEXT NOT NULL,
+            image_count INTEGER NOT NULL,
+            split_id INTEGER REFERENCES splits (id),
+            init_model TEXT,
+            version TEXT NOT NULL DEFAULT '{}',
+            step INTEGER NOT NULL DEFAULT 0,
+            total_steps INTEGER NOT NULL,
+            last_checkpoint TEXT,
+            message TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
 Migration = tuple[str, Callable[[sqlite3.Connection], None]]
 
 # Append only. The name is what is recorded in the database.
 MIGRATIONS: list[Migration] = [
     ("0001_initial", _initial),
     ("0002_image_sets_frozen_cases", _image_sets_and_frozen_cases),
+    ("0003_splits", _splits),
+    ("0004_training_runs", _training_runs),
 ]
