@@ -1,0 +1,351 @@
+"""Check this GLIDE implementation against reference test vectors and state_dict manifests.
+
+Accepts any directory of files in the ``glide-vectors/1`` format (model vectors with text branch,
+forward pass and sampling trace; schedules; tokenizer cases) and manifest JSON files (full-size
+models' ordered keys and shapes). Nothing here is tied to particular files: options, tolerances,
+samplers, respacings and prompts are all read from the vectors.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from dermstudy.glide.diffusion import Diffusion
+from dermstudy.glide.model import create_model
+from dermstudy.glide.sampling import (
+    Conditioning,
+    GuidedDenoiser,
+    ReplayNoise,
+    quantize_low_res,
+    sample,
+)
+from dermstudy.glide.tokenizer import default_tokenizer
+
+VECTOR_FORMAT = "glide-vectors/1"
+PACKAGED_MANIFESTS = Path(__file__).resolve().parent / "manifests"
+_SCHEDULE_FIELDS = (
+    "betas",
+    "alphas_cumprod",
+    "alphas_cumprod_prev",
+    "posterior_variance",
+    "posterior_log_variance_clipped",
+    "posterior_mean_coef1",
+    "posterior_mean_coef2",
+)
+
+
+@dataclass
+class CheckResult:
+    """One comparison: ``max_abs_diff`` (relative for schedules, mismatches for exact checks)."""
+
+    vector: str
+    check: str
+    max_abs_diff: float
+    tolerance: float
+    passed: bool
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _result(vector: str, check: str, diff: float, tol: float, detail: str = "") -> CheckResult:
+    passed = bool(diff == diff and diff <= tol)  # NaN never passes
+    return CheckResult(vector, check, float(diff), float(tol), passed, detail)
+
+
+def _max_abs(a: torch.Tensor, b: torch.Tensor) -> float:
+    if tuple(a.shape) != tuple(b.shape):
+        return float("inf")
+    return (a.double() - b.double().to(a.device)).abs().max().item() if a.numel() else 0.0
+
+
+# -- directory walk --------------------------------------------------------------------------------
+
+
+def verify_directory(
+    directory: str | Path, device: str = "cpu", include_packaged_manifests: bool = True
+) -> list[CheckResult]:
+    """Every vector file and manifest in ``directory`` (plus the packaged manifests if none there)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return [CheckResult(str(directory), "read", float("inf"), 0.0, False, "not a folder")]
+    results: list[CheckResult] = []
+    manifests_seen = False
+    files = sorted(p for p in directory.iterdir() if p.suffix in (".pt", ".json"))
+    for path in files:
+        file_results = list(verify_file(path, device))
+        if any(r.check.startswith("manifest") for r in file_results):
+            manifests_seen = True
+        results += file_results
+    if not files:
+        results.append(
+            CheckResult(str(directory), "read", float("inf"), 0.0, False, "no vector files found")
+        )
+    if include_packaged_manifests and not manifests_seen:
+        for path in sorted(PACKAGED_MANIFESTS.glob("*.json")):
+            results += verify_manifest(path)
+    return results
+
+
+def verify_file(path: Path, device: str = "cpu") -> Iterator[CheckResult]:
+    name = path.name
+    try:
+        if path.suffix == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # any unreadable file is one failed check, never a crash
+        yield CheckResult(name, "read", float("inf"), 0.0, False, f"unreadable: {exc}"[:200])
+        return
+    if not isinstance(data, dict):
+        yield CheckResult(name, "read", float("inf"), 0.0, False, "not a vector or manifest file")
+        return
+    if "state_dict" in data and isinstance(data["state_dict"], list):
+        yield from verify_manifest(path, data)
+        return
+    if data.get("format") != VECTOR_FORMAT:
+        yield CheckResult(
+            name, "read", float("inf"), 0.0, False, f"unknown format {data.get('format')!r}"
+        )
+        return
+    kind = data.get("kind")
+    if kind == "tokenizer":
+        yield from verify_tokenizer(name, data)
+    elif kind == "schedules":
+        yield from verify_schedules(name, data)
+    elif kind in ("base", "upsample"):
+        yield from verify_model_vectors(name, data, device)
+    else:
+        yield CheckResult(name, "read", float("inf"), 0.0, False, f"unknown kind {kind!r}")
+
+
+# -- manifests -------------------------------------------------------------------------------------
+
+
+def verify_manifest(path: Path, data: dict | None = None) -> list[CheckResult]:
+    """Build the manifest's model on the meta device; compare ordered keys, shapes, parameter count."""
+    data = data if data is not None else json.loads(path.read_text(encoding="utf-8"))
+    label = f"{path.name}"
+    with torch.device("meta"):
+        model = create_model(data["options"])
+    ours = [(k, list(v.shape)) for k, v in model.state_dict().items()]
+    ref = [(e["key"], list(e["shape"])) for e in data["state_dict"]]
+    mismatches = sum(a != b for a, b in zip(ours, ref, strict=False)) + abs(len(ours) - len(ref))
+    detail = f"{len(ours)} keys (reference {len(ref)})"
+    if mismatches:
+        first = next(((a, b) for a, b in zip(ours, ref, strict=False) if a != b), None)
+        detail += f"; first difference: ours {first[0]} vs reference {first[1]}" if first else ""
+    params = sum(v.numel() for v in model.state_dict().values())
+    results = [_result(label, "manifest.keys_and_shapes", mismatches, 0, detail)]
+    if "parameters" in data:
+        results.append(
+            _result(
+                label,
+                "manifest.parameters",
+                abs(params - int(data["parameters"])),
+                0,
+                f"{params:,} parameters (reference {int(data['parameters']):,})",
+            )
+        )
+    return results
+
+
+# -- tokenizer and schedules -----------------------------------------------------------------------
+
+
+def verify_tokenizer(name: str, data: dict) -> Iterator[CheckResult]:
+    tokenizer = default_tokenizer()
+    wrong = []
+    if int(data.get("n_vocab", tokenizer.n_vocab)) != tokenizer.n_vocab:
+        wrong.append(f"n_vocab {tokenizer.n_vocab} != {data['n_vocab']}")
+    for case in data["cases"]:
+        ids = tokenizer.encode(case["text"])
+        tokens, mask = tokenizer.padded_tokens_and_mask(ids, int(case["text_ctx"]))
+        if ids != case["encoded"] or tokens != case["tokens"] or mask != case["mask"]:
+            wrong.append(repr(case["text"])[:60])
+    yield _result(
+        name,
+        "tokenizer.cases",
+        len(wrong),
+        0,
+        f"{len(data['cases'])} cases" + (f"; wrong: {', '.join(wrong[:3])}" if wrong else ""),
+    )
+
+
+def verify_schedules(name: str, data: dict) -> Iterator[CheckResult]:
+    tolerance = float(data.get("tolerance", {}).get("relative", 1e-10))
+    for entry in data["schedules"]:
+        yield from _compare_schedule(name, entry, tolerance)
+
+
+def _compare_schedule(
+    name: str, entry: dict, tolerance: float, prefix: str = "schedule"
+) -> Iterator[CheckResult]:
+    label = f"{prefix}[{entry.get('noise_schedule')},{entry.get('respacing')!r}]"
+    ours = Diffusion.create(
+        entry["noise_schedule"], int(entry.get("diffusion_steps", 1000)), entry.get("respacing", "")
+    )
+    if not torch.equal(ours.timestep_map, entry["timestep_map"].to(torch.int64)):
+        yield _result(name, f"{label}.timestep_map", float("inf"), 0, "kept timesteps differ")
+        return
+    worst = 0.0
+    for field_name in _SCHEDULE_FIELDS:
+        if field_name not in entry:
+            continue
+        a, b = getattr(ours, field_name), entry[field_name].to(torch.float64)
+        both_zero = (a == 0) & (b == 0)
+        rel = ((a - b).abs() / b.abs()).masked_fill(both_zero, 0.0)
+        worst = max(worst, float(rel.max()) if rel.numel() else 0.0)
+    yield _result(
+        name, label, worst, tolerance, f"{len(ours.timestep_map)} steps, max relative difference"
+    )
+
+
+# -- model vectors ---------------------------------------------------------------------------------
+
+
+def verify_model_vectors(name: str, data: dict, device: str = "cpu") -> Iterator[CheckResult]:
+    tol = data.get("tolerance", {})
+    try:
+        model = create_model(data["options"])
+        model.load_state_dict(data["state_dict"], strict=True)
+    except Exception as exc:
+        yield CheckResult(
+            name, "load_state_dict", float("inf"), 0, False, str(exc).splitlines()[0][:200]
+        )
+        return
+    yield CheckResult(
+        name, "load_state_dict", 0.0, 0.0, True, f"{len(data['state_dict'])} keys, strict"
+    )
+    model = model.to(device).eval()
+    dev = torch.device(device)
+
+    if "text" in data:
+        text = data["text"]
+        with torch.no_grad():
+            xf_proj, xf_out = model.get_text_emb(text["tokens"].to(dev), text["mask"].to(dev))
+        yield _result(
+            name, "text.xf_proj", _max_abs(xf_proj, text["xf_proj"]), tol.get("text", 1e-4)
+        )
+        yield _result(name, "text.xf_out", _max_abs(xf_out, text["xf_out"]), tol.get("text", 1e-4))
+
+    if "forward" in data:
+        fw = data["forward"]
+        low_res = fw.get("low_res")
+        with torch.no_grad():
+            out = model(
+                fw["x"].to(dev),
+                fw["timesteps"].to(dev),
+                fw["tokens"].to(dev),
+                fw["mask"].to(dev),
+                low_res=low_res.to(dev) if low_res is not None else None,
+            )
+        yield _result(name, "forward", _max_abs(out, fw["output"]), tol.get("forward", 1e-4))
+
+    if "schedule" in data:
+        entry = dict(data["schedule"])
+        entry.setdefault("noise_schedule", data["options"]["noise_schedule"])
+        entry.setdefault("diffusion_steps", data["options"].get("diffusion_steps", 1000))
+        entry.setdefault("respacing", data.get("trace", {}).get("respacing", ""))
+        yield from _compare_schedule(name, entry, 1e-10)
+
+    if "trace" in data:
+        yield from _verify_trace(name, model, data, dev, tol)
+
+
+def _verify_trace(
+    name: str, model, data: dict, dev: torch.device, tol: dict
+) -> Iterator[CheckResult]:
+    trace = data["trace"]
+    options = data["options"]
+    diffusion = Diffusion.from_options(options, trace["respacing"])
+    expected_t = diffusion.timestep_map.flip(0)
+    yield _result(
+        name,
+        "trace.timesteps",
+        float((expected_t != trace["timesteps"]).sum())
+        if len(expected_t) == len(trace["timesteps"])
+        else float("inf"),
+        0,
+        f"{trace['sampler']} {trace['respacing']!r}",
+    )
+    prompt = trace.get("prompt")
+    if prompt is not None:
+        ctx = int(options["text_ctx"])
+        batch = int(trace["tokens"].shape[0])
+        tokens, mask = default_tokenizer().batch([prompt] * batch, ctx)
+        uncond_tokens, uncond_mask = default_tokenizer().uncond(batch, ctx)
+        wrong = int((tokens != trace["tokens"]).sum() + (mask != trace["mask"]).sum())
+        if "uncond_tokens" in trace:
+            wrong += int((uncond_tokens != trace["uncond_tokens"]).sum())
+            wrong += int((uncond_mask != trace["uncond_mask"]).sum())
+        yield _result(name, "trace.tokens", wrong, 0, f"prompt {prompt!r}")
+
+    low_res = trace.get("low_res")
+    if low_res is not None and "low_res_unquantised" in trace:
+        yield _result(
+            name,
+            "trace.low_res_quantisation",
+            _max_abs(quantize_low_res(trace["low_res_unquantised"]), low_res),
+            1e-6,
+        )
+    scale = trace.get("guidance_scale")
+    cond = Conditioning(
+        trace["tokens"].to(dev),
+        trace["mask"].to(dev),
+        low_res.to(dev) if low_res is not None else None,
+    )
+    uncond = None
+    if scale is not None:
+        uncond = Conditioning(trace["uncond_tokens"].to(dev), trace["uncond_mask"].to(dev))
+    denoiser = GuidedDenoiser(model, diffusion, cond, uncond, scale)
+    states: list[torch.Tensor] = []
+    pred: list[torch.Tensor] = []
+
+    def record(event: dict) -> None:
+        states.append(event["x"].cpu())
+        pred.append(event["pred_xstart"].cpu())
+
+    step_noise = trace.get("step_noise")
+    noise = ReplayNoise([n.to(dev) for n in step_noise] if step_noise is not None else [])
+    x = (trace["initial_noise"] * float(trace.get("temperature", 1.0))).to(dev)
+    final = sample(
+        trace["sampler"],
+        denoiser,
+        diffusion,
+        x,
+        noise,
+        clip_denoised=bool(trace.get("clip_denoised", True)),
+        eta=float(trace.get("eta", 0.0)),
+        callback=record,
+    ).cpu()
+    step_tol = tol.get("trace_step", 1e-3)
+    ref_states = trace["states"]
+    diffs = [_max_abs(a, b) for a, b in zip(states, ref_states, strict=False)]
+    if len(states) != len(ref_states):
+        diffs.append(float("inf"))
+    worst_step = max(range(len(diffs)), key=lambda i: diffs[i]) if diffs else 0
+    yield _result(
+        name,
+        "trace.states",
+        max(diffs) if diffs else float("inf"),
+        step_tol,
+        f"{len(ref_states)} steps, worst at step {worst_step}",
+    )
+    if "pred_xstart" in trace:
+        pdiffs = [_max_abs(a, b) for a, b in zip(pred, trace["pred_xstart"], strict=False)]
+        yield _result(name, "trace.pred_xstart", max(pdiffs) if pdiffs else float("inf"), step_tol)
+    if "final" in trace:
+        yield _result(name, "trace.final", _max_abs(final, trace["final"]), tol.get("final", 1e-3))
+
+
+def summarize(results: list[CheckResult]) -> dict[str, Any]:
+    failed = [r for r in results if not r.passed]
+    return {"checks": len(results), "passed": len(results) - len(failed), "failed": len(failed)}
