@@ -110,3 +110,18 @@ def test_real_missing_module_detection():
     assert not mw.panel_available(spec)
     assert mw.load_panel_module(spec) is None
     assert "dermstudy.ui.panels.no_such_panel_xyz" not in sys.modules
+
+
+def test_real_window_opens_on_dataset_with_thumbnails(qtbot, library):
+    from dermstudy.ui.panels.dataset import DatasetPanel
+
+    window = MainWindow(library)
+    qtbot.addWidget(window)
+    window.show()
+    panel = window.panel("dataset")
+    assert isinstance(panel, DatasetPanel)
+    assert "15 images" in window.status_label.text()
+    first = panel.model.row_at(0)
+    qtbot.waitUntil(lambda: panel.model.has_thumbnail(first.sha256), timeout=10_000)
+    window.close()  # shuts the panel's loader threads down
+    assert panel._closed
