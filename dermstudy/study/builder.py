@@ -1,0 +1,261 @@
+"""Creating a study: draw cases from the pools (seeded), blind them, and freeze them in the workspace.
+
+The drawing depends only on the seed, the design and the workspace's images, so the same seed on the
+same workspace draws the same images in the same base order. The whole design, the seed and the
+per-reader ``order_key`` are stored in ``studies.settings``; cases are written in one transaction and
+can never change afterwards (the ``cases_frozen`` trigger).
+
+``studies.settings`` JSON: ``uid`` (random, ties reader packages to the study), ``order_key``,
+``reading`` (:class:`~dermstudy.reading.ReadingSettings`), ``design`` (entities, counts, pools),
+``blinding`` (format, mode, size, crop, filter), ``created_by``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+import uuid
+from dataclasses import dataclass, field
+
+from dermstudy import __version__
+from dermstudy.entities import CODES, parse_entity
+from dermstudy.jobs import CancelToken, Progress, ProgressEvent, no_progress
+from dermstudy.reading.answers import ANSWER_SCALES, FIVE_POINT, ORDER_SAME, ORDERS, ReadingSettings
+from dermstudy.study.blinding import (
+    BLINDED_FORMAT,
+    BLINDED_MODE,
+    BLINDED_SUFFIX,
+    BlindingError,
+    blind_image,
+    new_case_code,
+)
+from dermstudy.study.pools import Pool, PoolError, PoolOptions, build_pool, excluded_image_ids
+from dermstudy.workspace import Workspace, now_iso
+
+
+class StudyError(ValueError):
+    """A study cannot be created or found; the message says which and why."""
+
+
+@dataclass
+class StudyDesign:
+    """Everything a coordinator chooses when creating a study.
+
+    ``counts`` maps entity code -> (real, synthetic) cases; build it with :meth:`with_counts`.
+    """
+
+    name: str
+    counts: dict[str, tuple[int, int]] = field(default_factory=dict)
+    seed: int | None = None
+    display_size: int = 256
+    order: str = ORDER_SAME
+    allow_back: bool = True
+    answer_scale: str = FIVE_POINT
+    entity_confidence: bool = False
+    practice: int = 0
+    pools: PoolOptions = field(default_factory=PoolOptions)
+
+    @classmethod
+    def with_counts(
+        cls,
+        name: str,
+        entities: list[str] | None = None,
+        real_per_entity: int = 10,
+        synthetic_per_entity: int = 10,
+        overrides: dict[str, tuple[int, int]] | None = None,
+        **options: object,
+    ) -> StudyDesign:
+        codes = [parse_entity(e) for e in entities] if entities else list(CODES)
+        counts = {code: (real_per_entity, synthetic_per_entity) for code in codes}
+        for code, pair in (overrides or {}).items():
+            counts[parse_entity(code)] = pair
+        ordered = {code: counts[code] for code in CODES if code in counts}
+        return cls(name=name, counts=ordered, **options)  # type: ignore[arg-type]
+
+    def validate(self) -> None:
+        if not self.name or self.name != self.name.strip() or len(self.name) > 100:
+            raise StudyError("a study name must be 1-100 characters without surrounding spaces")
+        if not self.counts:
+            raise StudyError("a study needs at least one entity")
+        for code, (real, synthetic) in self.counts.items():
+            if real < 0 or synthetic < 0:
+                raise StudyError(f"{code}: case counts cannot be negative")
+        if sum(r + s for r, s in self.counts.values()) == 0:
+            raise StudyError("a study needs at least one case")
+        if not 16 <= self.display_size <= 4096:
+            raise StudyError("display size must be between 16 and 4096 pixels")
+        if self.order not in ORDERS:
+            raise StudyError(f"order must be one of {', '.join(ORDERS)}")
+        if self.answer_scale not in ANSWER_SCALES:
+            raise StudyError(f"answer scale must be one of {', '.join(ANSWER_SCALES)}")
+        if self.practice < 0:
+            raise StudyError("practice cases cannot be negative")
+
+    def reading_settings(self) -> ReadingSettings:
+        return ReadingSettings(
+            answer_scale=self.answer_scale,
+            allow_back=self.allow_back,
+            entity_confidence=self.entity_confidence,
+            display_size=self.display_size,
+            practice=self.practice,
+            order=self.order,
+        )
+
+
+@dataclass(frozen=True)
+class DrawnCase:
+    image_id: int
+    practice: bool
+
+
+def draw_cases(ws: Workspace, design: StudyDesign, seed: int) -> list[DrawnCase]:
+    """The study's cases in base order (practice first): seeded, and a clear error on any shortfall."""
+    try:
+        excluded = excluded_image_ids(ws, design.pools)
+        pools = {
+            (code, kind): build_pool(ws, code, kind, design.pools, excluded)
+            for code in design.counts
+            for kind in ("real", "synthetic")
+        }
+    except PoolError as exc:
+        raise StudyError(str(exc)) from None
+    check_shortfall(pools, design.counts, design.pools.one_per_lesion)
+    rng = random.Random(seed)
+    taken: set[str] = set()
+    scored: list[int] = []
+    for code, (real, synthetic) in design.counts.items():
+        scored += pools[(code, "real")].draw(rng, real, taken)
+        scored += pools[(code, "synthetic")].draw(rng, synthetic, taken)
+    rng.shuffle(scored)
+    practice = draw_practice(rng, list(pools.values()), design.practice, taken)
+    return [DrawnCase(i, True) for i in practice] + [DrawnCase(i, False) for i in scored]
+
+
+def check_shortfall(
+    pools: dict[tuple[str, str], Pool], counts: dict[str, tuple[int, int]], one_per_lesion: bool
+) -> None:
+    problems = []
+    for code, (real, synthetic) in counts.items():
+        for kind, wanted in (("real", real), ("synthetic", synthetic)):
+            have = pools[(code, kind)].size
+            if have < wanted:
+                problems.append(
+                    f"{code} {kind}: need {wanted}, pool has {have} (short by {wanted - have})"
+                )
+    if problems:
+        hint = (
+            " (pools count distinct lesions; --all-images-per-lesion lifts that)"
+            if one_per_lesion
+            else ""
+        )
+        raise StudyError("not enough images — " + "; ".join(problems) + hint)
+
+
+def draw_practice(rng: random.Random, pools: list[Pool], n: int, taken: set[str]) -> list[int]:
+    """``n`` practice images from what the scored draw left over (never a scored lesion)."""
+    if n == 0:
+        return []
+    leftovers = Pool("any", "any")
+    for pool in pools:
+        for key, ids in pool.groups.items():
+            if key not in taken:
+                leftovers.groups[f"{pool.kind}:{key}"] = ids
+    if leftovers.size < n:
+        raise StudyError(
+            f"not enough images left for {n} practice case(s): {leftovers.size} remain after drawing "
+            "the scored cases"
+        )
+    return leftovers.draw(rng, n, set())
+
+
+def create_study(
+    ws: Workspace,
+    design: StudyDesign,
+    *,
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> int:
+    """Draw, blind and store a new study; returns its id. Nothing is written if anything fails."""
+    design.validate()
+    if ws.conn.execute("SELECT 1 FROM studies WHERE name = ?", (design.name,)).fetchone():
+        raise StudyError(f"a study named {design.name!r} already exists (studies never change)")
+    seed = design.seed if design.seed is not None else secrets.randbelow(2**31)
+    drawn = draw_cases(ws, design, seed)
+    blinded = blind_all(ws, drawn, design.display_size, progress, cancel)
+    settings = study_settings(design, seed, drawn)
+    with ws.transaction():
+        cursor = ws.conn.execute(
+            "INSERT INTO studies (name, seed, settings, created_at) VALUES (?, ?, ?, ?)",
+            (design.name, seed, json.dumps(settings, sort_keys=True), now_iso()),
+        )
+        study_id = int(cursor.lastrowid)
+        taken = {r[0] for r in ws.conn.execute("SELECT code FROM cases")}
+        ws.conn.executemany(
+            "INSERT INTO cases (study_id, code, position, image_id, practice, blinded_sha256) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (study_id, new_case_code(taken), pos, case.image_id, int(case.practice), sha)
+                for pos, (case, sha) in enumerate(zip(drawn, blinded, strict=True))
+            ],
+        )
+        ws.audit(
+            "study.create",
+            design.name,
+            {"study_id": study_id, "seed": seed, "cases": len(drawn), "design": settings["design"]},
+        )
+    return study_id
+
+
+def blind_all(
+    ws: Workspace,
+    drawn: list[DrawnCase],
+    size: int,
+    progress: Progress,
+    cancel: CancelToken | None,
+) -> list[str]:
+    """Blind every drawn image into the ``cases`` store; returns the blinded SHA-256s in order."""
+    files = dict(
+        ws.conn.execute(
+            f"SELECT id, file FROM images WHERE id IN ({','.join('?' * len(drawn))})",
+            [c.image_id for c in drawn],
+        ).fetchall()
+    )
+    hashes = []
+    for done, case in enumerate(drawn):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        path = ws.path_of(files[case.image_id])
+        try:
+            png = blind_image(path.read_bytes(), size)
+        except (OSError, BlindingError) as exc:
+            raise StudyError(f"image {case.image_id} ({files[case.image_id]}): {exc}") from None
+        digest, _relative = ws.store_blob(png, BLINDED_SUFFIX, folder="cases")
+        hashes.append(digest)
+        progress(ProgressEvent(done + 1, len(drawn), "blinding case images"))
+    return hashes
+
+
+def study_settings(design: StudyDesign, seed: int, drawn: list[DrawnCase]) -> dict:
+    return {
+        "uid": uuid.uuid4().hex,
+        "order_key": secrets.token_hex(16),
+        "reading": design.reading_settings().to_dict(),
+        "design": {
+            "counts": {code: list(pair) for code, pair in design.counts.items()},
+            "entities": list(design.counts),
+            "pools": design.pools.to_dict(),
+            "seed": seed,
+            "scored_cases": sum(1 for c in drawn if not c.practice),
+            "practice_cases": sum(1 for c in drawn if c.practice),
+        },
+        "blinding": {
+            "format": BLINDED_FORMAT,
+            "mode": BLINDED_MODE,
+            "size": design.display_size,
+            "crop": "centre-square",
+            "filter": "lanczos",
+            "png_compression": 0,
+        },
+        "created_by": f"dermstudy {__version__}",
+    }

@@ -1,0 +1,234 @@
+"""Reader packages: export a study for an offline workstation, and merge its answers back.
+
+The package (see :mod:`dermstudy.reading.package_store` for the layout) holds the blinded case images
+named by case code, the reader-facing settings, the per-reader order key and the study's uid — no
+entities, sources, image ids, file names, seed or provenance. Zip entries carry a fixed timestamp so
+nothing about the study's history leaks through them either.
+
+``import_results`` reads the answers file written beside the package, checks it belongs to this study
+(uid) and that every answer names one of the study's cases with the same blinded image hash, then
+merges each reader's answers (idempotent; conflicts reported, never overwritten).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dermstudy.reading.answers import Answer, InvalidAnswerError
+from dermstudy.reading.merge import IncomingAnswer, MergeResult, merge_answers
+from dermstudy.reading.package_store import (
+    ANSWERS_FORMAT,
+    MANIFEST,
+    PACKAGE_FORMAT,
+    PACKAGE_VERSION,
+    default_answers_path,
+    is_package,
+)
+from dermstudy.study.builder import StudyError
+from dermstudy.study.queries import find_study
+from dermstudy.workspace import Workspace
+from dermstudy.workspace.core import sha256_file
+
+ORIGIN_PACKAGE = "package"
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def export_package(ws: Workspace, study_name: str, out: Path) -> dict[str, Any]:
+    """Write the reader package for ``study_name`` to ``out`` (atomically); returns a summary."""
+    study = find_study(ws, study_name)
+    rows = ws.conn.execute(
+        "SELECT code, practice, blinded_sha256 FROM cases WHERE study_id = ? "
+        "ORDER BY practice DESC, position",
+        (study["id"],),
+    ).fetchall()
+    settings = study["settings"]
+    manifest = {
+        "format": PACKAGE_FORMAT,
+        "version": PACKAGE_VERSION,
+        "study": study["name"],
+        "study_uid": settings["uid"],
+        "order_key": settings["order_key"],
+        "reading": settings["reading"],
+        "cases": [{"code": c, "practice": bool(p), "sha256": s} for c, p, s in rows],
+    }
+    out = Path(out).expanduser()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".tmp-", suffix=".zip")
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+            _write_entry(archive, MANIFEST, json.dumps(manifest, indent=1).encode())
+            for code, _practice, sha in sorted(rows):
+                path = ws.path_of(ws.relative_blob_path(sha, ".png", "cases"))
+                try:
+                    data = path.read_bytes()
+                except OSError as exc:
+                    raise StudyError(
+                        f"case image of {code} cannot be read ({exc.strerror})"
+                    ) from None
+                _write_entry(archive, f"cases/{code}.png", data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a package is meant to be copied and shared
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    digest = sha256_file(out)
+    with ws.transaction():
+        ws.audit("study.export-package", study["name"], {"file": str(out), "sha256": digest})
+    return {"study": study["name"], "file": str(out), "cases": len(rows), "sha256": digest}
+
+
+def _write_entry(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+    info.external_attr = 0o644 << 16
+    archive.writestr(info, data)
+
+
+@dataclass
+class ImportResults:
+    study: str
+    file: str
+    readers: list[MergeResult] = field(default_factory=list)
+
+    @property
+    def conflicts(self) -> int:
+        return sum(len(r.conflicts) for r in self.readers)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "study": self.study,
+            "file": self.file,
+            "readers": [r.to_dict() for r in self.readers],
+            "inserted": sum(len(r.inserted) for r in self.readers),
+            "unchanged": sum(len(r.unchanged) for r in self.readers),
+            "conflicts": self.conflicts,
+        }
+
+    def to_text(self) -> str:
+        lines = [f"Results from {self.file} into study {self.study!r}:"]
+        for r in self.readers:
+            lines.append(
+                f"  {r.reader}: {len(r.inserted)} new, {len(r.unchanged)} already present, "
+                f"{len(r.conflicts)} conflict(s)"
+            )
+            for c in r.conflicts:
+                lines.append(
+                    f"    conflict on case {c['case']}: workspace has {_brief(c['stored'])}, "
+                    f"file has {_brief(c['incoming'])} (workspace answer kept)"
+                )
+        return "\n".join(lines)
+
+
+def _brief(answer: dict[str, Any]) -> str:
+    ai = f"scale {answer['ai_scale']}" if answer.get("ai_scale") else answer.get("ai_vote")
+    return f"{answer['entity']}/{ai}"
+
+
+def resolve_answers_file(path: Path) -> Path:
+    """The answers file itself, or the one beside a package file."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise StudyError(f"{path}: no such file")
+    if is_package(path):
+        sidecar = default_answers_path(path)
+        if not sidecar.exists():
+            raise StudyError(f"{path}: no answers file beside it (expected {sidecar.name})")
+        return sidecar
+    return path
+
+
+def import_results(ws: Workspace, study_name: str, file: Path) -> ImportResults:
+    """Merge a package answers file into ``study_name``; see the module docstring."""
+    study = find_study(ws, study_name)
+    path = resolve_answers_file(file)
+    meta, sessions, answers = _read_answers_file(path)
+    if meta.get("study_uid") != study["settings"].get("uid"):
+        raise StudyError(
+            f"{path} holds answers for study {meta.get('study')!r} (a different study than "
+            f"{study['name']!r}); nothing imported"
+        )
+    incoming = _verified(ws, study, path, answers)
+    result = ImportResults(study["name"], str(path))
+    with ws.transaction():
+        for reader, finished_at in sessions:
+            merged = merge_answers(
+                ws, study, reader, incoming.get(reader, []), ORIGIN_PACKAGE, finished_at=finished_at
+            )
+            result.readers.append(merged)
+        ws.audit(
+            "study.import-results",
+            study["name"],
+            {"file": str(path), "sha256": sha256_file(path), **result.to_dict()},
+        )
+    return result
+
+
+def _read_answers_file(path: Path) -> tuple[dict, list[tuple[str, str | None]], list[tuple]]:
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            meta = dict(conn.execute("SELECT key, value FROM meta"))
+            sessions = conn.execute(
+                "SELECT reader, finished_at FROM sessions ORDER BY reader"
+            ).fetchall()
+            answers = conn.execute(
+                "SELECT reader, code, sha256, entity, ai_scale, ai_vote, entity_confidence, "
+                "seconds, answered_at FROM answers ORDER BY reader, rowid"
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise StudyError(f"{path}: not a dermstudy answers file ({exc})") from None
+    if meta.get("format") != ANSWERS_FORMAT:
+        raise StudyError(f"{path}: not a dermstudy answers file")
+    return meta, sessions, answers
+
+
+def _verified(
+    ws: Workspace, study: dict, path: Path, answers: list[tuple]
+) -> dict[str, list[IncomingAnswer]]:
+    """Answers grouped by reader, after checking every case code and image hash (all or nothing)."""
+    hashes = dict(
+        ws.conn.execute("SELECT code, blinded_sha256 FROM cases WHERE study_id = ?", (study["id"],))
+    )
+    problems: list[str] = []
+    grouped: dict[str, list[IncomingAnswer]] = {}
+    for reader, code, sha, entity, scale, vote, confidence, seconds, answered_at in answers:
+        where = f"reader {reader!r}, case {code}"
+        if code not in hashes:
+            problems.append(f"{where}: not a case of this study")
+            continue
+        if sha != hashes[code]:
+            problems.append(f"{where}: image hash differs from the study's case image")
+            continue
+        try:
+            answer = Answer(entity, scale, vote, confidence, seconds)
+        except InvalidAnswerError as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        grouped.setdefault(reader, []).append(IncomingAnswer(code, answer, answered_at, where))
+    if problems:
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise StudyError(f"{path}: nothing imported — " + "; ".join(problems[:5]) + more)
+    return grouped
+
+
+def package_summary(path: Path) -> dict[str, Any]:
+    """What a package holds (for display): study name, settings and case counts; no truth in it."""
+    with zipfile.ZipFile(path) as archive:
+        manifest = json.loads(archive.read(MANIFEST))
+    return {
+        "study": manifest["study"],
+        "cases": sum(1 for c in manifest["cases"] if not c["practice"]),
+        "practice_cases": sum(1 for c in manifest["cases"] if c["practice"]),
+        "reading": manifest["reading"],
+    }
