@@ -1,0 +1,141 @@
+"""Checkpoint loading: formats, prefixes, dtypes, and one clear message for every bad file."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from dermstudy.glide import CheckpointError, create_model, load_checkpoint, save_checkpoint
+from dermstudy.glide import checkpoints as ckpt
+
+
+@pytest.fixture
+def small_file(tmp_path, base_model):
+    return save_checkpoint(tmp_path / "small.pt", base_model)
+
+
+def _forward(model, vectors):
+    fw = vectors["forward"]
+    with torch.no_grad():
+        return model(fw["x"], fw["timesteps"], fw["tokens"], fw["mask"])
+
+
+def test_own_format_round_trip_keeps_options_and_outputs(small_file, base_vectors) -> None:
+    loaded = load_checkpoint(small_file, kind="base")
+    assert loaded.format == ckpt.FORMAT and loaded.kind == "base"
+    assert loaded.options["num_channels"] == base_vectors["options"]["num_channels"]
+    out = _forward(loaded.model, base_vectors)
+    assert (out - base_vectors["forward"]["output"]).abs().max() < 1e-4
+
+
+def test_bare_fp16_state_dict_with_compile_and_ddp_prefixes(
+    tmp_path, base_vectors, monkeypatch
+) -> None:
+    # Bare files get the default options of their kind; make the small vector options the default.
+    monkeypatch.setattr(ckpt, "default_options", lambda kind: dict(base_vectors["options"]))
+    state = {f"_orig_mod.module.{k}": v for k, v in base_vectors["state_dict"].items()}
+    assert next(iter(state.values())).dtype == torch.float16
+    torch.save(state, tmp_path / "bare.pt")
+    loaded = load_checkpoint(tmp_path / "bare.pt", kind="base")
+    assert loaded.format == "bare" and loaded.source_dtypes == ["float16"]
+    assert all(p.dtype == torch.float32 for p in loaded.model.parameters())
+    out = _forward(loaded.model, base_vectors)
+    assert (out - base_vectors["forward"]["output"]).abs().max() < 1e-4
+
+
+def test_bf16_autocast_forward_is_close_to_fp32(base_model, base_vectors) -> None:
+    reference = _forward(base_model, base_vectors)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = _forward(base_model, base_vectors)
+    assert out.dtype == torch.float32 and torch.isfinite(out).all()
+    rel = (out - reference).abs().max() / reference.abs().max()
+    assert 0 < rel < 5e-2
+
+
+def test_wrong_kind_names_both_kinds(small_file) -> None:
+    with pytest.raises(CheckpointError, match=r"small\.pt: is a base .* but an upsampler"):
+        load_checkpoint(small_file, kind="upsample")
+
+
+def test_bare_file_of_other_architecture_lists_keys(tmp_path, base_vectors) -> None:
+    torch.save(dict(base_vectors["state_dict"]), tmp_path / "other.pt")
+    with pytest.raises(
+        CheckpointError, match=r"other\.pt: does not match the default base .*missing key"
+    ):
+        load_checkpoint(tmp_path / "other.pt")
+
+
+def test_different_width_reports_first_shape_mismatch(tmp_path, base_vectors) -> None:
+    options = dict(base_vectors["options"])
+    state = {
+        k: v.clone() for k, v in create_model({**options, "num_channels": 64}).state_dict().items()
+    }
+    torch.save(
+        {"format": ckpt.FORMAT, "options": options, "state_dict": state}, tmp_path / "wide.pt"
+    )
+    with pytest.raises(
+        CheckpointError,
+        match=r"wide\.pt: .*time_embed\.0\.weight has shape \[256, 64\], expected \[128, 32\]",
+    ):
+        load_checkpoint(tmp_path / "wide.pt")
+
+
+def test_truncated_file(tmp_path, small_file) -> None:
+    (tmp_path / "cut.pt").write_bytes(small_file.read_bytes()[:20000])
+    with pytest.raises(CheckpointError, match=r"cut\.pt: damaged or truncated"):
+        load_checkpoint(tmp_path / "cut.pt")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"just some text\n", "not a PyTorch checkpoint"),
+    ],
+)
+def test_not_a_checkpoint(tmp_path, content, message) -> None:
+    (tmp_path / "x.pt").write_bytes(content)
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(tmp_path / "x.pt")
+
+
+class _Payload:
+    pass
+
+
+def test_pickled_objects_are_refused_not_executed(tmp_path) -> None:
+    torch.save({"x": _Payload()}, tmp_path / "evil.pt")
+    with pytest.raises(CheckpointError, match="refused - the file holds Python objects"):
+        load_checkpoint(tmp_path / "evil.pt")
+
+
+def test_non_glide_tensors_and_latent_mode(tmp_path) -> None:
+    torch.save({"fc.weight": torch.zeros(2, 2)}, tmp_path / "resnet.pt")
+    with pytest.raises(CheckpointError, match="not a GLIDE checkpoint"):
+        load_checkpoint(tmp_path / "resnet.pt")
+    latent = {
+        "input_blocks.0.0.weight": torch.zeros(8, 4, 3, 3),
+        "clip_to_time.weight": torch.zeros(2),
+    }
+    torch.save(latent, tmp_path / "latent.pt")
+    with pytest.raises(CheckpointError, match="latent-mode"):
+        load_checkpoint(tmp_path / "latent.pt")
+
+
+def test_missing_file_and_vector_file(tmp_path) -> None:
+    with pytest.raises(CheckpointError, match="no such file"):
+        load_checkpoint(tmp_path / "absent.pt")
+    from pathlib import Path
+
+    vectors = Path(__file__).resolve().parents[1] / "data" / "glide" / "schedules.pt"
+    with pytest.raises(CheckpointError, match="test-vector file"):
+        load_checkpoint(vectors)
+
+
+def test_cli_reports_bad_file_in_one_line(tmp_path, capsys) -> None:
+    from dermstudy.cli import main
+
+    (tmp_path / "bad.pt").write_text("nope")
+    assert main(["glide", "info", str(tmp_path / "bad.pt")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad.pt" in err[0] and "Traceback" not in err[0]
