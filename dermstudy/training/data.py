@@ -1,0 +1,170 @@
+"""Training data: which real images a run uses, their captions, and their pixels cached as uint8.
+
+Pipeline (spec §8.4, the trainer's folder mode with HAM10000-shaped images): decode to RGB, take the
+largest centred square (for a 600×450 or 200×150 image exactly what the trainer's random-resized
+crop falls back to), resize with PIL bilinear filtering to the model's size; for the upsampler the
+square goes to 256 (the target) and that target is resized to 64 with PIL bicubic (the low-res input).
+Every image is decoded once: the uint8 tensors are cached in ``<workspace>/cache/training/`` under a
+name derived from the image hashes and sizes, so later runs and resumes start at once and an epoch
+costs only the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from dermstudy.entities import BY_CODE, CODES, parse_entity
+from dermstudy.jobs import CancelToken, Progress, ProgressEvent, no_progress
+from dermstudy.workspace import Workspace
+from dermstudy.workspace.core import atomic_write_bytes
+
+
+class DataError(ValueError):
+    """The selected training data cannot be used; the message says which file or why."""
+
+
+@dataclass(frozen=True)
+class TrainImage:
+    id: int
+    sha256: str
+    file: str
+    entity: str
+
+    @property
+    def caption(self) -> str:
+        return BY_CODE[self.entity].prompt
+
+
+def select_images(
+    ws: Workspace, entities: list[str] | None = None, split: str | None = None
+) -> tuple[list[TrainImage], int | None]:
+    """Real images of the chosen entities, minus the test side of ``split``; ordered by id."""
+    codes = [parse_entity(e) for e in entities] if entities else list(CODES)
+    marks = ", ".join("?" for _ in codes)
+    sql = f"SELECT id, sha256, file, entity FROM images WHERE kind = 'real' AND entity IN ({marks})"
+    params: list = list(codes)
+    split_id = None
+    if split:
+        from dermstudy.training.splits import get_split
+
+        split_id = get_split(ws, split).id
+        sql += " AND id NOT IN (SELECT image_id FROM split_members WHERE split_id = ? AND side = 'test')"
+        params.append(split_id)
+    rows = ws.conn.execute(sql + " ORDER BY id", params).fetchall()
+    images = [TrainImage(*row) for row in rows]
+    if not images:
+        where = f" of {', '.join(codes)}" if entities else ""
+        raise DataError(f"{ws.root}: no real images{where} to train on (import HAM10000 first)")
+    return images, split_id
+
+
+def dataset_hash(images: list[TrainImage]) -> str:
+    """SHA-256 over the ordered (image hash, caption) pairs: what the run trained on."""
+    digest = hashlib.sha256()
+    for image in images:
+        digest.update(f"{image.sha256}\t{image.caption}\n".encode())
+    return digest.hexdigest()
+
+
+def centre_square(image: Image.Image) -> Image.Image:
+    """The largest centred square crop (HAM10000 600×450 → columns 75…524)."""
+    width, height = image.size
+    side = min(width, height)
+    left, top = (width - side) // 2, (height - side) // 2
+    return image.crop((left, top, left + side, top + side))
+
+
+def prepare_pixels(data: bytes, size: int, low_res: int | None = None) -> list[np.ndarray]:
+    """[target HWC uint8] or [target, low-res] for one encoded image."""
+    with Image.open(io.BytesIO(data)) as image:
+        square = centre_square(image.convert("RGB"))
+    target = square.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=None)
+    out = [np.asarray(target, dtype=np.uint8)]
+    if low_res:
+        out.append(
+            np.asarray(target.resize((low_res, low_res), Image.Resampling.BICUBIC), dtype=np.uint8)
+        )
+    return out
+
+
+@dataclass
+class PixelCache:
+    """All training pixels as uint8 NCHW tensors (``low`` only for the upsampler)."""
+
+    high: torch.Tensor
+    low: torch.Tensor | None
+    entity_index: torch.Tensor  # int64 [N], index into CODES
+
+    def __len__(self) -> int:
+        return int(self.high.shape[0])
+
+
+def _cache_path(ws: Workspace, images: list[TrainImage], size: int, low_res: int | None) -> Path:
+    digest = hashlib.sha256()
+    for image in images:
+        digest.update(image.sha256.encode())
+    digest.update(f"size={size};low={low_res};crop=centre;filter=bilinear/bicubic;v1".encode())
+    return ws.root / "cache" / "training" / f"{digest.hexdigest()[:32]}.pt"
+
+
+def load_pixels(
+    ws: Workspace,
+    images: list[TrainImage],
+    size: int,
+    low_res: int | None = None,
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+    workers: int | None = None,
+) -> PixelCache:
+    """Decode (or read from the cache) every image at ``size`` (and ``low_res``)."""
+    entity_index = torch.tensor([CODES.index(i.entity) for i in images], dtype=torch.long)
+    path = _cache_path(ws, images, size, low_res)
+    if path.exists():
+        try:
+            stored = torch.load(path, map_location="cpu", weights_only=True)
+            return PixelCache(stored["high"], stored.get("low"), entity_index)
+        except Exception:  # a damaged cache file is rebuilt, never trusted
+            path.unlink(missing_ok=True)
+    cancel = cancel or CancelToken()
+
+    def decode(image: TrainImage) -> list[np.ndarray]:
+        cancel.raise_if_cancelled()
+        file = ws.path_of(image.file)
+        try:
+            return prepare_pixels(file.read_bytes(), size, low_res)
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{file}: cannot be read as a training image ({exc})") from exc
+
+    high = np.empty((len(images), size, size, 3), dtype=np.uint8)
+    low = np.empty((len(images), low_res, low_res, 3), dtype=np.uint8) if low_res else None
+    # PIL releases the GIL while decoding and resizing, so threads use every core.
+    with ThreadPoolExecutor(max_workers=workers or min(8, os.cpu_count() or 1)) as pool:
+        for n, arrays in enumerate(pool.map(decode, images)):
+            high[n] = arrays[0]
+            if low is not None:
+                low[n] = arrays[1]
+            if n % 64 == 0 or n == len(images) - 1:
+                progress(ProgressEvent(n + 1, len(images), "decoding images", {"event": "data"}))
+    result = PixelCache(
+        torch.from_numpy(high).permute(0, 3, 1, 2).contiguous(),
+        torch.from_numpy(low).permute(0, 3, 1, 2).contiguous() if low is not None else None,
+        entity_index,
+    )
+    buffer = io.BytesIO()
+    torch.save({"high": result.high, "low": result.low}, buffer)
+    atomic_write_bytes(path, buffer.getvalue(), fsync=False)
+    return result
+
+
+def to_model_range(pixels: torch.Tensor) -> torch.Tensor:
+    """uint8 → float32 in [-1, 1] (float first: scaling in uint8/half gave NaN in the trainer)."""
+    return pixels.float() / 127.5 - 1.0

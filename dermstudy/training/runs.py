@@ -1,0 +1,249 @@
+"""Training runs on disk and in the database: the run folder, its log, its checkpoints, its models.
+
+A run is a folder ``<workspace>/runs/<id>/`` and one ``training_runs`` row::
+
+    runs/<id>/log.jsonl            one JSON object per line: steps, checkpoints, previews, the end
+    runs/<id>/checkpoints/step-00001000.pt   weights + options + optimiser + EMA + step + RNG states
+    runs/<id>/checkpoints/last.pt  a copy of the newest checkpoint, written atomically
+    runs/<id>/previews/step-00000500.png     one row per entity
+    runs/<id>/final.pt, final-ema.pt          plain model files, also listed in ``models``
+
+Every checkpoint is written to a temporary file, flushed to disk and renamed, so a crash or a full
+disk never leaves a half-written file under a real name.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import platform
+import secrets
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from dermstudy.glide.checkpoints import FORMAT, CheckpointError, read_checkpoint_file
+from dermstudy.glide.options import model_kind
+from dermstudy.training.config import TrainConfig
+from dermstudy.workspace import Workspace, now_iso
+from dermstudy.workspace.core import atomic_write_bytes, sha256_file
+
+
+class RunError(ValueError):
+    """A run cannot be created, found or resumed; the message says why."""
+
+
+@dataclass
+class RunRecord:
+    id: str
+    kind: str
+    folder: str
+    status: str
+    config: TrainConfig
+    dataset_hash: str
+    image_count: int
+    step: int
+    total_steps: int
+    last_checkpoint: str | None
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "folder": self.folder,
+            "status": self.status,
+            "options": self.config.to_dict(),
+            "dataset_hash": self.dataset_hash,
+            "image_count": self.image_count,
+            "step": self.step,
+            "total_steps": self.total_steps,
+            "last_checkpoint": self.last_checkpoint,
+            "message": self.message,
+        }
+
+
+def version_info(device: torch.device) -> dict[str, str]:
+    """What produced a run, without needing git."""
+    from dermstudy import __version__
+
+    info = {
+        "dermstudy": __version__,
+        "torch": torch.__version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "device": str(device),
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+        info["cuda"] = str(torch.version.cuda)
+    return info
+
+
+def new_run_id(kind: str) -> str:
+    return f"{kind}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{secrets.token_hex(2)}"
+
+
+def create_run(
+    ws: Workspace,
+    config: TrainConfig,
+    dataset_hash: str,
+    image_count: int,
+    split_id: int | None,
+    init_model: str | None,
+    total_steps: int,
+    version: dict[str, str],
+) -> RunRecord:
+    run_id = new_run_id(config.kind)
+    folder = f"runs/{run_id}"
+    (ws.root / folder / "checkpoints").mkdir(parents=True)
+    (ws.root / folder / "previews").mkdir()
+    now = now_iso()
+    with ws.transaction():
+        ws.conn.execute(
+            "INSERT INTO training_runs (id, kind, folder, status, options, dataset_hash,"
+            " image_count, split_id, init_model, version, step, total_steps, created_at,"
+            " updated_at) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+            (
+                run_id,
+                config.kind,
+                folder,
+                config.to_json(),
+                dataset_hash,
+                image_count,
+                split_id,
+                init_model,
+                json.dumps(version),
+                total_steps,
+                now,
+                now,
+            ),
+        )
+        ws.audit("training.start", run_id, {"kind": config.kind, "dataset_hash": dataset_hash})
+    return get_run(ws, run_id)
+
+
+def get_run(ws: Workspace, run_id: str) -> RunRecord:
+    row = ws.conn.execute(
+        "SELECT id, kind, folder, status, options, dataset_hash, image_count, step, total_steps,"
+        " last_checkpoint, message FROM training_runs WHERE id = ?",
+        (run_id,),
+    ).fetchone()
+    if row is None:
+        raise RunError(f"no training run {run_id!r} in {ws.root}")
+    return RunRecord(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        TrainConfig.from_dict(json.loads(row[4])),
+        row[5],
+        row[6],
+        row[7],
+        row[8],
+        row[9],
+        row[10],
+    )
+
+
+def list_runs(ws: Workspace) -> list[RunRecord]:
+    ids = [r[0] for r in ws.conn.execute("SELECT id FROM training_runs ORDER BY created_at")]
+    return [get_run(ws, run_id) for run_id in ids]
+
+
+def update_run(ws: Workspace, run_id: str, **fields: Any) -> None:
+    fields["updated_at"] = now_iso()
+    assignments = ", ".join(f"{key} = ?" for key in fields)
+    with ws.transaction():
+        ws.conn.execute(
+            f"UPDATE training_runs SET {assignments} WHERE id = ?", [*fields.values(), run_id]
+        )
+
+
+class RunLog:
+    """Appends JSON lines to ``log.jsonl`` (one flushed line per record)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the run
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._handle.write(json.dumps(record, default=float) + "\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def read_log(path: Path) -> list[dict[str, Any]]:
+    """The records of a run log; a torn last line (crash mid-write) is skipped."""
+    records = []
+    if not path.exists():
+        return records
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
+# -- checkpoints -----------------------------------------------------------------------------------
+
+
+def save_training_checkpoint(path: Path, payload: dict[str, Any]) -> None:
+    """Serialise in memory, then write atomically (temporary file, fsync, rename)."""
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    atomic_write_bytes(path, buffer.getvalue(), fsync=True)
+
+
+def training_payload(
+    model: torch.nn.Module,
+    options: dict[str, Any],
+    training: dict[str, Any],
+) -> dict[str, Any]:
+    """A dermstudy checkpoint (loads as a model with ``load_checkpoint``) plus training state."""
+    return {
+        "format": FORMAT,
+        "kind": model_kind(options),
+        "options": options,
+        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "training": training,
+    }
+
+
+def read_training_checkpoint(path: Path, kind: str) -> dict[str, Any]:
+    """Load a checkpoint written by a run and check it holds training state of ``kind``."""
+    payload = read_checkpoint_file(path)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a dermstudy training checkpoint")
+    if not isinstance(payload.get("training"), dict):
+        raise CheckpointError(f"{path}: holds weights only, no optimiser state to resume from")
+    stored = model_kind(payload.get("options") or {})
+    if stored != kind:
+        raise CheckpointError(
+            f"{path}: is a {stored} checkpoint, but this run trains the {kind} model"
+        )
+    return payload
+
+
+def register_model(
+    ws: Workspace, path: Path, kind: str, name: str, options: dict[str, Any], run_id: str
+) -> str:
+    """List a finished model file in ``models`` so the Generator panel offers it."""
+    digest = sha256_file(path)
+    relative = os.path.relpath(path, ws.root)
+    with ws.transaction():
+        ws.conn.execute(
+            "INSERT OR IGNORE INTO models (sha256, path, kind, name, options, origin, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (digest, relative, kind, name, json.dumps(options), f"training:{run_id}", now_iso()),
+        )
+        ws.audit("model.register", name, {"sha256": digest, "path": relative, "run": run_id})
+    return digest
