@@ -1,0 +1,216 @@
+"""Turning a workspace study into tidy tables: answers (reader x case) and classifier predictions.
+
+This module owns the only SQL the analysis runs. Everything downstream works on the DataFrames it
+returns, so the pure report functions can be tested without a database.
+
+Answer frame columns (one row per reader x scored case, practice cases excluded):
+``reader, case, position, true_entity, true_source, pred_entity, pred_source, ai_scale, ai_vote,
+confidence, seconds, answered_at, missing``. ``true_source``/``pred_source`` are ``real`` or
+``synthetic``; a reader who has not answered a case gets a row with ``missing=True`` and empty
+answer columns, so missing answers are counted rather than silently lost.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from dermstudy.workspace import Workspace
+
+ANSWER_COLUMNS = [
+    "reader",
+    "case",
+    "position",
+    "true_entity",
+    "true_source",
+    "pred_entity",
+    "pred_source",
+    "ai_scale",
+    "ai_vote",
+    "confidence",
+    "seconds",
+    "answered_at",
+    "missing",
+]
+
+PREDICTION_COLUMNS = ["model", "case", "pred_entity", "probabilities"]
+
+
+class AnalysisInputError(ValueError):
+    """The study, reader or prediction named by the user does not exist or cannot be analysed."""
+
+
+@dataclass
+class StudyData:
+    """Everything the report needs about one study, read once from the workspace."""
+
+    study: dict[str, Any]
+    answers: pd.DataFrame
+    cases: pd.DataFrame
+    predictions: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=PREDICTION_COLUMNS)
+    )
+
+    @property
+    def readers(self) -> list[str]:
+        return list(dict.fromkeys(self.answers["reader"]))
+
+
+def find_study(ws: Workspace, study: str | int) -> dict[str, Any]:
+    """The study row named by name or numeric id, as a dict; raises AnalysisInputError if absent."""
+    row = ws.conn.execute(
+        "SELECT id, name, seed, settings, created_at FROM studies WHERE name = ?", (str(study),)
+    ).fetchone()
+    if row is None and str(study).isdigit():
+        row = ws.conn.execute(
+            "SELECT id, name, seed, settings, created_at FROM studies WHERE id = ?", (int(study),)
+        ).fetchone()
+    if row is None:
+        names = [r[0] for r in ws.conn.execute("SELECT name FROM studies ORDER BY id")]
+        known = ", ".join(names) if names else "none"
+        raise AnalysisInputError(f"no study named {study!r} in {ws.root} (studies: {known})")
+    try:
+        settings = json.loads(row[3]) if row[3] else {}
+    except json.JSONDecodeError:
+        settings = {"raw": row[3]}
+    return {
+        "id": row[0],
+        "name": row[1],
+        "seed": row[2],
+        "settings": settings,
+        "created_at": row[4],
+    }
+
+
+def list_studies(ws: Workspace) -> list[dict[str, Any]]:
+    """Every study with its number of scored cases and of readers with a session."""
+    rows = ws.conn.execute(
+        """
+        SELECT s.id, s.name,
+               (SELECT COUNT(*) FROM cases c WHERE c.study_id = s.id AND c.practice = 0),
+               (SELECT COUNT(*) FROM sessions se WHERE se.study_id = s.id)
+        FROM studies s ORDER BY s.id
+        """
+    ).fetchall()
+    return [{"id": r[0], "name": r[1], "cases": r[2], "readers": r[3]} for r in rows]
+
+
+def study_readers(ws: Workspace, study_id: int) -> list[str]:
+    """Names of the readers who have a session in the study, in session order."""
+    rows = ws.conn.execute(
+        """
+        SELECT r.name FROM sessions se JOIN readers r ON r.id = se.reader_id
+        WHERE se.study_id = ? ORDER BY se.id
+        """,
+        (study_id,),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def load_cases(ws: Workspace, study_id: int) -> pd.DataFrame:
+    """The study's scored cases with their ground truth (the key), in study position order."""
+    frame = pd.read_sql_query(
+        """
+        SELECT c.id AS case_id, c.code AS "case", c.position, i.entity AS true_entity,
+               i.kind AS true_source, i.source AS image_source, i.source_id AS image_source_id
+        FROM cases c JOIN images i ON i.id = c.image_id
+        WHERE c.study_id = ? AND c.practice = 0
+        ORDER BY c.position
+        """,
+        ws.conn,
+        params=(study_id,),
+    )
+    return frame
+
+
+def load_answers(ws: Workspace, study_id: int, readers: list[str] | None = None) -> pd.DataFrame:
+    """One row per (reader with a session) x (scored case), answered or not."""
+    known = study_readers(ws, study_id)
+    if readers:
+        unknown = [name for name in readers if name not in known]
+        if unknown:
+            listing = ", ".join(known) if known else "none"
+            raise AnalysisInputError(
+                f"reader {unknown[0]!r} has no session in this study (readers: {listing})"
+            )
+        chosen = [name for name in known if name in set(readers)]
+    else:
+        chosen = known
+    cases = load_cases(ws, study_id)
+    votes = pd.read_sql_query(
+        """
+        SELECT r.name AS reader, v.case_id, v.entity AS pred_entity, v.ai_scale, v.ai_vote,
+               v.entity_confidence AS confidence, v.seconds, v.answered_at
+        FROM votes v
+        JOIN sessions se ON se.id = v.session_id
+        JOIN readers r ON r.id = se.reader_id
+        WHERE se.study_id = ?
+        """,
+        ws.conn,
+        params=(study_id,),
+    )
+    grid = pd.MultiIndex.from_product(
+        [chosen, cases["case_id"].tolist()], names=["reader", "case_id"]
+    ).to_frame(index=False)
+    frame = grid.merge(cases, on="case_id", how="left").merge(
+        votes, on=["reader", "case_id"], how="left"
+    )
+    return tidy_answers(frame)
+
+
+def tidy_answers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Normalise an answer frame: derived source columns, dtypes, the missing flag, column order.
+
+    Accepts any frame with at least ``reader, case, true_entity, true_source, pred_entity,
+    ai_vote``; used by the loader and by tests and benchmarks that build frames directly.
+    """
+    out = frame.copy()
+    for column in ANSWER_COLUMNS:
+        if column not in out.columns:
+            out[column] = pd.NA
+    out["missing"] = out["pred_entity"].isna() | out["ai_vote"].isna()
+    out["pred_source"] = out["ai_vote"].map({"ai": "synthetic", "real": "real"})
+    for column in ("ai_scale", "confidence", "position"):
+        out[column] = pd.to_numeric(out[column], errors="coerce").astype("Int64")
+    out["seconds"] = pd.to_numeric(out["seconds"], errors="coerce").astype("Float64")
+    out["reader"] = out["reader"].astype(str)
+    out["case"] = out["case"].astype(str)
+    return out[ANSWER_COLUMNS].reset_index(drop=True)
+
+
+def load_predictions(ws: Workspace, study_id: int) -> pd.DataFrame:
+    """Classifier predictions stored for the study's scored cases (empty if none or no table)."""
+    has_table = ws.conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'predictions'"
+    ).fetchone()
+    if not has_table:
+        return pd.DataFrame(columns=PREDICTION_COLUMNS)
+    frame = pd.read_sql_query(
+        """
+        SELECT p.model, c.code AS "case", p.entity AS pred_entity, p.probabilities
+        FROM predictions p JOIN cases c ON c.id = p.case_id
+        WHERE c.study_id = ? AND c.practice = 0
+        ORDER BY p.model, c.position
+        """,
+        ws.conn,
+        params=(study_id,),
+    )
+    frame["probabilities"] = [json.loads(p) if p else {} for p in frame["probabilities"]]
+    return frame
+
+
+def load_study(ws: Workspace, study: str | int, readers: list[str] | None = None) -> StudyData:
+    """Read a study's design, key, answers and any classifier predictions."""
+    info = find_study(ws, study)
+    answers = load_answers(ws, info["id"], readers)
+    cases = load_cases(ws, info["id"])
+    if cases.empty:
+        raise AnalysisInputError(f"study {info['name']!r} has no scored cases")
+    if answers.empty:
+        raise AnalysisInputError(f"study {info['name']!r} has no reader sessions yet")
+    return StudyData(
+        study=info, answers=answers, cases=cases, predictions=load_predictions(ws, info["id"])
+    )

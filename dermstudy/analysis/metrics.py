@@ -1,0 +1,395 @@
+"""Report objects over answer rows: classification reports, confusion matrices, AUCs, kappas.
+
+Pure functions over pandas/numpy that return plain dicts (the JSON contract). Every number comes
+from scikit-learn, except Fleiss' kappa (its textbook formula) and the AUC intervals in
+:mod:`dermstudy.analysis.roc`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import (
+    accuracy_score,
+    classification_report,
+    cohen_kappa_score,
+    confusion_matrix,
+)
+
+from dermstudy.analysis import roc
+from dermstudy.entities import CODES
+
+SOURCES: tuple[str, str] = ("real", "synthetic")
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 20240
+
+# A one-vs-rest score for entity e from a single answer (predicted entity + confidence 1..5):
+# predicted e with confidence c -> 5 + c (6..10); predicted another entity with confidence c -> 6 - c
+# (1..5). So "sure it is e" ranks highest and "sure it is something else" lowest.
+ENTITY_RATING_RULE = (
+    "one-vs-rest score for entity e: 5 + confidence when the reader chose e, "
+    "6 - confidence when the reader chose another entity"
+)
+
+ScoreFn = Callable[[pd.DataFrame], np.ndarray]
+
+
+def clean_number(value: Any) -> Any:
+    """Python float/int for numpy scalars; None for NaN/inf (JSON has no NaN)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def classification_summary(
+    y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]
+) -> dict[str, Any]:
+    """Per-class precision/recall/F1/support, accuracy, averages and confusion matrices.
+
+    Classes never predicted (or never true) score 0 for the undefined ratio, as scikit-learn's
+    ``zero_division=0``; all ``labels`` are listed in order even when absent from the data.
+    """
+    labels = list(labels)
+    if len(y_true) == 0:
+        empty = {"precision": None, "recall": None, "f1": None}
+        return {
+            "labels": labels,
+            "per_class": {lab: {**empty, "support": 0} for lab in labels},
+            "accuracy": None,
+            "macro_avg": dict(empty),
+            "weighted_avg": dict(empty),
+            "confusion_matrix": [[0] * len(labels) for _ in labels],
+            "confusion_matrix_normalized": [[None] * len(labels) for _ in labels],
+        }
+    # Integer codes make scikit-learn's input checks much faster than strings; same numbers.
+    true_codes = _codes(y_true, labels)
+    pred_codes = _codes(y_pred, labels)
+    index = list(range(len(labels)))
+    raw = classification_report(
+        true_codes, pred_codes, labels=index, target_names=labels, output_dict=True, zero_division=0
+    )
+    matrix = confusion_matrix(true_codes, pred_codes, labels=index)
+
+    def scores(entry: dict[str, float]) -> dict[str, float]:
+        return {
+            "precision": float(entry["precision"]),
+            "recall": float(entry["recall"]),
+            "f1": float(entry["f1-score"]),
+        }
+
+    return {
+        "labels": labels,
+        "per_class": {
+            lab: {**scores(raw[lab]), "support": int(raw[lab]["support"])} for lab in labels
+        },
+        "accuracy": float(accuracy_score(true_codes, pred_codes)),
+        "macro_avg": scores(raw["macro avg"]),
+        "weighted_avg": scores(raw["weighted avg"]),
+        "confusion_matrix": matrix.astype(int).tolist(),
+        "confusion_matrix_normalized": _row_normalise(matrix),
+    }
+
+
+def _codes(values: Sequence[str], labels: Sequence[str]) -> np.ndarray:
+    """Label positions; a value outside ``labels`` is an input error, never silently dropped."""
+    values = np.asarray(values, dtype=object)
+    codes = pd.Categorical(values, categories=list(labels)).codes
+    if (codes < 0).any():
+        bad = values[np.flatnonzero(codes < 0)[0]]
+        raise ValueError(f"unexpected label {bad!r}; expected one of {', '.join(labels)}")
+    return np.asarray(codes)
+
+
+def _row_normalise(matrix: np.ndarray) -> list[list[float | None]]:
+    """Rows divided by their totals; a row with no true cases is all None (undefined)."""
+    out: list[list[float | None]] = []
+    for row in matrix:
+        total = row.sum()
+        out.append([float(v / total) for v in row] if total else [None] * len(row))
+    return out
+
+
+# -- scores for ROC -----------------------------------------------------------------------------
+
+
+def entity_binary_score(label: str) -> ScoreFn:
+    return lambda rows: (rows["pred_entity"] == label).to_numpy(dtype=float)
+
+
+def entity_rating_score(label: str) -> ScoreFn:
+    def score(rows: pd.DataFrame) -> np.ndarray:
+        conf = rows["confidence"].to_numpy(dtype=float)
+        chosen = (rows["pred_entity"] == label).to_numpy()
+        return np.where(chosen, 5.0 + conf, 6.0 - conf)
+
+    return score
+
+
+def source_binary_score(label: str) -> ScoreFn:
+    return lambda rows: (rows["pred_source"] == label).to_numpy(dtype=float)
+
+
+def source_rating_score(label: str) -> ScoreFn:
+    # ai_scale: 5 = definitely AI-generated, so it rates "synthetic"; "real" is its mirror.
+    def score(rows: pd.DataFrame) -> np.ndarray:
+        scale = rows["ai_scale"].to_numpy(dtype=float)
+        return scale if label == "synthetic" else 6.0 - scale
+
+    return score
+
+
+@dataclass
+class CaseBootstrap:
+    """Shared resampling plan of one pooled report: case index per answer row, case weights."""
+
+    case_index: np.ndarray
+    n_cases: int
+    weights: np.ndarray
+    description: str
+
+    @classmethod
+    def plan(
+        cls, rows: pd.DataFrame, strata_column: str, n_resamples: int, seed: int
+    ) -> CaseBootstrap:
+        codes, case_index = np.unique(rows["case"].to_numpy(), return_inverse=True)
+        strata = np.empty(len(codes), dtype=object)
+        strata[case_index] = rows[strata_column].to_numpy()
+        weights = roc.stratified_case_weights(strata, n_resamples, seed)
+        text = (
+            f"stratified case bootstrap (strata: {strata_column.replace('_', ' ')}), "
+            f"{n_resamples} resamples, seed {seed}"
+        )
+        return cls(case_index, len(codes), weights, text)
+
+    def ci(self, truth: np.ndarray, score: np.ndarray) -> tuple[float, float]:
+        counts = roc.pooled_level_counts(self.case_index, score, self.n_cases)
+        case_truth = np.zeros(self.n_cases, dtype=bool)
+        case_truth[self.case_index] = truth
+        return roc.bootstrap_auc_ci(case_truth, counts, self.weights)
+
+
+def probability_score(label: str) -> ScoreFn:
+    """A classifier's predicted probability of ``label`` (column ``probabilities``: dicts)."""
+    return lambda rows: np.array([p[label] for p in rows["probabilities"]], dtype=float)
+
+
+def auc_entry(
+    rows: pd.DataFrame,
+    truth: np.ndarray,
+    binary: ScoreFn,
+    rating: ScoreFn | None,
+    bootstrap: CaseBootstrap | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """AUC of one label: binarised (single operating point) and rating-based, with a 95% CI.
+
+    The CI is for the rating AUC where it is defined, else for the binary one (``ci_of`` says
+    which): DeLong for one reader, the shared case ``bootstrap`` when several readers are pooled
+    (all readers' answers to a case are resampled together). Returns (auc dict, ROC points).
+    """
+    entry: dict[str, Any] = {
+        "binary": None,
+        "rating": None,
+        "ci_low": None,
+        "ci_high": None,
+        "ci_of": None,
+        "ci_method": None,
+        "positives": int(truth.sum()),
+        "negatives": int((~truth).sum()),
+    }
+    curves: dict[str, Any] = {}
+    if entry["positives"] == 0 or entry["negatives"] == 0:
+        entry["note"] = "undefined: needs true positives and true negatives"
+        return entry, curves
+    scores = {"binary": binary(rows)}
+    if rating is not None:
+        scores["rating"] = rating(rows)
+    for name, score in scores.items():
+        entry[name], fpr, tpr = roc.sklearn_roc(truth, score)
+        curves[name] = {"fpr": fpr.tolist(), "tpr": tpr.tolist()}
+    ci_of = "rating" if "rating" in scores else "binary"
+    entry["ci_of"] = ci_of
+    if bootstrap is None:
+        _, _, low, high = roc.delong_auc_ci(truth, scores[ci_of])
+        entry["ci_method"] = "DeLong"
+    else:
+        low, high = bootstrap.ci(truth, scores[ci_of])
+        entry["ci_method"] = bootstrap.description
+    entry["ci_low"], entry["ci_high"] = low, high
+    return entry, curves
+
+
+def _bootstrap_for(
+    answered: pd.DataFrame, strata_column: str, n_resamples: int, seed: int
+) -> CaseBootstrap | None:
+    """A case bootstrap when several readers are pooled; None (DeLong) for a single reader."""
+    if answered["reader"].nunique() <= 1 or answered.empty:
+        return None
+    return CaseBootstrap.plan(answered, strata_column, n_resamples, seed)
+
+
+def answer_counts(rows: pd.DataFrame) -> dict[str, int]:
+    return {
+        "n_expected": len(rows),
+        "n_answered": int((~rows["missing"]).sum()),
+        "missing": int(rows["missing"].sum()),
+    }
+
+
+def _rating_available(answered: pd.DataFrame, column: str) -> bool:
+    return len(answered) > 0 and bool(answered[column].notna().all())
+
+
+def entity_report(
+    rows: pd.DataFrame, n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
+) -> dict[str, Any]:
+    """The 7-class entity report over answer rows (missing rows counted, not scored)."""
+    answered = rows[~rows["missing"]]
+    report = classification_summary(answered["true_entity"], answered["pred_entity"], CODES)
+    report.update(answer_counts(rows))
+    has_rating = _rating_available(answered, "confidence")
+    bootstrap = _bootstrap_for(answered, "true_entity", n_resamples, seed)
+    report["auc"], report["roc"] = {}, {}
+    for label in CODES:
+        truth = (answered["true_entity"] == label).to_numpy()
+        report["auc"][label], report["roc"][label] = auc_entry(
+            answered,
+            truth,
+            entity_binary_score(label),
+            entity_rating_score(label) if has_rating else None,
+            bootstrap,
+        )
+    return report
+
+
+def source_report(
+    rows: pd.DataFrame, n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
+) -> dict[str, Any]:
+    """The AI-generated vs real report (labels ``real``, ``synthetic``)."""
+    answered = rows[~rows["missing"]]
+    report = classification_summary(answered["true_source"], answered["pred_source"], SOURCES)
+    report.update(answer_counts(rows))
+    has_rating = _rating_available(answered, "ai_scale")
+    bootstrap = _bootstrap_for(answered, "true_source", n_resamples, seed)
+    report["auc"], report["roc"] = {}, {}
+    for label in SOURCES:
+        truth = (answered["true_source"] == label).to_numpy()
+        report["auc"][label], report["roc"][label] = auc_entry(
+            answered,
+            truth,
+            source_binary_score(label),
+            source_rating_score(label) if has_rating else None,
+            bootstrap,
+        )
+    return report
+
+
+def model_report(cases: pd.DataFrame, predictions: pd.DataFrame) -> dict[str, Any]:
+    """Entity report for one classifier's predictions on the study's cases.
+
+    ``cases`` has ``case, true_entity``; ``predictions`` has ``case, pred_entity, probabilities``
+    (label -> probability, possibly empty). Cases without a prediction are counted as missing.
+    Probabilities, when given for every case, are the rating score of the AUC (DeLong CI).
+    """
+    merged = cases[["case", "true_entity"]].merge(
+        predictions[["case", "pred_entity", "probabilities"]], on="case", how="left"
+    )
+    merged["missing"] = merged["pred_entity"].isna()
+    answered = merged[~merged["missing"]]
+    report = classification_summary(answered["true_entity"], answered["pred_entity"], CODES)
+    report.update(
+        {
+            "n_expected": len(merged),
+            "n_answered": len(answered),
+            "missing": int(merged["missing"].sum()),
+        }
+    )
+    probs = list(answered["probabilities"])
+    report["auc"], report["roc"] = {}, {}
+    for label in CODES:
+        truth = (answered["true_entity"] == label).to_numpy()
+        has_prob = bool(probs) and all(isinstance(p, dict) and label in p for p in probs)
+        report["auc"][label], report["roc"][label] = auc_entry(
+            answered.assign(reader="model"),
+            truth,
+            entity_binary_score(label),
+            probability_score(label) if has_prob else None,
+        )
+    return report
+
+
+# -- agreement ----------------------------------------------------------------------------------
+
+
+def fleiss_kappa(counts: np.ndarray) -> float | None:
+    """Fleiss' kappa from a subjects x categories matrix of rater counts (same raters per subject).
+
+    kappa = (P_bar - P_e) / (1 - P_e), with P_i = (sum_j n_ij^2 - n) / (n (n - 1)) and
+    P_e = sum_j p_j^2 (Fleiss 1971). None when undefined (fewer than 2 raters, no subjects, or
+    every rating in one category).
+    """
+    counts = np.asarray(counts, dtype=float)
+    if counts.ndim != 2 or counts.shape[0] == 0:
+        return None
+    raters = counts.sum(axis=1)
+    if not np.all(raters == raters[0]) or raters[0] < 2:
+        return None
+    n = raters[0]
+    p_i = (np.square(counts).sum(axis=1) - n) / (n * (n - 1))
+    p_j = counts.sum(axis=0) / counts.sum()
+    p_e = float(np.square(p_j).sum())
+    if math.isclose(p_e, 1.0):
+        return None
+    return float((p_i.mean() - p_e) / (1 - p_e))
+
+
+def agreement(rows: pd.DataFrame, column: str, labels: Sequence[str]) -> dict[str, Any]:
+    """Cohen's kappa for every reader pair and Fleiss' kappa overall, on one answer column.
+
+    Each pair uses the cases both readers answered; Fleiss uses the cases every reader answered.
+    The numbers of cases used and left out are reported.
+    """
+    answered = rows[~rows["missing"]]
+    readers = list(dict.fromkeys(rows["reader"]))
+    all_cases = rows["case"].nunique()
+    wide = answered.pivot(index="case", columns="reader", values=column).reindex(columns=readers)
+    # Label positions per case x reader, -1 where the reader gave no answer.
+    codes = (
+        np.stack([_codes(wide[r].fillna(labels[0]), labels) for r in readers], axis=1)
+        if len(wide)
+        else np.zeros((0, len(readers)), dtype=int)
+    )
+    codes[wide.isna().to_numpy()] = -1
+    index = list(range(len(labels)))
+    pairs = []
+    for (i, a), (j, b) in itertools.combinations(enumerate(readers), 2):
+        both = (codes[:, i] >= 0) & (codes[:, j] >= 0)
+        kappa = None
+        if both.any():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value = cohen_kappa_score(codes[both, i], codes[both, j], labels=index)
+            kappa = clean_number(float(value))
+        pairs.append({"reader_a": a, "reader_b": b, "kappa": kappa, "n_cases": int(both.sum())})
+    complete = codes[(codes >= 0).all(axis=1)]
+    fleiss = None
+    if len(readers) >= 2 and len(complete):
+        counts = np.stack([(complete == k).sum(axis=1) for k in index], axis=1)
+        fleiss = fleiss_kappa(counts)
+    pair_values = [p["kappa"] for p in pairs if p["kappa"] is not None]
+    several = len(readers) >= 2
+    return {
+        "labels": list(labels),
+        "pairs": pairs,
+        "mean_pairwise_kappa": float(np.mean(pair_values)) if pair_values else None,
+        "fleiss_kappa": fleiss,
+        "fleiss_n_cases": len(complete) if several else 0,
+        "fleiss_excluded_cases": all_cases - len(complete) if several else 0,
+        "n_readers": len(readers),
+    }

@@ -1,0 +1,51 @@
+"""Writing a study report's outputs: JSON, figures in several formats, the Excel workbook."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from dermstudy.analysis.data import StudyData
+from dermstudy.reports import excel, figures, tables
+from dermstudy.workspace.core import atomic_write_bytes
+
+
+def report_json(report: dict[str, Any]) -> str:
+    """The JSON contract text: full precision, no NaN (undefined values are null)."""
+    return json.dumps(report, indent=2, allow_nan=False, ensure_ascii=False)
+
+
+def write_outputs(
+    report: dict[str, Any],
+    data: StudyData | None,
+    figures_dir: Path | None,
+    *,
+    formats: tuple[str, ...] = ("png",),
+    json_path: Path | None = None,
+    xlsx_path: Path | None = None,
+) -> dict[str, float]:
+    """Write whichever outputs are asked for; returns seconds spent per stage."""
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    if json_path is not None:
+        atomic_write_bytes(Path(json_path), report_json(report).encode("utf-8"))
+    timings["json_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    figs = figures.build_figures(report) if (figures_dir or xlsx_path) else {}
+    # Render each PNG once: the same bytes go to the figures folder and into the workbook.
+    pngs = {stem: figures.figure_bytes(fig, "png") for stem, fig in figs.items()}
+    if figures_dir is not None:
+        figures.save_figures(figs, Path(figures_dir), formats, rendered={"png": pngs})
+    timings["figures_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    if xlsx_path is not None:
+        excel.write_workbook(
+            Path(xlsx_path),
+            tables.all_tables(report, data.answers if data is not None else None),
+            tables.confusion_tables(report),
+            pngs,
+        )
+    timings["excel_s"] = time.perf_counter() - start
+    return timings

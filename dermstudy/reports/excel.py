@@ -1,0 +1,213 @@
+"""The coordinator's Excel workbook (openpyxl): one sheet per table, confusion matrices, figures.
+
+Every table sheet has its title and notes above a frozen, filterable header row; values keep full
+precision and ratios are displayed with two decimals. The workbook is written in openpyxl's
+write-only mode (fast for tens of thousands of answers) to a temporary file and renamed into place,
+so a failure never leaves a half-written workbook.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.drawing.image import Image as XLImage
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.pagebreak import Break
+from openpyxl.worksheet.properties import PageSetupProperties
+
+from dermstudy.reports.tables import Table
+
+HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
+HEADER_FONT = Font(bold=True)
+TITLE_FONT = Font(bold=True, size=13)
+NOTE_FONT = Font(italic=True, color="555555")
+HEADER_BORDER = Border(bottom=Side(style="thin", color="7F8FA6"))
+DECIMAL_FORMAT = "0.00"
+MAX_WIDTH = 60
+FIRST_DATA_ROW = 4  # title, notes, header, then data
+
+SHEET_NAMES = {
+    "study": "Study",
+    "answers": "Answers",
+    "entity": "Entity",
+    "ai_vs_real": "AI vs real",
+    "subsets": "Subsets",
+    "readers": "Readers",
+    "reader_summary": "Reader summary",
+    "agreement": "Agreement",
+    "missing": "Missing",
+}
+
+
+def sheet_name(table: Table, taken: set[str]) -> str:
+    """A legal, unique Excel sheet name (31 characters, none of []:*?/\\)."""
+    base = SHEET_NAMES.get(table.name) or table.title
+    base = re.sub(r"[\[\]:*?/\\]", " ", base).strip()[:31] or "Sheet"
+    name, k = base, 2
+    while name.lower() in {t.lower() for t in taken}:
+        suffix = f" {k}"
+        name, k = base[: 31 - len(suffix)] + suffix, k + 1
+    taken.add(name)
+    return name
+
+
+def _widths(table: Table) -> list[float]:
+    """Column widths from the header and the first rows' text, capped."""
+    widths = [len(str(h)) + 2 for h in table.header]
+    for row in table.rows[:200]:
+        for i, value in enumerate(row):
+            if isinstance(value, float):
+                text = "0.00" if i in table.decimal_columns else f"{value:.6g}"
+            else:
+                text = "" if value is None else str(value)
+            widths[i] = max(widths[i], len(text) + 2)
+    return [min(max(w, 8), MAX_WIDTH) for w in widths]
+
+
+def _styled(ws, value, *, font=None, fill=None, border=None, number_format=None, wrap=False):
+    cell = WriteOnlyCell(ws, value=value)
+    if font is not None:
+        cell.font = font
+    if fill is not None:
+        cell.fill = fill
+    if border is not None:
+        cell.border = border
+    if number_format is not None:
+        cell.number_format = number_format
+    if wrap:
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    return cell
+
+
+def _print_setup(ws) -> None:
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = "9"  # A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+
+
+def write_table_sheet(wb: Workbook, table: Table, name: str) -> None:
+    ws = wb.create_sheet(name)
+    widths = _widths(table)
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    last_col = get_column_letter(len(table.header))
+    ws.freeze_panes = f"A{FIRST_DATA_ROW}"
+    last_row = FIRST_DATA_ROW - 1 + len(table.rows)
+    ws.auto_filter.ref = f"A{FIRST_DATA_ROW - 1}:{last_col}{max(last_row, FIRST_DATA_ROW - 1)}"
+    ws.print_title_rows = f"{FIRST_DATA_ROW - 1}:{FIRST_DATA_ROW - 1}"
+    _print_setup(ws)
+    ws.append([_styled(ws, table.title, font=TITLE_FONT)])
+    ws.append([_styled(ws, "  ·  ".join(table.notes), font=NOTE_FONT)] if table.notes else [])
+    ws.append(
+        [
+            _styled(ws, h, font=HEADER_FONT, fill=HEADER_FILL, border=HEADER_BORDER)
+            for h in table.header
+        ]
+    )
+    decimals = table.decimal_columns
+    for row in table.rows:
+        if decimals:
+            ws.append(
+                [
+                    _styled(ws, v, number_format=DECIMAL_FORMAT)
+                    if i in decimals and isinstance(v, float)
+                    else v
+                    for i, v in enumerate(row)
+                ]
+            )
+        else:
+            ws.append(row)
+
+
+def write_blocks_sheet(wb: Workbook, tables: list[Table], name: str) -> None:
+    """Several small tables stacked on one sheet (the confusion matrices)."""
+    ws = wb.create_sheet(name)
+    n_cols = max(len(t.header) for t in tables)
+    ws.column_dimensions["A"].width = 18
+    for i in range(2, n_cols + 1):
+        ws.column_dimensions[get_column_letter(i)].width = 11
+    _print_setup(ws)
+    for table in tables:
+        ws.append([_styled(ws, table.title, font=TITLE_FONT)])
+        ws.append(
+            [
+                _styled(ws, h, font=HEADER_FONT, fill=HEADER_FILL, border=HEADER_BORDER)
+                for h in table.header
+            ]
+        )
+        for row in table.rows:
+            ws.append(
+                [
+                    _styled(ws, v, number_format=DECIMAL_FORMAT)
+                    if i in table.decimal_columns and isinstance(v, float)
+                    else v
+                    for i, v in enumerate(row)
+                ]
+            )
+        ws.append([])
+
+
+def write_figures_sheet(wb: Workbook, figures_png: dict[str, bytes], name: str = "Figures") -> None:
+    ws = wb.create_sheet(name)
+    ws.column_dimensions["A"].width = 30
+    _print_setup(ws)
+    ws.append([_styled(ws, "Figures", font=TITLE_FONT)])
+    # Each image is anchored at its own row. Default rows are 15 pt = 20 px in Excel but about
+    # 17 px in LibreOffice, so space images by the smaller height to avoid overlaps anywhere.
+    row = 3
+    anchors = []
+    for stem, png in figures_png.items():
+        image = XLImage(io.BytesIO(png))
+        scale = min(1.0, 900 / image.width)
+        image.width, image.height = int(image.width * scale), int(image.height * scale)
+        anchors.append((row, stem, image))
+        row += int(image.height / 17) + 4
+    current = 2
+    for row, stem, image in anchors:
+        while current < row - 1:
+            ws.append([])
+            current += 1
+        if current > 2:
+            # A page break before each figure keeps every figure whole when printed.
+            ws.row_breaks.append(Break(id=current))
+        ws.append([_styled(ws, stem, font=HEADER_FONT)])
+        current += 1
+        image.anchor = f"A{row}"
+        ws.add_image(image)
+
+
+def write_workbook(
+    path: Path,
+    tables: list[Table],
+    confusion: list[Table],
+    figures_png: dict[str, bytes] | None = None,
+) -> Path:
+    """Write the workbook atomically; returns the path."""
+    wb = Workbook(write_only=True)
+    taken: set[str] = set()
+    for table in tables:
+        write_table_sheet(wb, table, sheet_name(table, taken))
+    if confusion:
+        write_blocks_sheet(wb, confusion, "Confusion matrices")
+    if figures_png:
+        write_figures_sheet(wb, figures_png)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".xlsx")
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
