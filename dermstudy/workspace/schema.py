@@ -212,6 +212,30 @@ def _training_runs(conn: sqlite3.Connection) -> None:
     )
 
 
+def _predictions(conn: sqlite3.Connection) -> None:
+    """Classifier predictions for study cases, for the reader-versus-model comparison.
+
+    One row per (model, case): the predicted entity and the per-class probabilities as JSON
+    (entity code -> probability, may be ``{}``). Re-importing a model's predictions replaces them.
+    """
+    run_script(
+        conn,
+        f"""
+        CREATE TABLE predictions (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases (id),
+            model TEXT NOT NULL,
+            entity TEXT NOT NULL CHECK ({_ENTITY_CHECK}),
+            probabilities TEXT NOT NULL DEFAULT '{{}}',
+            source_file TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            UNIQUE (model, case_id)
+        );
+        CREATE INDEX predictions_case ON predictions (case_id);
+        """,
+    )
+
+
 Migration = tuple[str, Callable[[sqlite3.Connection], None]]
 
 # Append only. The name is what is recorded in the database.
@@ -220,4 +244,5 @@ MIGRATIONS: list[Migration] = [
     ("0002_image_sets_frozen_cases", _image_sets_and_frozen_cases),
     ("0003_splits", _splits),
     ("0004_training_runs", _training_runs),
+    ("0005_predictions", _predictions),
 ]
