@@ -97,6 +97,41 @@ def _ddim_steps(num_timesteps: int, text: str) -> list[int]:
     )
 
 
+_LOGSNR_FLOOR = -5.0
+
+
+def logsnr_timesteps(noise_schedule: str, steps: int, spec: str) -> list[int]:
+    """``"logsnrN"``: N distinct timesteps spaced evenly in log-SNR λ = log(√ᾱ/√(1-ᾱ)).
+
+    Our addition for the few-step DPM-Solver++ sampler (not a reference respacing): uniform-in-t
+    spacing leaves one huge λ jump at the low-noise end, which second-order steps handle badly.
+    Always keeps 0 and T-1; nearest-timestep collisions are moved to the next free timestep.
+    """
+    try:
+        count = int(spec[len("logsnr") :])
+    except ValueError:
+        raise RespacingError(
+            f"respacing {spec!r}: expected 'logsnr' followed by a number"
+        ) from None
+    if not 2 <= count <= steps:
+        raise RespacingError(f"respacing {spec!r}: need between 2 and {steps} steps")
+    alphas_cumprod = torch.cumprod(1.0 - beta_schedule(noise_schedule, steps), 0)
+    lam = 0.5 * (alphas_cumprod.log() - (1 - alphas_cumprod).log())  # decreasing in t
+    # Below λ ≈ -5 (SNR < 5e-5: pure noise at 8-bit precision) steps buy nothing; the cosine
+    # schedule's capped last beta would otherwise put a third of them at t = 990…999.
+    lowest = max(float(lam[-1]), _LOGSNR_FLOOR)
+    targets = torch.linspace(lowest, float(lam[0]), count, dtype=torch.float64)
+    targets[0] = lam[-1]
+    chosen: list[int] = []
+    for target in targets:  # from the noisiest to the cleanest
+        t = int((lam - target).abs().argmin())
+        limit = chosen[-1] - 1 if chosen else steps - 1
+        t = min(t, limit)
+        remaining = count - len(chosen) - 1  # keep room for the steps still to place
+        chosen.append(max(t, remaining))
+    return sorted(chosen)
+
+
 # -- the (respaced) process -----------------------------------------------------------------------
 
 
@@ -147,8 +182,19 @@ class Diffusion:
         cls, noise_schedule: str, steps: int = 1000, respacing: str | list[int] = ""
     ) -> Diffusion:
         """The process of ``noise_schedule`` with ``steps`` steps, respaced by ``respacing``."""
+        if isinstance(respacing, str) and respacing.strip().startswith("logsnr"):
+            use = logsnr_timesteps(noise_schedule, steps, respacing.strip())
+        else:
+            use = space_timesteps(steps, respacing)
+        return cls.from_timesteps(noise_schedule, steps, use)
+
+    @classmethod
+    def from_timesteps(cls, noise_schedule: str, steps: int, use: list[int]) -> Diffusion:
+        """The process restricted to the original timesteps ``use`` (spec §6.5 "respaced process")."""
+        use = sorted(set(int(t) for t in use))
+        if not use or use[0] < 0 or use[-1] >= steps:
+            raise RespacingError(f"timesteps must lie in 0…{steps - 1}")
         base_betas = beta_schedule(noise_schedule, steps)
-        use = space_timesteps(steps, respacing)
         alphas_cumprod = torch.cumprod(1.0 - base_betas, 0)
         new_betas = []
         last = 1.0
