@@ -230,9 +230,7 @@ def _summary_text(s: dict) -> str:
         f"order {reading.get('order')}",
         "  cases per entity (real + synthetic):",
     ]
-    lines += [
-        f"    {code:<6} {c['real']:>3} + {c['synthetic']:<3}" for code, c in s["counts"].items()
-    ]
+    lines += [f"    {code:<6} {c['real']:>3} + {c['synthetic']}" for code, c in s["counts"].items()]
     lines.append(f"  readers: {len(s['readers']) or 'none yet'}")
     for r in s["readers"]:
         state = "finished" if r["finished_at"] else "in progress"
