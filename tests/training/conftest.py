@@ -33,10 +33,11 @@ def add_real_images(
     per_entity: int = 2,
     size: tuple[int, int] = (40, 30),
     lesions: dict | None = None,
+    start: int = 0,
 ) -> list[int]:
     """Insert ``per_entity`` real images of every entity; ``lesions`` maps index -> lesion id."""
     ids = []
-    index = 0
+    index = start
     with ws.transaction():
         for code in CODES:
             for _ in range(per_entity):
