@@ -102,14 +102,6 @@ def setup_distributed(device_pref: str) -> tuple[Dist, torch.device]:
     return ctx, device
 
 
-def _all_true(ctx: Dist, flag: bool, device: torch.device) -> bool:
-    if not ctx.active:
-        return flag
-    value = torch.tensor([1 if flag else 0], device=device)
-    dist.all_reduce(value, op=dist.ReduceOp.MIN)
-    return bool(value.item())
-
-
 def _any_true(ctx: Dist, flag: bool, device: torch.device) -> bool:
     if not ctx.active:
         return flag
@@ -510,8 +502,14 @@ class _Trainer:
                 st.scaler.scale(loss * weight).backward()
             for key, value in {"loss": loss.detach(), **terms}.items():
                 totals[key] = totals.get(key, 0) + value * weight
-        finite = _all_true(self.ctx, bool(torch.isfinite(totals["loss"]).item()), self.device)
-        if not finite:
+        keys = sorted(totals)
+        stacked = torch.stack([torch.as_tensor(totals[k], dtype=torch.float32) for k in keys])
+        if self.ctx.active:  # the logged loss is the mean over all ranks' shards
+            stacked = stacked.to(self.device)
+            dist.all_reduce(stacked)
+            stacked = stacked / self.ctx.world
+        totals = dict(zip(keys, stacked.cpu(), strict=True))
+        if not bool(torch.isfinite(totals["loss"])):
             raise NonFiniteLossError(f"the loss became {float(totals['loss'])} at step {step}")
         grad_norm = None
         if self.config.grad_clip > 0:
