@@ -79,7 +79,7 @@ def _register_create(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="NAME[:PART]",
-        help="keep a stored training split's images (whole lesions) out of the real pool",
+        help="keep one side of a stored split (default: its train side) out of the pools, whole lesions",
     )
     create.add_argument(
         "--synthetic-filter",

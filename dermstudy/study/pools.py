@@ -1,7 +1,8 @@
 """The image pools a study draws from, and seeded drawing from them.
 
 Real pool of an entity: every ``kind='real'`` image of that entity, minus excluded images (named image
-sets, stored training splits). Synthetic pool: every ``kind='synthetic'`` image of that entity that
+sets, one side of a stored split — by default its train side — always with every other image of
+the same lesions). Synthetic pool: every ``kind='synthetic'`` image of that entity that
 matches all synthetic filters. A filter is ``KEY=PATTERN`` (SQLite GLOB, so ``*`` and ``?`` work):
 ``source`` matches the ``images.source`` column or the provenance's ``source`` label, any other key a
 top-level field of the provenance JSON
@@ -90,53 +91,31 @@ def excluded_image_ids(ws: Workspace, options: PoolOptions) -> set[int]:
 
 
 def split_image_ids(ws: Workspace, spec: str) -> set[int]:
-    """Image ids of a stored split ``NAME`` (its training part) or ``NAME:PART``.
+    """Image ids of one side of a stored split: ``NAME`` (its ``train`` side) or ``NAME:SIDE``.
 
-    Works with a ``splits`` table that has a split name column (``name`` or ``split``), a part column
-    (``part`` / ``subset`` / ``role``) and an ``image_id`` or ``lesion_id`` column.
+    Excluding a split's train side keeps every image a model was fine-tuned on out of the study.
     """
-    name, _, part = spec.partition(":")
-    columns = {r[1] for r in ws.conn.execute("PRAGMA table_info(splits)")}
-    if not columns:
-        raise PoolError("this workspace has no stored splits (create one when training first)")
-    name_col = next((c for c in ("name", "split") if c in columns), None)
-    part_col = next((c for c in ("part", "subset", "role") if c in columns), None)
-    member_col = next((c for c in ("image_id", "lesion_id") if c in columns), None)
-    if name_col is None or member_col is None:
-        raise PoolError("the workspace's splits table has a layout this version cannot read")
-    where, params = f"{name_col} = ?", [name]
-    if part_col is not None:
-        where += f" AND {part_col} = ?"
-        params.append(part or "train")
-    members = {
-        r[0] for r in ws.conn.execute(f"SELECT {member_col} FROM splits WHERE {where}", params)
-    }
-    if not members:
-        raise PoolError(f"no stored split {spec!r} (or it is empty)")
-    if member_col == "image_id":
-        return set(members)
-    marks = ",".join("?" * len(members))
-    query = f"SELECT id FROM images WHERE lesion_id IN ({marks})"
-    return {r[0] for r in ws.conn.execute(query, list(members))}
+    from dermstudy.training.splits import SplitError, get_split
+    from dermstudy.training.splits import split_image_ids as side_ids
+
+    name, _, side = spec.partition(":")
+    side = side or "train"
+    if side not in ("train", "test"):
+        raise PoolError(f"split side must be train or test, got {side!r} in {spec!r}")
+    try:
+        split = get_split(ws, name)
+    except SplitError as exc:
+        raise PoolError(str(exc)) from None
+    return side_ids(ws, split.id, side)
 
 
 def with_same_lesions(ws: Workspace, image_ids: set[int]) -> set[int]:
     """``image_ids`` plus every other image of the same lesions (no lesion on both sides)."""
     if not image_ids:
         return set()
-    ws.conn.execute("CREATE TEMP TABLE IF NOT EXISTS _excluded (id INTEGER PRIMARY KEY)")
-    ws.conn.execute("DELETE FROM _excluded")
-    ws.conn.executemany(
-        "INSERT OR IGNORE INTO _excluded (id) VALUES (?)", [(i,) for i in image_ids]
-    )
-    rows = ws.conn.execute(
-        "SELECT id FROM images WHERE id IN (SELECT id FROM _excluded) OR lesion_id IN "
-        "(SELECT lesion_id FROM images WHERE id IN (SELECT id FROM _excluded) "
-        "AND lesion_id IS NOT NULL)"
-    )
-    result = {r[0] for r in rows}
-    ws.conn.execute("DELETE FROM _excluded")
-    return result
+    rows = ws.conn.execute("SELECT id, lesion_id FROM images").fetchall()
+    lesions = {lesion for image_id, lesion in rows if image_id in image_ids and lesion}
+    return set(image_ids) | {image_id for image_id, lesion in rows if lesion in lesions}
 
 
 def build_pool(

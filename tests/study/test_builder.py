@@ -166,3 +166,30 @@ def test_case_codes_are_opaque(library, new_study):
     assert all(re.fullmatch(r"[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}", c) for c in codes)
     assert len(set(codes)) == len(codes)
     assert codes != sorted(codes)  # codes carry no order (56 random codes are never sorted)
+
+
+def test_exclude_split_train_side_by_lesion(workspace, tmp_path):
+    from dermstudy.study.builder import StudyDesign, create_study
+    from dermstudy.training.splits import create_split, split_image_ids
+
+    add_sample_images(workspace, 8, 2, images_per_lesion=2)  # 4 lesions x 2 images per entity
+    split = create_split(workspace, "held", test_fraction=0.5, seed=3)
+    train = split_image_ids(workspace, split.id, "train")
+    design = StudyDesign.with_counts(
+        "s",
+        real_per_entity=2,
+        synthetic_per_entity=1,
+        display_size=32,
+        pools=PoolOptions(exclude_splits=("held",)),
+    )
+    sid = create_study(workspace, design)
+    used = {r[0] for r in _drawn(workspace, sid)}
+    assert used and not used & train
+    with pytest.raises(StudyError, match="no split named 'nope'"):
+        create_study(
+            workspace, StudyDesign.with_counts("t", pools=PoolOptions(exclude_splits=("nope",)))
+        )
+    with pytest.raises(StudyError, match="side must be train or test"):
+        create_study(
+            workspace, StudyDesign.with_counts("u", pools=PoolOptions(exclude_splits=("held:dev",)))
+        )
