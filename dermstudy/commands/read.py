@@ -31,6 +31,8 @@ def open_session(args: argparse.Namespace):
     try:
         if target.is_file():
             return open_reading(target, None, args.reader, answers=args.answers)
+        if target.suffix.lower() == ".zip":
+            raise UserError(f"{target}: no such package file")
         if args.answers:
             raise UserError("--answers is only for reading from a package file")
         return open_reading(resolve_workspace_path(args.workspace), args.target, args.reader)

@@ -48,6 +48,7 @@ def merge_answers(
     incoming: list[IncomingAnswer],
     origin: str,
     *,
+    started_at: str | None = None,
     finished_at: str | None = None,
 ) -> MergeResult:
     """Merge one reader's answers into ``study`` (a dict from ``study.queries.find_study``).
@@ -56,7 +57,9 @@ def merge_answers(
     ``finished_at`` marks the session finished when given and there were no conflicts.
     """
     base, case_ids = study_cases(ws, study["id"])
-    session_id, _order = get_or_create_session(ws, study["id"], study["settings"], base, reader)
+    session_id, _order = get_or_create_session(
+        ws, study["id"], study["settings"], base, reader, started_at
+    )
     stored = {
         code: answer_from_row(rest)
         for code, *rest in ws.conn.execute(

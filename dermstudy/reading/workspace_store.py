@@ -57,7 +57,12 @@ def study_cases(ws: Workspace, study_id: int) -> tuple[list[CaseRef], dict[str, 
 
 
 def get_or_create_session(
-    ws: Workspace, study_id: int, study_settings: dict, cases: list[CaseRef], reader: str
+    ws: Workspace,
+    study_id: int,
+    study_settings: dict,
+    cases: list[CaseRef],
+    reader: str,
+    started_at: str | None = None,
 ) -> tuple[int, list[str]]:
     """The reader's session id and stored case order (creating the session on first open)."""
     reader_id = get_or_create_reader(ws, reader)
@@ -75,7 +80,7 @@ def get_or_create_session(
     with ws.transaction():
         cursor = ws.conn.execute(
             "INSERT INTO sessions (study_id, reader_id, case_order, started_at) VALUES (?, ?, ?, ?)",
-            (study_id, reader_id, json.dumps(order), now_iso()),
+            (study_id, reader_id, json.dumps(order), started_at or now_iso()),
         )
         ws.audit("session.start", reader, {"study_id": study_id})
     return int(cursor.lastrowid), order

@@ -150,7 +150,7 @@ def import_results(ws: Workspace, study_name: str, file: Path) -> ImportResults:
     """Merge a package answers file into ``study_name``; see the module docstring."""
     study = find_study(ws, study_name)
     path = resolve_answers_file(file)
-    meta, sessions, answers = _read_answers_file(path)
+    meta, sessions, answers, history = _read_answers_file(path)
     if meta.get("study_uid") != study["settings"].get("uid"):
         raise StudyError(
             f"{path} holds answers for study {meta.get('study')!r} (a different study than "
@@ -159,11 +159,18 @@ def import_results(ws: Workspace, study_name: str, file: Path) -> ImportResults:
     incoming = _verified(ws, study, path, answers)
     result = ImportResults(study["name"], str(path))
     with ws.transaction():
-        for reader, finished_at in sessions:
+        for reader, started_at, finished_at in sessions:
             merged = merge_answers(
-                ws, study, reader, incoming.get(reader, []), ORIGIN_PACKAGE, finished_at=finished_at
+                ws,
+                study,
+                reader,
+                incoming.get(reader, []),
+                ORIGIN_PACKAGE,
+                started_at=started_at,
+                finished_at=finished_at,
             )
             result.readers.append(merged)
+            _audit_history(ws, reader, set(merged.inserted), history)
         ws.audit(
             "study.import-results",
             study["name"],
@@ -172,13 +179,36 @@ def import_results(ws: Workspace, study_name: str, file: Path) -> ImportResults:
     return result
 
 
-def _read_answers_file(path: Path) -> tuple[dict, list[tuple[str, str | None]], list[tuple]]:
+def _audit_history(ws: Workspace, reader: str, inserted: set[str], history: list[tuple]) -> None:
+    """Copy the package's answer-change history into the audit log, once (with the new votes)."""
+    for at, who, code, old, new in history:
+        if who == reader and code in inserted:
+            ws.audit(
+                "vote.change",
+                code,
+                {
+                    "reader": reader,
+                    "at": at,
+                    "old": json.loads(old),
+                    "new": json.loads(new),
+                    "origin": ORIGIN_PACKAGE,
+                },
+                actor=reader,
+            )
+
+
+def _read_answers_file(path: Path) -> tuple[dict, list[tuple], list[tuple], list[tuple]]:
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        # Read-write on purpose: after a crash mid-commit SQLite must roll back the hot journal
+        # beside the file before reading; nothing is written here otherwise.
+        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True)
         try:
             meta = dict(conn.execute("SELECT key, value FROM meta"))
             sessions = conn.execute(
-                "SELECT reader, finished_at FROM sessions ORDER BY reader"
+                "SELECT reader, started_at, finished_at FROM sessions ORDER BY reader"
+            ).fetchall()
+            history = conn.execute(
+                "SELECT at, reader, code, old, new FROM history ORDER BY id"
             ).fetchall()
             answers = conn.execute(
                 "SELECT reader, code, sha256, entity, ai_scale, ai_vote, entity_confidence, "
@@ -190,7 +220,7 @@ def _read_answers_file(path: Path) -> tuple[dict, list[tuple[str, str | None]], 
         raise StudyError(f"{path}: not a dermstudy answers file ({exc})") from None
     if meta.get("format") != ANSWERS_FORMAT:
         raise StudyError(f"{path}: not a dermstudy answers file")
-    return meta, sessions, answers
+    return meta, sessions, answers, history
 
 
 def _verified(

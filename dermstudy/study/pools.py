@@ -5,7 +5,7 @@ sets, one side of a stored split — by default its train side — always with e
 the same lesions). Synthetic pool: every ``kind='synthetic'`` image of that entity that
 matches all synthetic filters. A filter is ``KEY=PATTERN`` (SQLite GLOB, so ``*`` and ``?`` work):
 ``source`` matches the ``images.source`` column or the provenance's ``source`` label, any other key a
-top-level field of the provenance JSON
+field of the provenance JSON (dotted for nested fields, e.g. ``model.sha256=ab12*``)
 (e.g. ``origin=imported``, ``source=external``, ``model_sha256=ab12*``, ``run=7``).
 
 With ``one_per_lesion`` (the default) at most one image per HAM10000 lesion enters a study, so a reader
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from dermstudy.workspace import Workspace
 
-_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 class PoolError(ValueError):

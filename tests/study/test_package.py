@@ -115,3 +115,18 @@ def test_package_reader_resumes_and_checks_images(exported, tmp_path):
     not_a_package.write_bytes(b"hello")
     with pytest.raises(ReadingError, match="not a dermstudy reader package"):
         open_reading(not_a_package, None, "dr-z")
+
+
+def test_changes_made_in_the_package_reach_the_audit_log_once(library, exported):
+    with open_reading(exported, None, "dr-h") as s:
+        s.submit(0, Answer("mel", ai_scale=1))
+        s.go_to(0)
+        s.submit(0, Answer("nv", ai_scale=2))
+        code = s.case_code(0)
+    import_results(library, "s1", exported)
+    import_results(library, "s1", exported)
+    rows = library.conn.execute(
+        "SELECT subject, details FROM audit_log WHERE action = 'vote.change'"
+    ).fetchall()
+    assert [subject for subject, _d in rows] == [code]
+    assert '"old": {"ai_scale": 1' in rows[0][1]
