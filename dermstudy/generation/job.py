@@ -1,0 +1,485 @@
+"""The generation job: sample GLIDE images per entity/prompt into the workspace library.
+
+``generate_images(workspace_path, settings, progress, cancel)`` is Qt-free and follows the
+``dermstudy.jobs`` protocol, so the CLI (text bar), the GUI (worker thread or a ``dermstudy generate
+--progress json`` subprocess) and scripts share it. Every finished image is committed at once (PNG
+stored by hash, ``images`` row with full provenance, ``models`` rows for the files used), so a cancel
+or Ctrl-C keeps everything finished so far. Each image owns a generator seeded with its own seed, so
+``--seed S --count 1`` reproduces image S of any earlier run, whatever the batch size.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from dermstudy import __version__
+from dermstudy.entities import BY_CODE, ENTITIES, parse_entity
+from dermstudy.glide.checkpoints import (
+    CheckpointError,
+    LoadedModel,
+    find_default_model,
+    load_checkpoint,
+    sha256_of,
+)
+from dermstudy.glide.diffusion import Diffusion, RespacingError
+from dermstudy.glide.sampling import (
+    SAMPLERS,
+    Conditioning,
+    GuidedDenoiser,
+    RowNoise,
+    quantize_low_res,
+    sample,
+    to_uint8,
+)
+from dermstudy.glide.tokenizer import default_tokenizer
+from dermstudy.jobs import Cancelled, CancelToken, Progress, ProgressEvent, no_progress
+from dermstudy.workspace import Workspace
+from dermstudy.workspace.core import now_iso
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+# Per sampler: (base steps, upsampler steps, upsampler sampler). "ddpm" is the notebook recipe.
+SAMPLER_DEFAULTS = {
+    "ddpm": ("100", "fast27", "ddim"),
+    "ddim": ("100", "fast27", "ddim"),
+    "dpm++2m": ("logsnr15", "logsnr8", "dpm++2m"),
+}
+UPSAMPLE_TEMPERATURE = 0.997
+
+
+class GenerationError(Exception):
+    """Settings or model files that cannot be used; the message is meant for the user."""
+
+
+@dataclass
+class GenerateSettings:
+    entity: str | None = None
+    prompt: str | None = None
+    count: int = 1
+    guidance: float = 3.0
+    base_steps: str | None = None  # None: the sampler's default (SAMPLER_DEFAULTS)
+    upsample_steps: str | None = None
+    sampler: str = "ddpm"
+    seed: int | None = None
+    batch_size: int = 1
+    device: str = "auto"
+    dtype: str = "fp32"
+    base: Path | None = None
+    upsampler: Path | None = None
+    upsample: bool = True
+    temperature: float = UPSAMPLE_TEMPERATURE
+
+
+@dataclass
+class GenerateResult:
+    image_ids: list[int] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+    cancelled: bool = False
+    seconds: float = 0.0
+
+
+@dataclass
+class _Stage:
+    """One loaded model with its process and sampler."""
+
+    loaded: LoadedModel
+    sha256: str
+    diffusion: Diffusion
+    steps: str
+    sampler: str
+
+
+# -- settings ---------------------------------------------------------------------------------------
+
+
+def resolve_prompt(settings: GenerateSettings) -> tuple[str, str]:
+    """(entity code, prompt) from --entity and/or --prompt."""
+    if settings.entity:
+        try:
+            code = parse_entity(settings.entity)
+        except ValueError as exc:
+            raise GenerationError(str(exc)) from None
+        return code, settings.prompt or BY_CODE[code].prompt
+    if settings.prompt:
+        for entity in ENTITIES:
+            if entity.prompt == settings.prompt.strip().lower():
+                return entity.code, settings.prompt
+        raise GenerationError(
+            "a custom --prompt also needs --entity CODE (the library labels every image with one of "
+            "the seven entities)"
+        )
+    raise GenerationError("give --entity CODE or --prompt TEXT")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise GenerationError("--device cuda: no CUDA device is available (use cpu or auto)")
+    if name not in ("cpu",) and not name.startswith("cuda"):
+        raise GenerationError(f"unknown device {name!r}; expected auto, cpu or cuda")
+    return torch.device(name)
+
+
+def _validate(settings: GenerateSettings, device: torch.device) -> None:
+    if settings.count < 1:
+        raise GenerationError("--count must be at least 1")
+    if settings.batch_size < 1:
+        raise GenerationError("--batch-size must be at least 1")
+    if settings.sampler not in SAMPLERS:
+        raise GenerationError(
+            f"unknown sampler {settings.sampler!r}; expected {', '.join(SAMPLERS)}"
+        )
+    if settings.dtype not in DTYPES:
+        raise GenerationError(f"unknown dtype {settings.dtype!r}; expected fp32, bf16 or fp16")
+    if settings.dtype == "fp16" and device.type != "cuda":
+        raise GenerationError("fp16 needs a CUDA device; on the CPU use bf16 or fp32")
+    if settings.guidance < 0:
+        raise GenerationError("--guidance must not be negative")
+
+
+def _model_path(given: Path | None, kind: str) -> Path:
+    if given is not None:
+        return Path(given)
+    found = find_default_model(kind)
+    if found is None:
+        from dermstudy.paths import models_dir
+
+        flag = "--base" if kind == "base" else "--upsampler"
+        raise GenerationError(
+            f"no {kind} model: put {kind}.pt into {models_dir()} (see models/README.md) or pass {flag} FILE"
+        )
+    return found
+
+
+def _load_stage(path: Path, kind: str, steps: str, sampler: str, device, dtype) -> _Stage:
+    try:
+        loaded = load_checkpoint(
+            path,
+            kind=kind,
+            device=device,
+            dtype=DTYPES[dtype] if dtype == "fp16" else torch.float32,
+        )
+        diffusion = Diffusion.from_options(loaded.options, steps)
+    except CheckpointError as exc:
+        raise GenerationError(str(exc)) from None
+    except RespacingError as exc:
+        raise GenerationError(f"{kind} steps: {exc}") from None
+    return _Stage(loaded, sha256_of(path), diffusion, steps, sampler)
+
+
+# -- the job ----------------------------------------------------------------------------------------
+
+
+def generate_images(
+    workspace_path: str | Path,
+    settings: GenerateSettings,
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> GenerateResult:
+    """Sample ``settings.count`` images into the workspace; returns what was stored.
+
+    Cancelling (token or Ctrl-C turned into a cancel by the caller) stops at the next network call;
+    every image finished before stays in the library.
+    """
+    cancel = cancel or CancelToken()
+    started = time.monotonic()
+    entity, prompt = resolve_prompt(settings)
+    device = resolve_device(settings.device)
+    _validate(settings, device)
+    base_default, up_default, up_sampler = SAMPLER_DEFAULTS[settings.sampler]
+    base = _load_stage(
+        _model_path(settings.base, "base"),
+        "base",
+        settings.base_steps or base_default,
+        settings.sampler,
+        device,
+        settings.dtype,
+    )
+    up = None
+    if settings.upsample:
+        up = _load_stage(
+            _model_path(settings.upsampler, "upsample"),
+            "upsample",
+            settings.upsample_steps or up_default,
+            up_sampler,
+            device,
+            settings.dtype,
+        )
+    first_seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
+    seeds = [first_seed + i for i in range(settings.count)]
+    steps_per_image = base.diffusion.num_timesteps + (up.diffusion.num_timesteps if up else 0)
+    total = settings.count * steps_per_image
+    result = GenerateResult()
+    done = 0
+
+    with Workspace.open(workspace_path) as ws:
+        model_ids = {"base": _register_model(ws, base)}
+        if up:
+            model_ids["upsample"] = _register_model(ws, up)
+        progress(ProgressEvent(0, total, "models loaded", {"event": "start", "seeds": seeds}))
+        for start in range(0, len(seeds), settings.batch_size):
+            batch_seeds = seeds[start : start + settings.batch_size]
+            batch_started = time.monotonic()
+
+            def on_step(
+                event: dict, stage: str, n: int = len(batch_seeds), start: int = start
+            ) -> None:
+                nonlocal done
+                done += n
+                progress(
+                    ProgressEvent(
+                        done,
+                        total,
+                        f"images {start + 1}-{start + n}/{settings.count}: {stage} step "
+                        f"{event['step'] + 1}/{event['total']}",
+                    )
+                )
+                if cancel.cancelled:
+                    raise Cancelled()
+
+            try:
+                images = _sample_batch(base, up, prompt, batch_seeds, settings, device, on_step)
+            except Cancelled:
+                result.cancelled = True
+                break
+            seconds = (time.monotonic() - batch_started) / len(batch_seeds)
+            for seed, pixels in zip(batch_seeds, images, strict=True):
+                image_id, relpath = _store_image(
+                    ws,
+                    pixels,
+                    entity,
+                    _provenance(
+                        settings, prompt, entity, seed, batch_seeds, base, up, device, seconds
+                    ),
+                )
+                result.image_ids.append(image_id)
+                result.files.append(relpath)
+                result.seeds.append(seed)
+                progress(
+                    ProgressEvent(
+                        done,
+                        None,  # an announcement, not a step: no second "finished" line in logs
+                        f"image {len(result.image_ids)} stored",
+                        {
+                            "event": "image",
+                            "image_id": image_id,
+                            "file": str(ws.path_of(relpath)),
+                            "seed": seed,
+                        },
+                    )
+                )
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _sample_batch(
+    base: _Stage,
+    up: _Stage | None,
+    prompt: str,
+    seeds: list[int],
+    settings: GenerateSettings,
+    device: torch.device,
+    on_step,
+) -> torch.Tensor:
+    """uint8 NHWC images for one batch; each row's noise comes from its own seed."""
+    noise = RowNoise(seeds, device)
+    rows = len(seeds)
+    tokenizer = default_tokenizer()
+    autocast = torch.bfloat16 if settings.dtype == "bf16" else None
+
+    options = base.loaded.options
+    size = int(options["image_size"])
+    tokens, mask = tokenizer.batch([prompt] * rows, int(options["text_ctx"]))
+    uncond_tokens, uncond_mask = tokenizer.uncond(rows, int(options["text_ctx"]))
+    guided = settings.guidance is not None
+    denoiser = GuidedDenoiser(
+        base.loaded.model,
+        base.diffusion,
+        Conditioning(tokens.to(device), mask.to(device)),
+        Conditioning(uncond_tokens.to(device), uncond_mask.to(device)) if guided else None,
+        settings.guidance if guided else None,
+        autocast_dtype=autocast,
+    )
+    x = noise((rows, 3, size, size))
+    x = sample(
+        base.sampler, denoiser, base.diffusion, x, noise, callback=lambda e: on_step(e, "base")
+    )
+    _check_finite(x, "base")
+    if up is None:
+        return to_uint8(x.float().cpu())
+
+    up_options = up.loaded.options
+    up_size = int(up_options["image_size"])
+    up_tokens, up_mask = tokenizer.batch([prompt] * rows, int(up_options["text_ctx"]))
+    up_denoiser = GuidedDenoiser(
+        up.loaded.model,
+        up.diffusion,
+        Conditioning(up_tokens.to(device), up_mask.to(device), quantize_low_res(x)),
+        autocast_dtype=autocast,
+    )
+    x_up = noise((rows, 3, up_size, up_size)) * settings.temperature
+    x_up = sample(
+        up.sampler,
+        up_denoiser,
+        up.diffusion,
+        x_up,
+        noise,
+        callback=lambda e: on_step(e, "upsample"),
+    )
+    _check_finite(x_up, "upsampler")
+    return to_uint8(x_up.float().cpu())
+
+
+def _check_finite(x: torch.Tensor, stage: str) -> None:
+    # NaN would be saved as black tiles (spec §8.7); refuse to store them.
+    if not torch.isfinite(x).all():
+        raise GenerationError(
+            f"the {stage} produced NaN/inf values (try --dtype fp32); no image stored for this batch"
+        )
+
+
+# -- storing ----------------------------------------------------------------------------------------
+
+
+def png_bytes(pixels: torch.Tensor) -> bytes:
+    """PNG of one HWC uint8 image, without metadata."""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels.numpy(), mode="RGB").save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
+
+
+def _provenance(
+    settings: GenerateSettings,
+    prompt: str,
+    entity: str,
+    seed: int,
+    batch_seeds: list[int],
+    base: _Stage,
+    up: _Stage | None,
+    device: torch.device,
+    seconds: float,
+) -> dict[str, Any]:
+    def stage(s: _Stage, **extra: Any) -> dict[str, Any]:
+        return {
+            "file": s.loaded.path.name,
+            "sha256": s.sha256,
+            "format": s.loaded.format,
+            "sampler": s.sampler,
+            "steps": s.steps,
+            "timesteps": s.diffusion.num_timesteps,
+            **extra,
+        }
+
+    return {
+        "generator": "dermstudy-glide",
+        "prompt": prompt,
+        "entity": entity,
+        "seed": seed,
+        "sampler": settings.sampler,
+        "guidance": settings.guidance,
+        "base": stage(base, guidance=settings.guidance),
+        "upsampler": stage(up, temperature=settings.temperature) if up else None,
+        "temperature": settings.temperature if up else None,
+        "dtype": settings.dtype,
+        "device": device.type,
+        "batch_size": settings.batch_size,
+        # Bit-exact replay needs the same batch rows (batched kernels round differently).
+        "batch_seeds": batch_seeds,
+        "seconds": round(seconds, 3),
+        "time": now_iso(),
+        "dermstudy": __version__,
+        "torch": torch.__version__,
+        "reproduce": _reproduce_command(settings, entity, batch_seeds, base, up),
+    }
+
+
+def _reproduce_command(
+    settings: GenerateSettings,
+    entity: str,
+    batch_seeds: list[int],
+    base: _Stage,
+    up: _Stage | None,
+) -> str:
+    parts = [
+        "dermstudy generate",
+        f"--entity {entity}",
+        f"--seed {batch_seeds[0]}",
+        f"--count {len(batch_seeds)}",
+        f"--batch-size {len(batch_seeds)}",
+        f"--sampler {settings.sampler}",
+        f"--guidance {settings.guidance}",
+        f"--base-steps {base.steps}",
+        f"--dtype {settings.dtype}",
+    ]
+    if settings.prompt:
+        parts.append(f"--prompt {json.dumps(settings.prompt)}")
+    if up:
+        parts.append(f"--upsample-steps {up.steps} --temperature {settings.temperature}")
+    else:
+        parts.append("--no-upsample")
+    return " ".join(parts)
+
+
+def _register_model(ws: Workspace, stage: _Stage) -> int:
+    kind = f"glide-{stage.loaded.kind}"
+    with ws.transaction():
+        row = ws.conn.execute("SELECT id FROM models WHERE sha256 = ?", (stage.sha256,)).fetchone()
+        if row:
+            return int(row[0])
+        cursor = ws.conn.execute(
+            "INSERT INTO models (sha256, path, kind, name, options, origin, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                stage.sha256,
+                str(stage.loaded.path.resolve()),
+                kind,
+                stage.loaded.path.name,
+                json.dumps(stage.loaded.options, sort_keys=True),
+                "file",
+                now_iso(),
+            ),
+        )
+        ws.audit("model.register", stage.loaded.path.name, {"sha256": stage.sha256, "kind": kind})
+        return int(cursor.lastrowid)
+
+
+def _store_image(
+    ws: Workspace, pixels: torch.Tensor, entity: str, provenance: dict
+) -> tuple[int, str]:
+    data = png_bytes(pixels)
+    height, width = int(pixels.shape[0]), int(pixels.shape[1])
+    digest, relpath = ws.store_blob(data, ".png")
+    with ws.transaction():
+        row = ws.conn.execute("SELECT id, file FROM images WHERE sha256 = ?", (digest,)).fetchone()
+        if row:  # the same seed and settings again: the library keeps one copy
+            return int(row[0]), str(row[1])
+        cursor = ws.conn.execute(
+            "INSERT INTO images (sha256, file, kind, entity, width, height, format, source, "
+            "provenance, created_at) VALUES (?, ?, 'synthetic', ?, ?, ?, 'png', 'generated', ?, ?)",
+            (
+                digest,
+                relpath,
+                entity,
+                width,
+                height,
+                json.dumps(provenance, sort_keys=True),
+                now_iso(),
+            ),
+        )
+        ws.audit("image.generate", relpath, {"seed": provenance["seed"], "entity": entity})
+        return int(cursor.lastrowid), relpath
+
+
+def settings_dict(settings: GenerateSettings) -> dict[str, Any]:
+    data = asdict(settings)
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}

@@ -1,0 +1,148 @@
+"""End to end: tiny random GLIDE checkpoints written by our code → ``dermstudy generate``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+
+import pytest
+
+from dermstudy.cli import main
+from dermstudy.generation import GenerateSettings, GenerationError, generate_images
+from dermstudy.glide import create_model, randomize_parameters, save_checkpoint
+from dermstudy.jobs import CancelToken
+
+TINY_BASE = {
+    "image_size": 16, "channel_mult": "1,1", "num_channels": 32, "num_res_blocks": 1,
+    "num_head_channels": 16, "attention_resolutions": "8", "text_ctx": 8,
+    "xf_width": 16, "xf_layers": 1, "xf_heads": 2,
+}  # fmt: skip
+TINY_UP = {**TINY_BASE, "image_size": 64, "channel_mult": "1,1,1,1", "super_res": True,
+           "noise_schedule": "linear"}  # fmt: skip
+FAST = ["--base-steps", "4", "--upsample-steps", "3"]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("models")
+    base = save_checkpoint(folder / "base.pt", randomize_parameters(create_model(TINY_BASE), 1))
+    up = save_checkpoint(folder / "upsample.pt", randomize_parameters(create_model(TINY_UP), 2))
+    return base, up
+
+
+def _rows(ws_dir):
+    conn = sqlite3.connect(ws_dir / "dermstudy.db")
+    conn.row_factory = sqlite3.Row
+    images = [dict(r) for r in conn.execute("SELECT * FROM images ORDER BY id")]
+    model_rows = [dict(r) for r in conn.execute("SELECT * FROM models ORDER BY id")]
+    conn.close()
+    return images, model_rows
+
+
+def _generate(ws_dir, models, *extra):
+    base, up = models
+    return main(["--workspace", str(ws_dir), "generate", "--base", str(base), "--upsampler", str(up),
+                 "--progress", "none", *FAST, *extra])  # fmt: skip
+
+
+def test_generate_end_to_end_with_provenance(tmp_path, models) -> None:
+    ws = tmp_path / "ws"
+    assert _generate(ws, models, "--entity", "mel", "--count", "2", "--seed", "5") == 0
+    images, model_rows = _rows(ws)
+    assert len(images) == 2 and len(model_rows) == 2
+    base_sha = hashlib.sha256(models[0].read_bytes()).hexdigest()
+    assert {m["kind"] for m in model_rows} == {"glide-base", "glide-upsample"}
+    assert base_sha in {m["sha256"] for m in model_rows}
+    for row, seed in zip(images, (5, 6), strict=True):
+        assert (row["kind"], row["entity"], row["source"], row["format"]) == (
+            "synthetic", "mel", "generated", "png")  # fmt: skip
+        assert (row["width"], row["height"]) == (64, 64)
+        data = (ws / row["file"]).read_bytes()
+        assert (
+            data[:8] == b"\x89PNG\r\n\x1a\n" and hashlib.sha256(data).hexdigest() == row["sha256"]
+        )
+        prov = json.loads(row["provenance"])
+        assert prov["seed"] == seed and prov["prompt"] == "a dermoscopic image of melanoma"
+        assert prov["base"]["sha256"] == base_sha and prov["base"]["steps"] == "4"
+        assert prov["upsampler"]["steps"] == "3" and prov["temperature"] == 0.997
+        assert (prov["sampler"], prov["guidance"], prov["dtype"]) == ("ddpm", 3.0, "fp32")
+        assert prov["time"] and prov["seconds"] >= 0
+
+
+def test_each_seed_alone_reproduces_its_image(tmp_path, models) -> None:
+    assert _generate(tmp_path / "a", models, "--entity", "bcc", "--count", "3", "--seed", "40") == 0
+    assert _generate(tmp_path / "b", models, "--entity", "bcc", "--seed", "41") == 0
+    first, _ = _rows(tmp_path / "a")
+    alone, _ = _rows(tmp_path / "b")
+    assert alone[0]["sha256"] == first[1]["sha256"]
+    assert len({r["sha256"] for r in first}) == 3
+
+
+def test_cancel_keeps_finished_images(tmp_path, models) -> None:
+    base, up = models
+    cancel = CancelToken()
+
+    def progress(event) -> None:
+        if event.data.get("event") == "image":
+            cancel.cancel()
+
+    settings = GenerateSettings(entity="nv", count=3, seed=1, base=base, upsampler=up,
+                                base_steps="4", upsample_steps="3")  # fmt: skip
+    result = generate_images(tmp_path / "ws", settings, progress, cancel)
+    assert result.cancelled and len(result.image_ids) == 1
+    images, _ = _rows(tmp_path / "ws")
+    assert [r["id"] for r in images] == result.image_ids
+
+
+def test_no_upsample_fast_sampler_and_json_progress(tmp_path, models, capsys) -> None:
+    base, _ = models
+    code = main(["--workspace", str(tmp_path / "ws"), "generate", "--entity", "df", "--base", str(base),
+                 "--no-upsample", "--sampler", "dpm++2m", "--base-steps", "logsnr5", "--progress", "json",
+                 "--seed", "3"])  # fmt: skip
+    assert code == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[-1]["event"] == "done" and lines[-1]["images"] == 1
+    assert any(line.get("event") == "image" for line in lines)
+    images, _ = _rows(tmp_path / "ws")
+    prov = json.loads(images[0]["provenance"])
+    assert (images[0]["width"], prov["upsampler"], prov["base"]["sampler"]) == (16, None, "dpm++2m")
+
+
+def test_bad_inputs_give_one_line_errors(tmp_path, models, capsys, monkeypatch) -> None:
+    base, up = models
+    monkeypatch.setenv("DERMSTUDY_MODELS", str(tmp_path / "empty"))
+    ws = str(tmp_path / "ws")
+    cases = [
+        (["--entity", "mel"], "no base model"),
+        (["--entity", "mel", "--base", str(up), "--upsampler", str(up)], "needed here"),
+        (["--prompt", "a cat", "--base", str(base), "--no-upsample"], "needs --entity"),
+        (["--entity", "xyz", "--base", str(base)], "unknown entity"),
+        (
+            ["--entity", "mel", "--base", str(base), "--no-upsample", "--base-steps", "ddim999"],
+            "steps",
+        ),
+        (
+            [
+                "--entity",
+                "mel",
+                "--base",
+                str(base),
+                "--no-upsample",
+                "--dtype",
+                "fp16",
+                "--device",
+                "cpu",
+            ],
+            "CUDA",
+        ),
+    ]
+    for args, message in cases:
+        assert main(["--workspace", ws, "generate", "--progress", "none", *args]) == 2, args
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], (args, err)
+
+
+def test_missing_prompt_and_entity() -> None:
+    with pytest.raises(GenerationError, match="--entity CODE or --prompt"):
+        generate_images("unused", GenerateSettings())
