@@ -15,54 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-from dermstudy.analysis.data import StudyData, tidy_answers
-from dermstudy.entities import CODES
-
-
-def synthetic_study(
-    n_readers: int, n_cases: int, seed: int = 0, missing_rate: float = 0.01
-) -> StudyData:
-    """A study whose readers are right about 60% of entities and 65% of sources."""
-    rng = np.random.default_rng(seed)
-    cases = pd.DataFrame(
-        {
-            "case": [f"C{i:05d}" for i in range(n_cases)],
-            "position": np.arange(n_cases),
-            "true_entity": rng.choice(CODES, n_cases),
-            "true_source": np.where(np.arange(n_cases) % 2 == 0, "real", "synthetic"),
-        }
-    )
-    frames = []
-    for r in range(n_readers):
-        right = rng.random(n_cases) < 0.6
-        pred = np.where(right, cases["true_entity"], rng.choice(CODES, n_cases))
-        synthetic = (cases["true_source"] == "synthetic").to_numpy()
-        scale = np.clip(
-            np.round(3 + np.where(synthetic, 0.8, -0.8) + rng.normal(0, 1.3, n_cases)), 1, 5
-        )
-        frame = cases.assign(
-            reader=f"reader{r + 1:02d}",
-            pred_entity=pred,
-            ai_scale=scale.astype(int),
-            ai_vote=np.where(scale >= 3, "ai", "real"),
-            confidence=np.where(right, rng.integers(3, 6, n_cases), rng.integers(1, 5, n_cases)),
-            seconds=rng.gamma(4, 2.5, n_cases),
-        )
-        gone = rng.random(n_cases) < missing_rate
-        frame.loc[gone, ["pred_entity", "ai_scale", "ai_vote", "confidence", "seconds"]] = None
-        frames.append(frame)
-    answers = tidy_answers(pd.concat(frames, ignore_index=True))
-    study = {
-        "id": 1,
-        "name": f"bench-{n_readers}x{n_cases}",
-        "seed": seed,
-        "settings": {},
-        "created_at": "2026-01-01T00:00:00+00:00",
-    }
-    return StudyData(study=study, answers=answers, cases=cases)
+from dermstudy.analysis.sample import synthetic_study
 
 
 def run_case(n_readers: int, n_cases: int, out: Path) -> dict:

@@ -362,7 +362,9 @@ def agreement(rows: pd.DataFrame, column: str, labels: Sequence[str]) -> dict[st
     wide = answered.pivot(index="case", columns="reader", values=column).reindex(columns=readers)
     # Label positions per case x reader, -1 where the reader gave no answer.
     codes = (
-        np.stack([_codes(wide[r].fillna(labels[0]), labels) for r in readers], axis=1)
+        np.stack(
+            [_codes(wide[r].astype(object).fillna(labels[0]), labels) for r in readers], axis=1
+        )
         if len(wide)
         else np.zeros((0, len(readers)), dtype=int)
     )

@@ -199,8 +199,8 @@ def reader_averaged_aucs(answers: pd.DataFrame) -> dict[str, Any]:
         )
     for name, (truth_col, label, rating_col, rating_fn, binary_fn) in tasks.items():
         truth = (truth_by_case[truth_col] == label).to_numpy()
-        if truth.all() or not truth.any():
-            out[name] = None
+        if truth.sum() < 2 or (~truth).sum() < 2:
+            out[name] = None  # variances need two positives and two negatives
             continue
         use_rating = bool(rows[rating_col].notna().all())
         score_fn = rating_fn(label) if use_rating else binary_fn(label)

@@ -164,6 +164,8 @@ def _auc_covariance(
     v10 = np.stack([p[1] for p in parts])  # readers x positives
     v01 = np.stack([p[2] for p in parts])  # readers x negatives
     m, n = v10.shape[1], v01.shape[1]
+    if m < 2 or n < 2:
+        raise ValueError("AUC covariances need at least two positive and two negative cases")
     if method == "delong":
         return aucs, np.atleast_2d(np.cov(v10) / m + np.cov(v01) / n)
     if method != "jackknife":

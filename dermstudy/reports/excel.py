@@ -41,6 +41,7 @@ SHEET_NAMES = {
     "subsets": "Subsets",
     "readers": "Readers",
     "reader_summary": "Reader summary",
+    "reader_averaged": "Reader-averaged AUC",
     "agreement": "Agreement",
     "missing": "Missing",
 }

@@ -1,0 +1,164 @@
+"""``dermstudy report`` (study analysis: text, JSON, figures, workbook) and
+``dermstudy predictions import|list`` (classifier predictions for the reader-vs-model table)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from dermstudy.commands._common import UserError, open_workspace, print_json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    report = subparsers.add_parser(
+        "report",
+        help="analyse a study's answers: reports, ROC/AUC, readers, agreement, figures, Excel",
+        description="Analyse a study. Without --json the tables are printed as text; "
+        "--xlsx and --figures write the workbook and figure files as well.",
+    )
+    report.add_argument("study", metavar="STUDY", help="study name or id")
+    report.add_argument(
+        "--reader", action="append", metavar="NAME", help="only this reader (repeatable)"
+    )
+    report.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    report.add_argument("--xlsx", metavar="FILE", type=Path, help="write the Excel workbook")
+    report.add_argument("--figures", metavar="DIR", type=Path, help="write the figures here")
+    report.add_argument(
+        "--format",
+        default="png",
+        metavar="LIST",
+        help="figure formats, comma-separated from png,svg,pdf (default png)",
+    )
+    report.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        help="write everything into DIR: report.json, report.xlsx, figures/",
+    )
+    report.add_argument(
+        "--resamples",
+        type=int,
+        default=2000,
+        metavar="N",
+        help="bootstrap resamples for pooled multi-reader AUC intervals (default 2000)",
+    )
+    report.add_argument("--seed", type=int, default=20240, help="bootstrap seed (default 20240)")
+    report.set_defaults(handler=run_report)
+
+    preds = subparsers.add_parser(
+        "predictions", help="classifier predictions for a study's cases (reader-vs-model table)"
+    )
+    sub = preds.add_subparsers(dest="predictions_command", metavar="ACTION", required=True)
+    imp = sub.add_parser(
+        "import",
+        help="import a CSV/XLSX with header case,entity and/or one probability column per entity",
+    )
+    imp.add_argument("study", metavar="STUDY")
+    imp.add_argument("file", metavar="FILE", type=Path, help=".csv or .xlsx")
+    imp.add_argument("--model", required=True, metavar="NAME", help="name shown in the report")
+    imp.add_argument("--json", action="store_true", help="print the result as JSON")
+    imp.set_defaults(handler=run_predictions_import)
+    lst = sub.add_parser("list", help="models with predictions for a study")
+    lst.add_argument("study", metavar="STUDY")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(handler=run_predictions_list)
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    from dermstudy.reports.figures import FIGURE_FORMATS
+
+    formats = tuple(
+        dict.fromkeys(f.strip().lower().lstrip(".") for f in text.split(",") if f.strip())
+    )
+    bad = [f for f in formats if f not in FIGURE_FORMATS]
+    if bad or not formats:
+        raise UserError(
+            f"--format {text!r}: unknown format {bad[0] if bad else '(none)'}; "
+            f"use a comma-separated list from {', '.join(FIGURE_FORMATS)}"
+        )
+    return formats
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from dermstudy.analysis.data import AnalysisInputError, load_study
+    from dermstudy.analysis.report import build_report
+    from dermstudy.jobs import TextProgressBar
+    from dermstudy.reports.bundle import report_json, write_outputs
+    from dermstudy.reports.text import render_text
+
+    formats = parse_formats(args.format)
+    if args.resamples < 100:
+        raise UserError(f"--resamples {args.resamples}: use at least 100")
+    json_path = xlsx_path = figures_dir = None
+    if args.out:
+        json_path, xlsx_path, figures_dir = (
+            args.out / "report.json",
+            args.out / "report.xlsx",
+            args.out / "figures",
+        )
+    xlsx_path = args.xlsx or xlsx_path
+    figures_dir = args.figures or figures_dir
+    if xlsx_path is not None and xlsx_path.suffix.lower() != ".xlsx":
+        raise UserError(f"--xlsx {xlsx_path}: the file name must end in .xlsx")
+    with open_workspace(args, create=False) as ws:
+        try:
+            data = load_study(ws, args.study, args.reader)
+        except AnalysisInputError as exc:
+            raise UserError(str(exc)) from None
+    bar = TextProgressBar(label="report")
+    report = build_report(data, n_resamples=args.resamples, seed=args.seed, progress=bar)
+    try:
+        write_outputs(
+            report, data, figures_dir, formats=formats, json_path=json_path, xlsx_path=xlsx_path
+        )
+    except OSError as exc:
+        raise UserError(f"cannot write the report: {exc}") from None
+    if args.json:
+        sys.stdout.write(report_json(report) + "\n")
+    else:
+        sys.stdout.write(render_text(report))
+    for label, path in (("json", json_path), ("workbook", xlsx_path), ("figures", figures_dir)):
+        if path is not None:
+            print(f"{label}: {path}", file=sys.stderr)
+    return 0
+
+
+def run_predictions_import(args: argparse.Namespace) -> int:
+    from dermstudy.analysis.data import AnalysisInputError, find_study
+    from dermstudy.analysis.predictions import PredictionsFileError, import_predictions
+
+    with open_workspace(args, create=False) as ws:
+        try:
+            study = find_study(ws, args.study)
+            summary = import_predictions(ws, study, args.model, args.file)
+        except (AnalysisInputError, PredictionsFileError) as exc:
+            raise UserError(str(exc)) from None
+    if args.json:
+        print_json(summary)
+    else:
+        print(
+            f"{summary['imported']} prediction(s) of {summary['model']} imported for study "
+            f"{summary['study']}; {summary['without_prediction']} scored case(s) without one"
+        )
+    return 0
+
+
+def run_predictions_list(args: argparse.Namespace) -> int:
+    from dermstudy.analysis.data import AnalysisInputError, find_study, load_predictions
+
+    with open_workspace(args, create=False) as ws:
+        try:
+            study = find_study(ws, args.study)
+        except AnalysisInputError as exc:
+            raise UserError(str(exc)) from None
+        frame = load_predictions(ws, study["id"])
+    counts = frame.groupby("model").size().to_dict() if not frame.empty else {}
+    if args.json:
+        print_json({"study": study["name"], "models": counts})
+    elif not counts:
+        print(f"no predictions for study {study['name']}")
+    else:
+        for model, n in counts.items():
+            print(f"{model}: {n} case(s)")
+    return 0
