@@ -35,7 +35,10 @@ def write_outputs(
     start = time.perf_counter()
     figs = figures.build_figures(report) if (figures_dir or xlsx_path) else {}
     # Render each PNG once: the same bytes go to the figures folder and into the workbook.
-    pngs = {stem: figures.figure_bytes(fig, "png") for stem, fig in figs.items()}
+    need_png = xlsx_path is not None or (figures_dir is not None and "png" in formats)
+    pngs = (
+        {stem: figures.figure_bytes(fig, "png") for stem, fig in figs.items()} if need_png else {}
+    )
     if figures_dir is not None:
         figures.save_figures(figs, Path(figures_dir), formats, rendered={"png": pngs})
     timings["figures_s"] = time.perf_counter() - start
