@@ -268,7 +268,7 @@ def generate_images(
                 progress(
                     ProgressEvent(
                         done,
-                        None,  # an announcement, not a step: no second "finished" line in logs
+                        total,
                         f"image {len(result.image_ids)} stored",
                         {
                             "event": "image",

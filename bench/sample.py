@@ -1,0 +1,196 @@
+"""Benchmark GLIDE sampling speed: full-size base + upsampler with random weights.
+
+Prints one JSON line per configuration (device, dtype, batch, recipe):
+
+* ``notebook``: base DDPM "100" with classifier-free guidance (2 rows per image per call) +
+  upsampler DDIM "fast27" - the reference notebook's defaults;
+* ``fast``: DPM-Solver++(2M), base "logsnr15" with guidance + upsampler "logsnr8".
+
+By default the time of a few denoiser calls is measured per model and the full sampling time is
+extrapolated from the step counts (``"measured": "extrapolated"``): a full notebook run takes many
+minutes per image on a 2-core CPU. ``--full`` runs the real samplers end to end instead (sensible on
+a GPU). On CUDA the lines include the model FLOPs utilisation (base ≈ 238 GFLOP per image per
+forward, doubled by guidance; upsampler ≈ 1,281 GFLOP).
+
+    python bench/sample.py                      # CPU: fp32 and bf16, batch 1
+    python bench/sample.py --device cuda --dtypes fp32,bf16,fp16 --batches 1,2,4,8,16 --full
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+
+import torch
+
+from dermstudy.glide import (
+    Conditioning,
+    Diffusion,
+    GuidedDenoiser,
+    create_model,
+    default_options,
+    default_tokenizer,
+    sample,
+)
+
+BASE_GFLOP = 238.0  # per image per forward pass (×2 with guidance)
+UPSAMPLE_GFLOP = 1281.0
+RECIPES = {
+    "notebook": {"base": ("ddpm", "100"), "upsample": ("ddim", "fast27")},
+    "fast": {"base": ("dpm++2m", "logsnr15"), "upsample": ("dpm++2m", "logsnr8")},
+}
+# Dense peak FLOP/s (tensor cores for half types, TF32 off for fp32) used for the MFU figure.
+PEAKS = {"H100": {"fp32": 67e12, "bf16": 989e12, "fp16": 989e12},
+         "H200": {"fp32": 67e12, "bf16": 989e12, "fp16": 989e12},
+         "A100": {"fp32": 19.5e12, "bf16": 312e12, "fp16": 312e12}}  # fmt: skip
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def build(kind: str, device: torch.device, dtype: str, compile_model: bool) -> torch.nn.Module:
+    model = create_model(default_options(kind)).to(device).eval()
+    if dtype == "fp16":
+        model.convert_to_fp16()
+    if compile_model:
+        model = torch.compile(model)  # type: ignore[assignment]
+    return model
+
+
+def denoisers(base, up, batch: int, device, dtype: str, recipe: dict) -> tuple:
+    tokenizer = default_tokenizer()
+    tokens, mask = tokenizer.batch(["a dermoscopic image of melanoma"] * batch, 128)
+    uncond = tokenizer.uncond(batch, 128)
+    autocast = torch.bfloat16 if dtype == "bf16" else None
+    base_diff = Diffusion.create("squaredcos_cap_v2", 1000, recipe["base"][1])
+    up_diff = Diffusion.create("linear", 1000, recipe["upsample"][1])
+    model_base = getattr(base, "_orig_mod", base)
+    model_up = getattr(up, "_orig_mod", up)
+    base_den = GuidedDenoiser(model_base, base_diff,
+                              Conditioning(tokens.to(device), mask.to(device)),
+                              Conditioning(uncond[0].to(device), uncond[1].to(device)), 3.0,
+                              autocast_dtype=autocast)  # fmt: skip
+    base_den.model = base  # compiled module if any (same parameters)
+    low_res = torch.zeros(batch, 3, 64, 64, device=device)
+    up_den = GuidedDenoiser(model_up, up_diff,
+                            Conditioning(tokens.to(device), mask.to(device), low_res),
+                            autocast_dtype=autocast)  # fmt: skip
+    up_den.model = up
+    return base_den, base_diff, up_den, up_diff
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_calls(denoiser, diffusion, shape, device, calls: int) -> float:
+    """Mean seconds per denoiser call after one warm-up call."""
+    x = torch.randn(shape, device=device)
+    k = torch.full((shape[0],), diffusion.num_timesteps - 1, dtype=torch.long, device=device)
+    denoiser(x, k)
+    _sync(device)
+    started = time.perf_counter()
+    for _ in range(calls):
+        denoiser(x, k)
+    _sync(device)
+    return (time.perf_counter() - started) / calls
+
+
+def time_full(base_den, base_diff, up_den, up_diff, recipe, batch, device) -> float:
+    gen = torch.Generator(device=device).manual_seed(0)
+
+    def noise(shape):
+        return torch.randn(shape, generator=gen, device=device)
+
+    _sync(device)
+    started = time.perf_counter()
+    x = sample(recipe["base"][0], base_den, base_diff, noise((batch, 3, 64, 64)), noise)
+    up_den.low_res = torch.round((x + 1) * 127.5) / 127.5 - 1
+    sample(recipe["upsample"][0], up_den, up_diff, noise((batch, 3, 256, 256)) * 0.997, noise)
+    _sync(device)
+    return time.perf_counter() - started
+
+
+def peak_flops(device: torch.device, dtype: str) -> float | None:
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    for key, peaks in PEAKS.items():
+        if key in name:
+            return peaks[dtype]
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtypes", default="fp32,bf16")
+    parser.add_argument("--batches", default="1")
+    parser.add_argument("--recipes", default="notebook,fast")
+    parser.add_argument("--calls", type=int, default=2, help="timed denoiser calls per model")
+    parser.add_argument("--full", action="store_true", help="run the samplers end to end")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the models")
+    args = parser.parse_args()
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
+                          else ("cpu" if args.device == "auto" else args.device))  # fmt: skip
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = True
+    host = {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+            "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None}  # fmt: skip
+    for dtype in args.dtypes.split(","):
+        if dtype == "fp16" and device.type != "cuda":
+            print(
+                json.dumps({"dtype": "fp16", "device": device.type, "skipped": "fp16 needs CUDA"})
+            )
+            continue
+        base = build("base", device, dtype, args.compile)
+        up = build("upsample", device, dtype, args.compile)
+        for batch in (int(b) for b in args.batches.split(",")):
+            call_times = None
+            for name in args.recipes.split(","):
+                recipe = RECIPES[name]
+                base_den, base_diff, up_den, up_diff = denoisers(
+                    base, up, batch, device, dtype, recipe
+                )
+                if args.full:
+                    seconds = time_full(base_den, base_diff, up_den, up_diff, recipe, batch, device)
+                    measured = "full run"
+                else:
+                    if call_times is None:  # one measurement per (dtype, batch), reused per recipe
+                        load_before = os.getloadavg()[0]
+                        call_times = (
+                            time_calls(base_den, base_diff, (batch, 3, 64, 64), device, args.calls),
+                            time_calls(up_den, up_diff, (batch, 3, 256, 256), device, args.calls),
+                            load_before,
+                        )
+                    seconds = (base_diff.num_timesteps * call_times[0]
+                               + up_diff.num_timesteps * call_times[1])  # fmt: skip
+                    measured = f"extrapolated from {args.calls} timed calls per model"
+                gflop = batch * (2 * BASE_GFLOP * base_diff.num_timesteps
+                                 + UPSAMPLE_GFLOP * up_diff.num_timesteps)  # fmt: skip
+                peak = peak_flops(device, dtype)
+                record = {
+                    "recipe": name, "device": device.type, "dtype": dtype, "batch": batch,
+                    "base": f"{recipe['base'][0]} {recipe['base'][1]} (guidance 3.0)",
+                    "upsample": f"{recipe['upsample'][0]} {recipe['upsample'][1]}",
+                    "model_calls": [base_diff.num_timesteps, up_diff.num_timesteps],
+                    "sec_per_image": round(seconds / batch, 2),
+                    "images_per_s": round(batch / seconds, 4),
+                    "measured": measured,
+                    "base_call_s": round(call_times[0], 3) if call_times and not args.full else None,
+                    "upsample_call_s": round(call_times[1], 3) if call_times and not args.full else None,
+                    "load_average": round(call_times[2], 2) if call_times and not args.full else None,
+                    "mfu": round(gflop * 1e9 / seconds / peak, 4) if peak else None,
+                    "compiled": args.compile, **host,
+                }  # fmt: skip
+                print(json.dumps(record), flush=True)
+        del base, up
+
+
+if __name__ == "__main__":
+    main()
