@@ -85,6 +85,13 @@ def _add_training_arguments(p: argparse.ArgumentParser) -> None:
     run.add_argument("--preview-steps", type=int, help="sampler steps of a preview")
     run.add_argument("--log-every", type=int, help="steps between log lines")
     run.add_argument(
+        "--time-limit",
+        type=float,
+        dest="time_limit_min",
+        metavar="MINUTES",
+        help="stop after this many minutes with a checkpoint (resumable)",
+    )
+    run.add_argument(
         "--progress",
         choices=("text", "json"),
         default="text",

@@ -88,6 +88,7 @@ class TrainConfig:
     preview_steps: int = 25
     preview_guidance: float = 3.0
     log_every: int = 1
+    time_limit_min: float = 0.0  # stop (resumably) after this many minutes; 0 = none
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

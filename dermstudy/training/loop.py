@@ -534,12 +534,17 @@ class _Trainer:
     # -- the loop ------------------------------------------------------------------------------
     def run(self, cancel: CancelToken) -> tuple[str, str]:
         st, config = self.state, self.config
+        began, limit = time.monotonic(), config.time_limit_min * 60
         try:
             while st.step < self.steps_total:
-                if _any_true(self.ctx, cancel.cancelled, self.device):
+                out_of_time = bool(limit) and time.monotonic() - began > limit
+                if _any_true(self.ctx, cancel.cancelled or out_of_time, self.device):
                     self._checkpoint()
+                    if config.preview_every and st.step % config.preview_every:
+                        self._preview()
+                    why = "time limit reached" if out_of_time else "stopped"
                     return self._end(
-                        "stopped", f"stopped at step {st.step}; resume with --resume {self.run_id}"
+                        "stopped", f"{why} at step {st.step}; resume with --resume {self.run_id}"
                     )
                 started = time.perf_counter()
                 values = self._step(st.step + 1)

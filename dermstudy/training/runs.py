@@ -236,14 +236,26 @@ def read_training_checkpoint(path: Path, kind: str) -> dict[str, Any]:
 def register_model(
     ws: Workspace, path: Path, kind: str, name: str, options: dict[str, Any], run_id: str
 ) -> str:
-    """List a finished model file in ``models`` so the Generator panel offers it."""
+    """List a finished model file in ``models`` so the Generator panel offers it.
+
+    Kinds are stored as ``glide-base`` / ``glide-upsample``, the convention of
+    ``dermstudy.workspace.models`` (which the Generator panel reads); paths relative to the workspace.
+    """
     digest = sha256_file(path)
     relative = os.path.relpath(path, ws.root)
     with ws.transaction():
         ws.conn.execute(
             "INSERT OR IGNORE INTO models (sha256, path, kind, name, options, origin, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (digest, relative, kind, name, json.dumps(options), f"training:{run_id}", now_iso()),
+            (
+                digest,
+                relative,
+                f"glide-{kind}",
+                name,
+                json.dumps(options, sort_keys=True),
+                f"training:{run_id}",
+                now_iso(),
+            ),
         )
         ws.audit("model.register", name, {"sha256": digest, "path": relative, "run": run_id})
     return digest

@@ -106,7 +106,7 @@ def test_checkpoint_round_trip_and_models_table(real_workspace):
     rows = real_workspace.conn.execute(
         "SELECT kind, origin, path, options FROM models ORDER BY id"
     ).fetchall()
-    assert [r[0] for r in rows] == ["base", "base"]  # raw and EMA weights
+    assert [r[0] for r in rows] == ["glide-base", "glide-base"]  # raw and EMA weights
     assert all(r[1] == f"training:{result.run_id}" for r in rows)
     assert all((real_workspace.root / r[2]).exists() for r in rows)
     assert json.loads(rows[0][3])["image_size"] == 16
