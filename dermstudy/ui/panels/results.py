@@ -1,0 +1,629 @@
+"""The Results panel: a study's analysis as tables and figures, and exports (workbook, figures, JSON).
+
+The panel only shows what :mod:`dermstudy.analysis` computes and :mod:`dermstudy.reports` draws: the
+analysis, the figures (rendered to PNG) and the exports run on a
+:class:`~dermstudy.ui.workers.JobWorker` with a progress bar and Cancel, each job opening its own
+``Workspace``. The tables are the same :class:`~dermstudy.reports.tables.Table` rows the workbook and
+the terminal show, with two decimals on screen and full precision in the tooltip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dermstudy.analysis.data import StudyData, list_studies, load_study, study_readers
+from dermstudy.analysis.report import build_report
+from dermstudy.jobs import CancelToken, Progress, ProgressEvent
+from dermstudy.reports import tables
+from dermstudy.reports.bundle import report_json, write_outputs
+from dermstudy.reports.figures import build_figures, display_label, figure_bytes
+from dermstudy.ui.style import SPACING
+from dermstudy.ui.workers import JobWorker
+from dermstudy.workspace import Workspace
+from dermstudy.workspace.core import atomic_write_bytes
+
+TITLE = "Results"
+
+_FIGURE_TITLES = {
+    "confusion_entity": "Entity confusion matrix",
+    "confusion_ai_vs_real": "AI vs real confusion matrix",
+    "roc_entity": "Entity ROC curves",
+    "roc_ai_vs_real": "AI vs real ROC curve",
+    "readers": "Readers",
+    "confusion_entity_real": "Entity, real cases",
+    "confusion_entity_synthetic": "Entity, synthetic cases",
+}
+
+
+def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget:
+    return ResultsPanel(workspace_path, parent)
+
+
+@dataclass
+class Analysis:
+    """What one analysis run produced: the data, the report dict and the figures as PNG bytes."""
+
+    data: StudyData
+    report: dict[str, Any]
+    figures_png: dict[str, bytes]
+
+
+def analyse(
+    workspace_path: Path,
+    study: str,
+    readers: list[str] | None,
+    progress: Progress,
+    cancel: CancelToken,
+) -> Analysis:
+    """The panel's background job (Qt-free): load, analyse and draw one study."""
+    with Workspace.open(workspace_path, create=False) as ws:
+        data = load_study(ws, study, readers)
+    report = build_report(data, progress=progress, cancel=cancel)
+    cancel.raise_if_cancelled()
+    figures = build_figures(report)
+    pngs = {}
+    for k, (stem, fig) in enumerate(figures.items()):
+        cancel.raise_if_cancelled()
+        progress(ProgressEvent(k + 1, len(figures), f"figure {stem}"))
+        pngs[stem] = figure_bytes(fig, "png")
+    return Analysis(data, report, pngs)
+
+
+def format_cell(value: Any, decimals: bool) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.2f}" if decimals else f"{value:.4g}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def table_widget(table: tables.Table, columns: list[int] | None = None) -> QTableWidget:
+    """A read-only QTableWidget of a report table (2 decimals shown, full value in the tooltip)."""
+    cols = columns if columns is not None else list(range(len(table.header)))
+    widget = QTableWidget(len(table.rows), len(cols))
+    widget.setHorizontalHeaderLabels([table.header[c] for c in cols])
+    widget.verticalHeader().setVisible(False)
+    widget.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    widget.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    widget.setAlternatingRowColors(True)
+    widget.verticalHeader().setDefaultSectionSize(24)
+    for r, row in enumerate(table.rows):
+        for k, c in enumerate(cols):
+            value = row[c]
+            item = QTableWidgetItem(format_cell(value, c in table.decimal_columns))
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if isinstance(value, float):
+                    item.setToolTip(repr(value))
+            widget.setItem(r, k, item)
+    header = widget.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(False)
+    # As wide as its columns (no stretched, mostly empty last column); scrolls when wider.
+    widget.resizeColumnsToContents()
+    content = sum(widget.columnWidth(c) for c in range(widget.columnCount()))
+    widget.setMaximumWidth(
+        content + 2 * widget.frameWidth() + widget.verticalScrollBar().sizeHint().width()
+    )
+    return widget
+
+
+def _section(title: str, body: QWidget, notes: list[str] | None = None) -> QWidget:
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, SPACING)
+    label = QLabel(title)
+    label.setProperty("role", "subtitle")
+    layout.addWidget(label)
+    for note in notes or []:
+        hint = QLabel(note)
+        hint.setProperty("role", "hint")
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
+    layout.addWidget(body, 1)
+    return box
+
+
+def _scroll(*sections: QWidget) -> QScrollArea:
+    host = QWidget()
+    layout = QVBoxLayout(host)
+    layout.setContentsMargins(SPACING, SPACING, SPACING, SPACING)
+    for section in sections:
+        layout.addWidget(section)
+    layout.addStretch(1)
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(host)
+    return area
+
+
+def _fit_height(widget: QTableWidget) -> QTableWidget:
+    """Size a short table to its rows, so several can stack in one scroll area."""
+    height = widget.horizontalHeader().sizeHint().height() + 2 * widget.frameWidth() + 2
+    height += sum(widget.rowHeight(r) for r in range(widget.rowCount()))
+    if widget.maximumWidth() > 1100:  # wide tables get a horizontal scroll bar
+        height += widget.horizontalScrollBar().sizeHint().height()
+    widget.setMinimumHeight(min(height, 520))
+    widget.setMaximumHeight(min(height, 520) if widget.rowCount() < 40 else 16_777_215)
+    return widget
+
+
+# Columns shown on screen for the wide classification tables (the workbook has them all).
+_REPORT_COLUMNS = [0, 2, 3, 4, 5, 6, 7, 8, 9]
+
+
+class FigureView(QWidget):
+    """A list of figure names beside the selected figure, scaled to the available width."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._pixmaps: dict[str, QPixmap] = {}
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.names = QListWidget()
+        self.names.setMaximumWidth(230)
+        self.names.currentRowChanged.connect(self._show)
+        self.image = QLabel()
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setMinimumSize(200, 200)
+        self.image.setStyleSheet("background: white;")
+        layout.addWidget(self.names)
+        layout.addWidget(self.image, 1)
+
+    def set_figures(self, pngs: dict[str, bytes]) -> None:
+        self._pixmaps = {}
+        self.names.clear()
+        for stem, data in pngs.items():
+            pixmap = QPixmap()
+            pixmap.loadFromData(data, "PNG")
+            self._pixmaps[stem] = pixmap
+            item = QListWidgetItem(_FIGURE_TITLES.get(stem, stem))
+            item.setData(Qt.ItemDataRole.UserRole, stem)
+            self.names.addItem(item)
+        if pngs:
+            self.names.setCurrentRow(0)
+
+    def _show(self, row: int) -> None:
+        item = self.names.item(row)
+        if item is None:
+            self.image.clear()
+            return
+        self._rescale(item.data(Qt.ItemDataRole.UserRole))
+
+    def _rescale(self, stem: str) -> None:
+        pixmap = self._pixmaps.get(stem)
+        if pixmap is None or pixmap.isNull():
+            return
+        size = self.image.size()
+        self.image.setPixmap(
+            pixmap.scaled(
+                size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+            )
+        )
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        item = self.names.currentItem()
+        if item is not None:
+            self._rescale(item.data(Qt.ItemDataRole.UserRole))
+
+
+class ResultsPanel(QWidget):
+    """Pick a study and readers, analyse off the UI thread, browse tables and figures, export."""
+
+    def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace_path = Path(workspace_path)
+        self.worker: JobWorker | None = None
+        self.analysis: Analysis | None = None
+        self._closed = False
+        self._build()
+        self.refresh()
+
+    # -- layout --------------------------------------------------------------------------------
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(SPACING * 2, SPACING * 2, SPACING * 2, SPACING)
+        layout.setSpacing(SPACING)
+        title = QLabel("Results")
+        title.setProperty("role", "title")
+        self.summary_label = QLabel("Pick a study and press Analyse.")
+        self.summary_label.setProperty("role", "hint")
+        self.summary_label.setWordWrap(True)
+        layout.addWidget(title)
+        layout.addWidget(self.summary_label)
+        layout.addLayout(self._build_controls())
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        layout.addWidget(self.tabs, 1)
+        self._show_placeholder("No analysis yet.")
+
+    def _build_controls(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.setSpacing(SPACING * 2)
+        left = QGridLayout()
+        left.setHorizontalSpacing(SPACING)
+        self.study_combo = QComboBox()
+        self.study_combo.setMinimumWidth(260)
+        self.study_combo.currentIndexChanged.connect(self._study_changed)
+        left.addWidget(QLabel("Study:"), 0, 0)
+        left.addWidget(self.study_combo, 0, 1)
+        self.reader_list = QListWidget()
+        self.reader_list.setMaximumHeight(84)
+        self.reader_list.setMinimumWidth(260)
+        self.reader_list.setToolTip("Readers to include (all by default)")
+        left.addWidget(QLabel("Readers:"), 1, 0, Qt.AlignmentFlag.AlignTop)
+        left.addWidget(self.reader_list, 1, 1)
+        row.addLayout(left)
+
+        actions = QVBoxLayout()
+        buttons = QHBoxLayout()
+        self.analyse_button = QPushButton("Analyse")
+        self.analyse_button.setProperty("role", "primary")
+        self.analyse_button.clicked.connect(self.start_analysis)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        buttons.addWidget(self.analyse_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addSpacing(SPACING * 2)
+        self.export_buttons = []
+        for text, slot in (
+            ("Save workbook…", self.export_workbook),
+            ("Save figures…", self.export_figures),
+            ("Save JSON…", self.export_json),
+        ):
+            button = QPushButton(text)
+            button.setEnabled(False)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+            self.export_buttons.append(button)
+        buttons.addStretch(1)
+        actions.addLayout(buttons)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setVisible(False)
+        self.status_label = QLabel()
+        self.status_label.setProperty("role", "hint")
+        actions.addWidget(self.progress_bar)
+        actions.addWidget(self.status_label)
+        actions.addStretch(1)
+        row.addLayout(actions, 1)
+        return row
+
+    def _show_placeholder(self, text: str) -> None:
+        self.tabs.clear()
+        label = QLabel(text)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setProperty("role", "hint")
+        self.tabs.addTab(label, "Results")
+
+    # -- study and reader choice ---------------------------------------------------------------
+    def refresh(self) -> None:
+        """Re-read the list of studies (keeps the current choice and any shown analysis)."""
+        if self._closed:
+            return
+        current = self.study_combo.currentData()
+        with Workspace.open(self.workspace_path) as ws:
+            studies = list_studies(ws)
+        self.study_combo.blockSignals(True)
+        self.study_combo.clear()
+        for study in studies:
+            self.study_combo.addItem(
+                f"{study['name']} — {study['cases']} cases, {study['readers']} readers",
+                study["name"],
+            )
+        index = self.study_combo.findData(current) if current is not None else -1
+        self.study_combo.setCurrentIndex(index if index >= 0 else (0 if studies else -1))
+        self.study_combo.blockSignals(False)
+        self._study_changed()
+
+    def _study_changed(self) -> None:
+        name = self.study_combo.currentData()
+        self.reader_list.clear()
+        readers: list[str] = []
+        if name is not None:
+            with Workspace.open(self.workspace_path) as ws:
+                study_id = ws.conn.execute(
+                    "SELECT id FROM studies WHERE name = ?", (name,)
+                ).fetchone()[0]
+                readers = study_readers(ws, study_id)
+        for reader in readers:
+            item = QListWidgetItem(reader)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+            self.reader_list.addItem(item)
+        idle = self.worker is None or not self.worker.is_running()
+        self.analyse_button.setEnabled(bool(readers) and idle)
+        if name is None:
+            self.summary_label.setText("No studies in this workspace yet (create one in Studies).")
+        elif not readers:
+            self.summary_label.setText(f"Study {name} has no reader sessions yet.")
+        elif self.analysis is None:
+            self.summary_label.setText("Pick readers and press Analyse.")
+
+    def selected_readers(self) -> list[str]:
+        return [
+            self.reader_list.item(i).text()
+            for i in range(self.reader_list.count())
+            if self.reader_list.item(i).checkState() == Qt.CheckState.Checked
+        ]
+
+    # -- background work -----------------------------------------------------------------------
+    def _run(self, fn, on_done, message: str) -> None:
+        self.worker = JobWorker(fn, self)
+        self.worker.progress.connect(self._on_progress)
+        self.worker.finished.connect(on_done)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.cancelled.connect(lambda: self.status_label.setText("Cancelled."))
+        self.worker.done.connect(self._on_job_done)
+        self._set_busy(True, message)
+        self.worker.start()
+
+    def start_analysis(self) -> None:
+        study = self.study_combo.currentData()
+        readers = self.selected_readers()
+        if study is None:
+            return
+        if not readers:
+            QMessageBox.information(self, "Results", "Tick at least one reader.")
+            return
+        path = self.workspace_path
+        self._run(
+            lambda progress, cancel: analyse(path, study, readers, progress, cancel),
+            self._on_analysis,
+            f"Analysing {study}…",
+        )
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+
+    def _set_busy(self, busy: bool, message: str = "") -> None:
+        self.analyse_button.setEnabled(not busy and self.reader_list.count() > 0)
+        self.cancel_button.setEnabled(busy)
+        self.study_combo.setEnabled(not busy)
+        for button in self.export_buttons:
+            button.setEnabled(not busy and self.analysis is not None)
+        self.progress_bar.setVisible(busy)
+        if busy:
+            self.progress_bar.setRange(0, 0)
+            self.status_label.setText(message)
+
+    def _on_progress(self, event: ProgressEvent) -> None:
+        if event.total:
+            self.progress_bar.setRange(0, event.total)
+            self.progress_bar.setValue(event.done)
+        if event.message:
+            self.status_label.setText(event.message)
+
+    def _on_failed(self, message: str) -> None:
+        self.status_label.setText(f"Failed: {message}")
+        QMessageBox.warning(self, "Results", message)
+
+    def _on_job_done(self) -> None:
+        self._set_busy(False)
+
+    def _on_analysis(self, analysis: Analysis) -> None:
+        self.analysis = analysis
+        self.show_analysis(analysis)
+        self.status_label.setText("Analysis ready.")
+
+    # -- showing -------------------------------------------------------------------------------
+    def show_analysis(self, analysis: Analysis) -> None:
+        report = analysis.report
+        self.summary_label.setText(summary_text(report))
+        current = self.tabs.currentIndex()
+        self.tabs.clear()
+        self.tabs.addTab(self._summary_tab(report), "Summary")
+        self.tabs.addTab(self._report_tab(report, "entity"), "Entity")
+        self.tabs.addTab(self._report_tab(report, "ai_vs_real"), "AI vs real")
+        self.tabs.addTab(self._subsets_tab(report), "Subsets")
+        self.tabs.addTab(self._readers_tab(report), "Readers")
+        self.tabs.addTab(self._agreement_tab(report), "Agreement")
+        if report.get("reader_vs_model"):
+            self.tabs.addTab(self._model_tab(report), "Model vs readers")
+        self.figures = FigureView()
+        self.figures.set_figures(analysis.figures_png)
+        self.tabs.addTab(self.figures, "Figures")
+        self.tabs.setCurrentIndex(max(0, min(current, self.tabs.count() - 1)))
+
+    def _summary_tab(self, report: dict[str, Any]) -> QWidget:
+        table = tables.study_table(report)
+        # Key/value rows read best left-aligned, so numbers are shown as text here.
+        table.rows = [
+            [str(key), format_cell(value, False)]
+            for key, value in table.rows
+            if not str(key).startswith(("method:", "software:"))
+        ]
+        cards = QWidget()
+        grid = QGridLayout(cards)
+        grid.setHorizontalSpacing(SPACING * 2)
+        for k, (label, value) in enumerate(headline_numbers(report)):
+            card = QLabel(
+                f"<div style='font-size:20pt;font-weight:600'>{value}</div><div>{label}</div>"
+            )
+            card.setTextFormat(Qt.TextFormat.RichText)
+            card.setFrameShape(QFrame.Shape.StyledPanel)
+            card.setStyleSheet("QLabel { background: white; padding: 10px; border-radius: 6px; }")
+            grid.addWidget(card, k // 4, k % 4)
+        return _scroll(
+            _section("Key results", cards),
+            _section(table.title, _fit_height(table_widget(table))),
+        )
+
+    def _report_tab(self, report: dict[str, Any], key: str) -> QWidget:
+        title = (
+            "Entity classification, all readers pooled"
+            if key == "entity"
+            else "AI-generated vs real, all readers pooled"
+        )
+        table = tables.report_table(key, title, report[key])
+        cm = [t for t in tables.confusion_tables(report) if t.name.endswith(f"_{key}")]
+        sections = [_section(title, _fit_height(table_widget(table, _REPORT_COLUMNS)), table.notes)]
+        sections += [_section(t.title, _fit_height(table_widget(t))) for t in cm]
+        return _scroll(*sections)
+
+    def _subsets_tab(self, report: dict[str, Any]) -> QWidget:
+        sections = []
+        for source in ("real", "synthetic"):
+            rep = report["subsets"][source]
+            table = tables.report_table(f"subset_{source}", "", rep)
+            sections.append(
+                _section(
+                    f"Entity report, {display_label(source).lower()} cases only",
+                    _fit_height(table_widget(table, _REPORT_COLUMNS)),
+                    table.notes,
+                )
+            )
+        return _scroll(*sections)
+
+    def _readers_tab(self, report: dict[str, Any]) -> QWidget:
+        readers = tables.readers_table(report)
+        spread = tables.reader_summary_table(report)
+        averaged = tables.reader_averaged_table(report)
+        return _scroll(
+            _section(readers.title, _fit_height(table_widget(readers)), readers.notes),
+            _section(spread.title, _fit_height(table_widget(spread)), spread.notes),
+            _section(averaged.title, _fit_height(table_widget(averaged)), averaged.notes),
+        )
+
+    def _agreement_tab(self, report: dict[str, Any]) -> QWidget:
+        table = tables.agreement_table(report)
+        missing = tables.missing_table(report)
+        return _scroll(
+            _section(table.title, _fit_height(table_widget(table)), table.notes),
+            _section(missing.title, _fit_height(table_widget(missing)), missing.notes),
+        )
+
+    def _model_tab(self, report: dict[str, Any]) -> QWidget:
+        sections = [
+            _section(t.title, _fit_height(table_widget(t)), t.notes)
+            for t in tables.model_tables(report)
+        ]
+        return _scroll(*sections)
+
+    # -- exports -------------------------------------------------------------------------------
+    def export_workbook(self) -> None:
+        if self.analysis is None:
+            return
+        name = self.analysis.report["study"]["name"]
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save workbook", f"{name}-results.xlsx", "Excel workbook (*.xlsx)"
+        )
+        if path:
+            self.save_workbook(Path(path) if path.endswith(".xlsx") else Path(path + ".xlsx"))
+
+    def save_workbook(self, path: Path) -> None:
+        analysis = self.analysis
+
+        def job(progress: Progress, cancel: CancelToken) -> Path:
+            write_outputs(analysis.report, analysis.data, None, xlsx_path=path)
+            return path
+
+        self._run(job, lambda p: self.status_label.setText(f"Saved {p}"), "Writing workbook…")
+
+    def export_figures(self) -> None:
+        if self.analysis is None:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Folder for the figures (PNG, SVG, PDF)")
+        if folder:
+            self.save_figures(Path(folder))
+
+    def save_figures(self, folder: Path, formats: tuple[str, ...] = ("png", "svg", "pdf")) -> None:
+        analysis = self.analysis
+
+        def job(progress: Progress, cancel: CancelToken) -> Path:
+            write_outputs(analysis.report, None, folder, formats=formats)
+            return folder
+
+        self._run(
+            job, lambda p: self.status_label.setText(f"Figures saved in {p}"), "Writing figures…"
+        )
+
+    def export_json(self) -> None:
+        if self.analysis is None:
+            return
+        name = self.analysis.report["study"]["name"]
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save JSON", f"{name}-results.json", "JSON (*.json)"
+        )
+        if path:
+            atomic_write_bytes(Path(path), report_json(self.analysis.report).encode("utf-8"))
+            self.status_label.setText(f"Saved {path}")
+
+    def shutdown(self) -> None:
+        """Cancel and wait for a running job (window closing or workspace switch)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.worker is not None and self.worker.is_running():
+            self.worker.cancel()
+            self.worker.wait(60_000)
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def headline_numbers(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """The few numbers a coordinator looks at first, formatted for the summary cards."""
+    ai_auc = report["ai_vs_real"]["auc"]["synthetic"]
+    rating = ai_auc.get("rating")
+    auc_text = _num(rating if rating is not None else ai_auc.get("binary"))
+    if ai_auc.get("ci_low") is not None:
+        auc_text += (
+            f" <span style='font-size:11pt'>[{ai_auc['ci_low']:.2f}–{ai_auc['ci_high']:.2f}]</span>"
+        )
+    kappa = report["agreement"]["entity"]["fleiss_kappa"]
+    return [
+        ("entity accuracy (pooled)", _pct(report["entity"]["accuracy"])),
+        ("entity macro F1", _num(report["entity"]["macro_avg"]["f1"])),
+        ("AI-vs-real accuracy", _pct(report["ai_vs_real"]["accuracy"])),
+        ("AI-vs-real AUC " + ("(scale)" if rating is not None else "(binary)"), auc_text),
+        ("readers", str(len(report["readers"]))),
+        ("answers scored", f"{report['entity']['n_answered']:,}"),
+        ("missing answers", f"{report['missing']['total']:,}"),
+        ("Fleiss' kappa, entity", _num(kappa)),
+    ]
+
+
+def summary_text(report: dict[str, Any]) -> str:
+    study = report["study"]
+    return (
+        f"{study['name']}: {study['n_cases']} scored cases ({study['n_real']} real, "
+        f"{study['n_synthetic']} synthetic), {len(report['readers'])} reader(s), "
+        f"{report['missing']['total']} missing answer(s)."
+    )
