@@ -1,0 +1,107 @@
+"""Which GLIDE model files a user can pick, and the ``dermstudy generate`` arguments for a choice.
+
+Qt-free so that the Generator panel stays a thin view: the panel lists :func:`model_choices` and
+runs the command line that :func:`generate_arguments` builds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dermstudy.paths import models_dir
+from dermstudy.workspace import Workspace
+from dermstudy.workspace.models import list_models
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    label: str
+    path: Path
+    origin: str  # "models folder" or the registering run / file
+
+
+def _looks_like(kind: str, path: Path) -> bool:
+    is_upsampler = "upsampl" in path.stem.lower()
+    return is_upsampler if kind == "upsample" else not is_upsampler
+
+
+def model_choices(
+    workspace: Path | None, kind: str, folder: Path | None = None
+) -> list[ModelChoice]:
+    """Files in the models folder whose name fits ``kind``, then the workspace's registered ones."""
+    folder = folder or models_dir()
+    choices: list[ModelChoice] = []
+    seen: set[Path] = set()
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.pt")):
+            if _looks_like(kind, path):
+                choices.append(ModelChoice(f"{path.name}  (models folder)", path, "models folder"))
+                seen.add(path.resolve())
+    if workspace is not None and (Path(workspace) / "dermstudy.db").exists():
+        with Workspace.open(workspace) as ws:
+            for record in list_models(ws, kind):
+                if record.exists and record.path.resolve() not in seen:
+                    seen.add(record.path.resolve())
+                    choices.append(
+                        ModelChoice(f"{record.name}  ({record.origin})", record.path, record.origin)
+                    )
+    return choices
+
+
+@dataclass
+class GenerateForm:
+    """What the Generator panel's form holds; mirrors ``dermstudy generate``'s options."""
+
+    entity: str
+    prompt: str | None = None
+    count: int = 4
+    guidance: float = 3.0
+    sampler: str = "ddpm"
+    base_steps: str = ""
+    upsample_steps: str = ""
+    upsample: bool = True
+    seed: int | None = None
+    batch_size: int = 1
+    device: str = "auto"
+    dtype: str = "fp32"
+    base: Path | None = None
+    upsampler: Path | None = None
+
+
+def generate_arguments(form: GenerateForm) -> list[str]:
+    """The ``dermstudy generate`` argument list (JSON-lines progress) for a filled-in form."""
+    args = [
+        "generate",
+        "--entity",
+        form.entity,
+        "--count",
+        str(form.count),
+        "--guidance",
+        f"{form.guidance:g}",
+        "--sampler",
+        form.sampler,
+        "--batch-size",
+        str(form.batch_size),
+        "--device",
+        form.device,
+        "--dtype",
+        form.dtype,
+        "--progress",
+        "json",
+    ]
+    if form.prompt:
+        args += ["--prompt", form.prompt]
+    if form.base_steps:
+        args += ["--base-steps", form.base_steps]
+    if form.upsample_steps and form.upsample:
+        args += ["--upsample-steps", form.upsample_steps]
+    if not form.upsample:
+        args.append("--no-upsample")
+    if form.seed is not None:
+        args += ["--seed", str(form.seed)]
+    if form.base:
+        args += ["--base", str(form.base)]
+    if form.upsampler and form.upsample:
+        args += ["--upsampler", str(form.upsampler)]
+    return args

@@ -1,0 +1,360 @@
+"""Generator panel: sample synthetic images per entity with GLIDE into the workspace library.
+
+A thin view over ``dermstudy generate``: the form fills a :class:`GenerateForm`, the run happens in a
+``dermstudy generate --progress json`` child process (so sampling never blocks the window and a crash
+cannot take it down), and each finished image appears as a thumbnail when the process announces it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dermstudy.entities import BY_CODE, ENTITIES
+from dermstudy.generation.catalog import GenerateForm, generate_arguments, model_choices
+from dermstudy.jobs import ProgressEvent
+from dermstudy.paths import models_dir
+from dermstudy.ui.style import SPACING
+from dermstudy.ui.workers import ProcessRunner
+
+TITLE = "Generator"
+THUMB = 128
+CUSTOM_PROMPT = "__custom__"
+
+
+def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget:
+    return GeneratorPanel(workspace_path, parent)
+
+
+class ModelPicker(QWidget):
+    """A combo of the model files found for one kind, plus a Browse… button."""
+
+    def __init__(self, kind: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.kind = kind
+        self.combo = QComboBox()
+        self.combo.setMinimumContentsLength(14)
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.combo, 1)
+        layout.addWidget(browse)
+
+    def fill(self, workspace: Path) -> None:
+        current = self.path()
+        self.combo.clear()
+        for choice in model_choices(workspace, self.kind):
+            self.combo.addItem(choice.label, str(choice.path))
+        if current is not None:
+            self._select(current)
+
+    def path(self) -> Path | None:
+        data = self.combo.currentData()
+        return Path(data) if data else None
+
+    def _select(self, path: Path) -> None:
+        index = self.combo.findData(str(path))
+        if index < 0:
+            self.combo.addItem(f"{path.name}  (chosen file)", str(path))
+            index = self.combo.count() - 1
+        self.combo.setCurrentIndex(index)
+
+    def _browse(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(
+            self, f"Choose a GLIDE {self.kind} model", str(models_dir()), "Checkpoints (*.pt)"
+        )
+        if name:
+            self._select(Path(name))
+
+
+class GeneratorPanel(QWidget):
+    def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace_path = Path(workspace_path)
+        self.runner: ProcessRunner | None = None
+        self._build()
+        self.refresh()
+
+    # -- layout --------------------------------------------------------------------------------
+    def _build(self) -> None:
+        title = QLabel("Generator")
+        title.setProperty("role", "title")
+        intro = QLabel(
+            "Sample synthetic dermoscopic images per entity with GLIDE. Images go into the "
+            "workspace library with full provenance; each image's seed reproduces it."
+        )
+        intro.setWordWrap(True)
+        intro.setProperty("role", "hint")
+        self.no_models = QLabel()
+        self.no_models.setWordWrap(True)
+        self.no_models.setProperty("role", "error")
+
+        form_column = QVBoxLayout()
+        form_column.addWidget(self._build_models())
+        form_column.addWidget(self._build_what())
+        form_column.addWidget(self._build_sampling())
+        form_column.addLayout(self._build_controls())
+        form_column.addStretch(1)
+
+        self.gallery = QListWidget()
+        self.gallery.setViewMode(QListWidget.ViewMode.IconMode)
+        self.gallery.setIconSize(QSize(THUMB, THUMB))
+        self.gallery.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.gallery.setMovement(QListWidget.Movement.Static)
+        self.gallery.setSpacing(6)
+        gallery_box = QGroupBox("Images of this run")
+        gallery_layout = QVBoxLayout(gallery_box)
+        gallery_layout.addWidget(self.gallery)
+
+        columns = QHBoxLayout()
+        columns.setSpacing(SPACING * 2)
+        left = QWidget()
+        left.setLayout(form_column)
+        left.setMaximumWidth(520)
+        columns.addWidget(left)
+        columns.addWidget(gallery_box, 1)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(SPACING * 2, SPACING * 2, SPACING * 2, SPACING)
+        layout.setSpacing(SPACING)
+        layout.addWidget(title)
+        layout.addWidget(intro)
+        layout.addWidget(self.no_models)
+        layout.addLayout(columns, 1)
+
+    def _build_models(self) -> QGroupBox:
+        box = QGroupBox("Models")
+        form = QFormLayout(box)
+        self.base_picker = ModelPicker("base")
+        self.upsampler_picker = ModelPicker("upsample")
+        self.base_picker.combo.currentIndexChanged.connect(self._update_enabled)
+        self.upsampler_picker.combo.currentIndexChanged.connect(self._update_enabled)
+        self.upsample_check = QCheckBox("Upsample to 256×256")
+        self.upsample_check.setChecked(True)
+        self.upsample_check.toggled.connect(self._update_enabled)
+        form.addRow("Base (64 px)", self.base_picker)
+        form.addRow("", self.upsample_check)
+        form.addRow("Upsampler", self.upsampler_picker)
+        return box
+
+    def _build_what(self) -> QGroupBox:
+        box = QGroupBox("What to generate")
+        form = QFormLayout(box)
+        self.entity_combo = QComboBox()
+        for entity in ENTITIES:
+            self.entity_combo.addItem(f"{entity.code} — {entity.name}", entity.code)
+        self.custom_prompt = QCheckBox("Custom prompt")
+        self.custom_prompt.toggled.connect(self._update_enabled)
+        self.prompt_edit = QLineEdit()
+        self.entity_combo.currentIndexChanged.connect(self._show_entity_prompt)
+        self.count_spin = _spin(1, 10_000, 4)
+        self.seed_edit = QLineEdit()
+        self.seed_edit.setPlaceholderText("random")
+        form.addRow("Entity", self.entity_combo)
+        form.addRow(self.custom_prompt, self.prompt_edit)
+        form.addRow("Images", self.count_spin)
+        form.addRow("First seed", self.seed_edit)
+        self._show_entity_prompt()
+        return box
+
+    def _build_sampling(self) -> QGroupBox:
+        box = QGroupBox("Sampling")
+        form = QFormLayout(box)
+        self.sampler_combo = QComboBox()
+        self.sampler_combo.addItem("DDPM 100 + DDIM fast27 (notebook recipe)", "ddpm")
+        self.sampler_combo.addItem("DDIM", "ddim")
+        self.sampler_combo.addItem("DPM-Solver++ 2M (fast)", "dpm++2m")
+        self.guidance_spin = QDoubleSpinBox()
+        self.guidance_spin.setRange(0.0, 30.0)
+        self.guidance_spin.setSingleStep(0.5)
+        self.guidance_spin.setValue(3.0)
+        self.base_steps = QLineEdit()
+        self.base_steps.setPlaceholderText("sampler default")
+        self.upsample_steps = QLineEdit()
+        self.upsample_steps.setPlaceholderText("sampler default")
+        self.batch_spin = _spin(1, 256, 1)
+        self.device_combo = _combo(["auto", "cpu", "cuda"])
+        self.dtype_combo = _combo(["fp32", "bf16", "fp16"])
+        form.addRow("Sampler", self.sampler_combo)
+        form.addRow("Guidance scale", self.guidance_spin)
+        form.addRow("Base steps", self.base_steps)
+        form.addRow("Upsampler steps", self.upsample_steps)
+        form.addRow("Batch size", self.batch_spin)
+        form.addRow("Device", self.device_combo)
+        form.addRow("Precision", self.dtype_combo)
+        return box
+
+    def _build_controls(self) -> QVBoxLayout:
+        self.start_button = QPushButton("Generate")
+        self.start_button.setProperty("role", "primary")
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Stop")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.setEnabled(False)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setTextVisible(True)
+        self.status = QLabel("Ready.")
+        self.status.setWordWrap(True)
+        self.status.setProperty("role", "hint")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addStretch(1)
+        column = QVBoxLayout()
+        column.addLayout(buttons)
+        column.addWidget(self.progress_bar)
+        column.addWidget(self.status)
+        return column
+
+    # -- state ---------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        self.base_picker.fill(self.workspace_path)
+        self.upsampler_picker.fill(self.workspace_path)
+        self._update_enabled()
+
+    def _show_missing_models(self) -> None:
+        missing = []
+        if self.base_picker.path() is None:
+            missing.append("base.pt")
+        if self.upsample_check.isChecked() and self.upsampler_picker.path() is None:
+            missing.append("upsample.pt")
+        self.no_models.setVisible(bool(missing))
+        self.no_models.setText(
+            f"No {' or '.join(missing)} found in {models_dir()} or in this workspace. Put the GLIDE "
+            "model files there (see models/README.md), choose a file with Browse…, or fine-tune one "
+            "in the Training panel."
+        )
+
+    def _update_enabled(self) -> None:
+        self._show_missing_models()
+        running = self.runner is not None and self.runner.is_running()
+        self.prompt_edit.setEnabled(self.custom_prompt.isChecked() and not running)
+        self.upsampler_picker.setEnabled(self.upsample_check.isChecked() and not running)
+        self.upsample_steps.setEnabled(self.upsample_check.isChecked())
+        ready = self.base_picker.path() is not None and (
+            not self.upsample_check.isChecked() or self.upsampler_picker.path() is not None
+        )
+        self.start_button.setEnabled(ready and not running)
+        self.cancel_button.setEnabled(running)
+        if not self.custom_prompt.isChecked():
+            self._show_entity_prompt()
+
+    def _show_entity_prompt(self) -> None:
+        if not self.custom_prompt.isChecked():
+            self.prompt_edit.setText(BY_CODE[self.entity_combo.currentData()].prompt)
+
+    def form(self) -> GenerateForm:
+        seed_text = self.seed_edit.text().strip()
+        return GenerateForm(
+            entity=self.entity_combo.currentData(),
+            prompt=self.prompt_edit.text().strip() if self.custom_prompt.isChecked() else None,
+            count=self.count_spin.value(),
+            guidance=self.guidance_spin.value(),
+            sampler=self.sampler_combo.currentData(),
+            base_steps=self.base_steps.text().strip(),
+            upsample_steps=self.upsample_steps.text().strip(),
+            upsample=self.upsample_check.isChecked(),
+            seed=int(seed_text) if seed_text.lstrip("-").isdigit() else None,
+            batch_size=self.batch_spin.value(),
+            device=self.device_combo.currentText(),
+            dtype=self.dtype_combo.currentText(),
+            base=self.base_picker.path(),
+            upsampler=self.upsampler_picker.path(),
+        )
+
+    # -- running -------------------------------------------------------------------------------
+    def start(self) -> ProcessRunner:
+        if self.seed_edit.text().strip() and self.form().seed is None:
+            self.status.setText("The seed must be a whole number (or empty for a random seed).")
+            return None
+        self.gallery.clear()
+        self.progress_bar.setRange(0, 0)
+        self.status.setText("Loading models…")
+        runner = ProcessRunner(generate_arguments(self.form()), self.workspace_path, self)
+        runner.progress.connect(self._on_progress)
+        runner.event.connect(self._on_event)
+        runner.finished.connect(lambda _code: self.status.setText(self._finished_text()))
+        runner.failed.connect(lambda message: self.status.setText(f"Failed: {message}"))
+        runner.cancelled.connect(lambda: self.status.setText(f"Stopped. {self._finished_text()}"))
+        runner.done.connect(self._on_done)
+        self.runner = runner
+        runner.start()
+        self._update_enabled()
+        return runner
+
+    def cancel(self) -> None:
+        if self.runner is not None:
+            self.status.setText("Stopping after the current step…")
+            self.runner.stop(grace_ms=15_000)
+
+    def shutdown(self) -> None:
+        if self.runner is not None and self.runner.is_running():
+            self.runner.stop(grace_ms=2000)
+            self.runner.wait(5000)
+
+    def _on_progress(self, event: ProgressEvent) -> None:
+        if event.total:
+            self.progress_bar.setRange(0, event.total)
+            self.progress_bar.setValue(event.done)
+            self.status.setText(event.message)
+
+    def _on_event(self, event: dict) -> None:
+        if event.get("event") == "image" and event.get("file"):
+            pixmap = QPixmap(event["file"])
+            item = QListWidgetItem(
+                QIcon(
+                    pixmap.scaled(
+                        THUMB,
+                        THUMB,
+                        Qt.AspectRatioMode.KeepAspectRatio,
+                        Qt.TransformationMode.SmoothTransformation,
+                    )
+                ),
+                f"seed {event.get('seed')}",
+            )
+            item.setToolTip(f"image {event.get('image_id')} · seed {event.get('seed')}")
+            self.gallery.addItem(item)
+
+    def _finished_text(self) -> str:
+        count = self.gallery.count()
+        return f"{count} image{'s' if count != 1 else ''} stored in the library."
+
+    def _on_done(self) -> None:
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(1 if self.gallery.count() else 0)
+        self._update_enabled()
+
+
+def _spin(low: int, high: int, value: int) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(low, high)
+    spin.setValue(value)
+    return spin
+
+
+def _combo(items: list[str]) -> QComboBox:
+    combo = QComboBox()
+    combo.addItems(items)
+    return combo
