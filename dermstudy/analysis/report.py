@@ -283,8 +283,9 @@ def methods_section(n_resamples: int, seed: int) -> dict[str, str]:
         "auc_rating_ai": "roc_auc_score on the five-point scale (5 = definitely AI-generated)",
         "auc_rating_entity": metrics.ENTITY_RATING_RULE,
         "ci_single_reader": "95% DeLong interval (Wald, clipped to [0, 1])",
-        "ci_pooled": f"95% percentile interval of a stratified case bootstrap ({n_resamples} "
-        f"resamples, seed {seed}); all readers' answers to a case are resampled together",
+        "ci_pooled": f"95% percentile interval of a case bootstrap stratified by the true class "
+        f"({n_resamples} resamples, seed {seed}); all readers' answers to a case are resampled "
+        "together",
         "reader_averaged_auc": "Obuchowski-Rockette with DeLong covariances; random readers: "
         "Hillis (2007) degrees of freedom; fixed readers: normal interval",
         "agreement": "Cohen's kappa (scikit-learn) per reader pair on cases both answered; "

@@ -178,8 +178,9 @@ def write_figures_sheet(wb: Workbook, figures_png: dict[str, bytes], name: str =
             ws.append([])
             current += 1
         if current > 2:
-            # A page break before each figure keeps every figure whole when printed.
-            ws.row_breaks.append(Break(id=current))
+            # A page break before each figure's label keeps label and figure on one page
+            # (openpyxl's Break(id=n) breaks after row n; the label goes into row ``current``).
+            ws.row_breaks.append(Break(id=current - 1))
         ws.append([_styled(ws, stem, font=HEADER_FONT)])
         current += 1
         image.anchor = f"A{row}"

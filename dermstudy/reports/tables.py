@@ -130,6 +130,8 @@ def study_table(report: dict[str, Any]) -> Table:
         rows.append([f"software: {key}", value])
     for key, value in report["methods"].items():
         rows.append([f"method: {key}", value])
+    # Text values keep the key/value sheet left-aligned and uniform in every view.
+    rows = [[key, None if value is None else str(value)] for key, value in rows]
     return Table("study", "Study design and software", ["item", "value"], rows)
 
 

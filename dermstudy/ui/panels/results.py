@@ -458,11 +458,8 @@ class ResultsPanel(QWidget):
 
     def _summary_tab(self, report: dict[str, Any]) -> QWidget:
         table = tables.study_table(report)
-        # Key/value rows read best left-aligned, so numbers are shown as text here.
         table.rows = [
-            [str(key), format_cell(value, False)]
-            for key, value in table.rows
-            if not str(key).startswith(("method:", "software:"))
+            row for row in table.rows if not str(row[0]).startswith(("method:", "software:"))
         ]
         cards = QWidget()
         grid = QGridLayout(cards)
