@@ -107,3 +107,26 @@ def test_build_report_can_be_cancelled():
     token.cancel()
     with pytest.raises(Cancelled):
         build_report(synthetic_study(1, 30), cancel=token)
+
+
+def test_binary_study_without_scales_uses_binarised_auc(workspace, tmp_path):
+    """A study that collected neither the five-point scale nor confidence (both NULL)."""
+    from dermstudy.analysis.sample import VoteSpec, insert_study
+    from dermstudy.reports.bundle import write_outputs
+    from tests.analysis.tiny import CASES, READER_A, READER_B
+
+    votes = [
+        VoteSpec(v.reader, v.case, v.entity, v.ai_vote, None, None, v.seconds)
+        for v in READER_A + READER_B
+    ]
+    insert_study(workspace, "binary", CASES, votes)
+    data = load_study(workspace, "binary")
+    report = build_report(data, n_resamples=200)
+    auc = report["ai_vs_real"]["auc"]["synthetic"]
+    assert auc["rating"] is None and auc["ci_of"] == "binary"
+    assert auc["ci_low"] <= auc["binary"] <= auc["ci_high"]
+    assert report["entity"]["auc"]["mel"]["rating"] is None
+    averaged = report["reader_summary"]["reader_averaged_auc"]["ai_vs_real"]
+    assert averaged["score"] == "binary"
+    write_outputs(report, data, tmp_path / "f", xlsx_path=tmp_path / "r.xlsx")
+    assert (tmp_path / "f" / "roc_ai_vs_real.png").stat().st_size > 5000
