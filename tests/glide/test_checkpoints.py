@@ -139,3 +139,22 @@ def test_cli_reports_bad_file_in_one_line(tmp_path, capsys) -> None:
     assert main(["glide", "info", str(tmp_path / "bad.pt")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "bad.pt" in err[0] and "Traceback" not in err[0]
+
+
+def test_fp16_torso_follows_the_reference_dtype_table(base_vectors) -> None:
+    model = create_model(base_vectors["options"])
+    model.load_state_dict(base_vectors["state_dict"])
+    model.eval()
+    reference = _forward(model, base_vectors)
+    model.convert_to_fp16()
+    dtypes = {k: v.dtype for k, v in model.state_dict().items()}
+    half = ["input_blocks.0.0.weight", "input_blocks.1.0.in_layers.2.weight", "token_embedding.weight",
+            "transformer.resblocks.0.attn.c_qkv.weight", "transformer_proj.weight"]  # fmt: skip
+    full = ["positional_embedding", "padding_embedding", "time_embed.0.weight", "out.2.weight",
+            "input_blocks.1.0.emb_layers.1.weight", "input_blocks.1.0.in_layers.0.weight",
+            "transformer.resblocks.0.ln_1.weight", "final_ln.weight"]  # fmt: skip
+    assert all(dtypes[k] == torch.float16 for k in half)
+    assert all(dtypes[k] == torch.float32 for k in full)
+    out = _forward(model, base_vectors)
+    assert out.dtype == torch.float32 and torch.isfinite(out).all()
+    assert (out - reference).abs().max() / reference.abs().max() < 1e-2
