@@ -176,7 +176,11 @@ def create_study(
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
 ) -> int:
-    """Draw, blind and store a new study; returns its id. Nothing is written if anything fails."""
+    """Draw, blind and store a new study; returns its id. Nothing is written if anything fails.
+
+    ``ws`` must have been opened on the calling thread (run this in a worker that opens its own
+    Workspace). ``progress`` gets one event per blinded image; ``cancel`` is polled between images.
+    """
     design.validate()
     if ws.conn.execute("SELECT 1 FROM studies WHERE name = ?", (design.name,)).fetchone():
         raise StudyError(f"a study named {design.name!r} already exists (studies never change)")
