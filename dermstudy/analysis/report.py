@@ -217,9 +217,24 @@ def reader_vs_model(data: StudyData, pooled_entity: dict[str, Any]) -> dict[str,
     out: dict[str, Any] = {}
     if data.predictions.empty:
         return out
+    all_cases = set(data.cases["case"])
     for model, preds in data.predictions.groupby("model", sort=True):
         model_rep = metrics.model_report(data.cases, preds)
-        out[str(model)] = {"model": model_rep, "table": table2_rows(model_rep, pooled_entity)}
+        covered = set(preds["case"])
+        # Compare on the same cases: the readers' column is restricted to the cases the model
+        # has predictions for (usually all of them, then it is the pooled report itself).
+        if covered >= all_cases:
+            readers_rep, scope = pooled_entity, "all scored cases"
+        else:
+            readers_rep = metrics.entity_report(
+                data.answers[data.answers["case"].isin(covered)], n_resamples=200
+            )
+            scope = f"the {len(covered & all_cases)} cases with a model prediction"
+        out[str(model)] = {
+            "model": model_rep,
+            "readers_scope": scope,
+            "table": table2_rows(model_rep, readers_rep),
+        }
     return out
 
 

@@ -400,7 +400,10 @@ def model_tables(report: dict[str, Any]) -> list[Table]:
                 f"Reader vs model: {model}",
                 header,
                 rows,
-                [f"model: {_counts_note(rep)}", "dermatologists: all readers pooled"],
+                [
+                    f"model: {_counts_note(rep)}",
+                    f"dermatologists: all readers pooled, on {result['readers_scope']}",
+                ],
                 set(range(1, 7)),
             )
         )

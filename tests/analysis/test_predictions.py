@@ -11,8 +11,16 @@ from dermstudy.entities import CODES
 from tests.analysis.tiny import make_tiny_study
 
 # model: right on c1 c2 c3 c5 c7 c8, wrong on c4 (bkl) and c6 (bcc -> nv), all 8 cases
-MODEL_ROWS = [("c1", "mel"), ("c2", "mel"), ("c3", "nv"), ("c4", "bkl"), ("c5", "bcc"),
-              ("c6", "nv"), ("c7", "df"), ("c8", "vasc")]
+MODEL_ROWS = [
+    ("c1", "mel"),
+    ("c2", "mel"),
+    ("c3", "nv"),
+    ("c4", "bkl"),
+    ("c5", "bcc"),
+    ("c6", "nv"),
+    ("c7", "df"),
+    ("c8", "vasc"),
+]
 
 
 def _write_csv(path, rows, header="case,entity"):
@@ -23,7 +31,9 @@ def _write_csv(path, rows, header="case,entity"):
 def test_import_and_table2(workspace, tmp_path):
     make_tiny_study(workspace)
     study = find_study(workspace, "tiny")
-    summary = import_predictions(workspace, study, "cnn", _write_csv(tmp_path / "p.csv", MODEL_ROWS))
+    summary = import_predictions(
+        workspace, study, "cnn", _write_csv(tmp_path / "p.csv", MODEL_ROWS)
+    )
     assert summary["imported"] == 8 and summary["without_prediction"] == 0
     report = build_report(load_study(workspace, "tiny"))
     result = report["reader_vs_model"]["cnn"]
@@ -78,3 +88,15 @@ def test_reimport_replaces_and_bad_rows_are_named(workspace, tmp_path):
     probs = _write_csv(tmp_path / "p.csv", [("c1", "mel", "1.5")], "case,entity,mel")
     with pytest.raises(PredictionsFileError, match="probability columns missing"):
         import_predictions(workspace, study, "cnn", probs)
+
+
+def test_partial_predictions_compare_readers_on_the_same_cases(workspace, tmp_path):
+    make_tiny_study(workspace)
+    study = find_study(workspace, "tiny")
+    import_predictions(workspace, study, "cnn", _write_csv(tmp_path / "p.csv", MODEL_ROWS[:4]))
+    result = build_report(load_study(workspace, "tiny"))["reader_vs_model"]["cnn"]
+    assert result["model"]["missing"] == 4
+    assert result["readers_scope"] == "the 4 cases with a model prediction"
+    rows = {r["row"]: r for r in result["table"]}
+    # reader A on c1..c4: mel mel nv mel vs truth mel mel nv nv -> 3/4
+    assert rows["accuracy"]["readers_f1"] == pytest.approx(3 / 4)
