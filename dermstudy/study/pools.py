@@ -4,8 +4,10 @@ Real pool of an entity: every ``kind='real'`` image of that entity, minus exclud
 sets, one side of a stored split — by default its train side — always with every other image of
 the same lesions). Synthetic pool: every ``kind='synthetic'`` image of that entity that
 matches all synthetic filters. A filter is ``KEY=PATTERN`` (SQLite GLOB, so ``*`` and ``?`` work):
-``source`` matches the ``images.source`` column or the provenance's ``source`` label, any other key a
-field of the provenance JSON (dotted for nested fields, e.g. ``model.sha256=ab12*``)
+``source`` matches the ``images.source`` column (``generated`` for dermstudy's GLIDE, ``imported``)
+or an import's ``source`` label; ``model`` matches the generating checkpoint's SHA-256 prefix or file
+name (``base.sha256`` / ``base.file`` in the provenance); any other key is a field of the provenance
+JSON, dotted for nested fields (e.g. ``guidance=3``, ``base.sampler=ddim*``, ``upsampler.file=up*``)
 (e.g. ``origin=imported``, ``source=external``, ``model_sha256=ab12*``, ``run=7``).
 
 With ``one_per_lesion`` (the default) at most one image per HAM10000 lesion enters a study, so a reader
@@ -128,6 +130,13 @@ def build_pool(
             if key == "source":
                 # Either the images.source column or the import's source label in the provenance.
                 sql += " AND (source GLOB ? OR CAST(json_extract(provenance, '$.source') AS TEXT) GLOB ?)"
+                params.append(pattern)
+            elif key == "model":
+                # The GLIDE checkpoint that made the image: its SHA-256 (prefix) or file name.
+                sql += (
+                    " AND (CAST(json_extract(provenance, '$.base.sha256') AS TEXT) GLOB ? || '*'"
+                    " OR CAST(json_extract(provenance, '$.base.file') AS TEXT) GLOB ?)"
+                )
                 params.append(pattern)
             else:
                 sql += " AND CAST(json_extract(provenance, ?) AS TEXT) GLOB ?"

@@ -79,7 +79,13 @@ def add_sample_images(
             )
         for i in range(n_syn):
             data = _synthetic_png(rng, synthetic_size)
-            run = "run-a" if i % 2 == 0 else "run-b"
+            run = "a" if i % 2 == 0 else "b"
+            provenance = {
+                "origin": "imported",
+                "source": f"run-{run}",
+                "seed": i,
+                "base": {"sha256": run * 64, "file": f"model-{run}.pt"},
+            }
             rows.append(
                 _row(
                     ws,
@@ -90,7 +96,7 @@ def add_sample_images(
                     "imported",
                     None,
                     None,
-                    {"origin": "imported", "source": run, "seed": i},
+                    provenance,
                     synthetic_size,
                     "PNG",
                 )

@@ -193,3 +193,21 @@ def test_exclude_split_train_side_by_lesion(workspace, tmp_path):
         create_study(
             workspace, StudyDesign.with_counts("u", pools=PoolOptions(exclude_splits=("held:dev",)))
         )
+
+
+@pytest.mark.parametrize(
+    ("key", "pattern", "file"),
+    [
+        ("model", "aaaa", "model-a.pt"),
+        ("model", "model-b.pt", "model-b.pt"),
+        ("base.file", "model-[b]*", "model-b.pt"),
+    ],
+)
+def test_synthetic_filter_by_model(library, new_study, key, pattern, file):
+    new_study(pools=PoolOptions(synthetic_filters=((key, pattern),)))
+    files = {
+        k["provenance"]["base"]["file"]
+        for k in answer_key(library, "s1")
+        if k["source"] == "synthetic"
+    }
+    assert files == {file}
