@@ -1,0 +1,423 @@
+"""Training panel: fine-tune the GLIDE base model or upsampler on the workspace's real images.
+
+A thin view over ``dermstudy train``: the form becomes command-line arguments, the run happens in a
+``dermstudy train … --progress json`` child process (``ProcessRunner``), and the panel follows its
+JSON lines: the loss curve (matplotlib), images/s and ETA, and the newest per-entity preview grid.
+Stop sends SIGTERM; the job finishes its step, writes a checkpoint and can be resumed from the list
+of runs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.figure import Figure
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dermstudy.entities import ENTITIES
+from dermstudy.jobs import ProgressEvent
+from dermstudy.paths import models_dir
+from dermstudy.training.config import PRESETS
+from dermstudy.training.plots import draw_loss_curve
+from dermstudy.ui.style import SPACING
+from dermstudy.ui.workers import ProcessRunner
+from dermstudy.workspace import Workspace
+
+TITLE = "Training"
+STOP_GRACE_MS = 120_000  # a full-size step on a CPU can take a while; never kill mid-checkpoint
+
+
+def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget:
+    return TrainingPanel(workspace_path, parent)
+
+
+def _fmt_eta(seconds: float | None) -> str:
+    if seconds is None or seconds != seconds:
+        return "--"
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+class TrainingPanel(QWidget):
+    def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace_path = Path(workspace_path)
+        self.runner: ProcessRunner | None = None
+        self.records: list[dict] = []
+        self.run_id: str | None = None
+        self._build()
+        self._apply_preset()
+        self.refresh()
+
+    # -- layout --------------------------------------------------------------------------------
+    def _build(self) -> None:
+        title = QLabel("Training")
+        title.setProperty("role", "title")
+        intro = QLabel(
+            "Fine-tune GLIDE on this workspace's real images; captions are the entities' prompts. "
+            "The run is a separate process: stop it at any time and resume it later, exactly."
+        )
+        intro.setWordWrap(True)
+        intro.setProperty("role", "hint")
+        left = QVBoxLayout()
+        left.addWidget(self._build_model_box())
+        left.addWidget(self._build_options_box())
+        left.addLayout(self._build_controls())
+        left.addWidget(self._build_runs_box())
+        left.addStretch(1)
+        right = QVBoxLayout()
+        right.addWidget(self._build_curve_box(), 3)
+        right.addWidget(self._build_preview_box(), 4)
+        columns = QHBoxLayout()
+        columns.addLayout(left, 2)
+        columns.addLayout(right, 3)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(SPACING * 2, SPACING * 2, SPACING * 2, SPACING * 2)
+        layout.addWidget(title)
+        layout.addWidget(intro)
+        layout.addLayout(columns, 1)
+
+    def _build_model_box(self) -> QGroupBox:
+        box = QGroupBox("Model")
+        form = QFormLayout(box)
+        self.kind_combo = QComboBox()
+        self.kind_combo.addItem("Base model (64 px)", "base")
+        self.kind_combo.addItem("Upsampler (64 → 256 px)", "upsampler")
+        self.preset_combo = QComboBox()
+        self.preset_combo.addItem("fast (recommended)", "fast")
+        self.preset_combo.addItem("paper (as published)", "paper")
+        self.preset_combo.currentIndexChanged.connect(self._apply_preset)
+        self.init_edit = QLineEdit()
+        self.init_edit.setPlaceholderText(f"default: {models_dir()}/<kind>.pt")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_init)
+        init_row = QHBoxLayout()
+        init_row.addWidget(self.init_edit, 1)
+        init_row.addWidget(browse)
+        self.scratch_check = QCheckBox("Random initial weights (no checkpoint)")
+        self.scratch_check.toggled.connect(self._update_enabled)
+        self.model_options_edit = QLineEdit()
+        self.model_options_edit.setPlaceholderText('with random weights, e.g. {"num_channels": 64}')
+        form.addRow("Train", self.kind_combo)
+        form.addRow("Preset", self.preset_combo)
+        form.addRow("Start from", init_row)
+        form.addRow("", self.scratch_check)
+        form.addRow("Model options", self.model_options_edit)
+        return box
+
+    def _build_options_box(self) -> QGroupBox:
+        box = QGroupBox("Options")
+        form = QFormLayout(box)
+        self.epochs_spin = _spin(0, 10_000, 60)
+        self.steps_spin = _spin(0, 10_000_000, 0)
+        self.steps_spin.setSpecialValueText("use epochs")
+        self.batch_spin = _spin(1, 4096, 4)
+        self.lr_edit = QLineEdit()
+        self.uncond_edit = QLineEdit()
+        self.precision_combo = QComboBox()
+        self.precision_combo.addItems(["fp32", "bf16", "fp16"])
+        self.loss_combo = QComboBox()
+        self.loss_combo.addItems(["hybrid", "mse"])
+        self.ema_edit = QLineEdit()
+        self.device_combo = QComboBox()
+        self.device_combo.addItems(["auto", "cpu", "cuda"])
+        self.entity_combo = QComboBox()
+        self.entity_combo.addItem("all seven entities", "")
+        for entity in ENTITIES:
+            self.entity_combo.addItem(entity.short_name, entity.code)
+        self.split_combo = QComboBox()
+        self.preview_spin = _spin(0, 1_000_000, 500)
+        self.checkpoint_spin = _spin(1, 10_000_000, 1000)
+        form.addRow("Epochs", self.epochs_spin)
+        form.addRow("Steps", self.steps_spin)
+        form.addRow("Batch size", self.batch_spin)
+        form.addRow("Learning rate", self.lr_edit)
+        form.addRow("Empty-caption share", self.uncond_edit)
+        form.addRow("Precision", self.precision_combo)
+        form.addRow("Loss", self.loss_combo)
+        form.addRow("EMA rate (0 = off)", self.ema_edit)
+        form.addRow("Device", self.device_combo)
+        form.addRow("Images", self.entity_combo)
+        form.addRow("Hold out", self.split_combo)
+        form.addRow("Preview every", self.preview_spin)
+        form.addRow("Checkpoint every", self.checkpoint_spin)
+        return box
+
+    def _build_controls(self) -> QVBoxLayout:
+        self.start_button = QPushButton("Start training")
+        self.start_button.setProperty("role", "primary")
+        self.start_button.clicked.connect(lambda: self.start())
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.clicked.connect(self.stop)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addStretch(1)
+        self.progress_bar = QProgressBar()
+        self.status = QLabel("Ready.")
+        self.status.setWordWrap(True)
+        self.status.setProperty("role", "hint")
+        column = QVBoxLayout()
+        column.addLayout(buttons)
+        column.addWidget(self.progress_bar)
+        column.addWidget(self.status)
+        return column
+
+    def _build_runs_box(self) -> QGroupBox:
+        box = QGroupBox("Runs")
+        self.runs_combo = QComboBox()
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.clicked.connect(lambda: self.start(resume=self.runs_combo.currentData()))
+        row = QHBoxLayout(box)
+        row.addWidget(self.runs_combo, 1)
+        row.addWidget(self.resume_button)
+        return box
+
+    def _build_curve_box(self) -> QGroupBox:
+        box = QGroupBox("Loss")
+        self.figure = Figure(figsize=(5, 2.6), dpi=90)
+        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.speed_label = QLabel("images/s: --   ETA: --")
+        self.speed_label.setProperty("role", "hint")
+        layout = QVBoxLayout(box)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.speed_label)
+        draw_loss_curve(self.figure, [])
+        return box
+
+    def _build_preview_box(self) -> QGroupBox:
+        box = QGroupBox("Previews (one row per entity)")
+        self.preview_label = QLabel("Preview grids appear here while the model trains.")
+        self.preview_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview_label.setMinimumHeight(200)
+        self.preview_caption = QLabel("")
+        self.preview_caption.setProperty("role", "hint")
+        layout = QVBoxLayout(box)
+        layout.addWidget(self.preview_label, 1)
+        layout.addWidget(self.preview_caption)
+        return box
+
+    # -- state ---------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Re-read splits and runs from the workspace (called when the panel is shown)."""
+        current_split = self.split_combo.currentData()
+        self.split_combo.clear()
+        self.split_combo.addItem("nothing (train on all)", "")
+        self.runs_combo.clear()
+        if (self.workspace_path / "dermstudy.db").exists():
+            with Workspace.open(self.workspace_path, create=False) as ws:
+                for (name,) in ws.conn.execute("SELECT name FROM splits ORDER BY id"):
+                    self.split_combo.addItem(f"test side of split {name!r}", name)
+                for run_id, kind, status, step, total in ws.conn.execute(
+                    "SELECT id, kind, status, step, total_steps FROM training_runs"
+                    " ORDER BY created_at DESC"
+                ):
+                    self.runs_combo.addItem(
+                        f"{run_id} · {kind} · {status} · {step}/{total}", run_id
+                    )
+        index = self.split_combo.findData(current_split)
+        self.split_combo.setCurrentIndex(max(index, 0))
+        self._update_enabled()
+
+    def _apply_preset(self) -> None:
+        preset = PRESETS[self.preset_combo.currentData()]
+        self.epochs_spin.setValue(int(preset["epochs"]))
+        self.batch_spin.setValue(int(preset["batch_size"]))
+        self.lr_edit.setText(f"{preset['lr']:g}")
+        self.uncond_edit.setText(f"{preset['uncond_p']:g}")
+        self.precision_combo.setCurrentText(preset["precision"])
+        self.loss_combo.setCurrentText(preset["loss"])
+        self.ema_edit.setText(f"{preset['ema']:g}")
+
+    def _update_enabled(self) -> None:
+        running = self.runner is not None and self.runner.is_running()
+        self.start_button.setEnabled(not running)
+        self.resume_button.setEnabled(not running and self.runs_combo.count() > 0)
+        self.stop_button.setEnabled(running)
+        self.init_edit.setEnabled(not self.scratch_check.isChecked())
+        self.model_options_edit.setEnabled(self.scratch_check.isChecked())
+
+    def _browse_init(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(
+            self, "Initial GLIDE checkpoint", str(models_dir()), "Checkpoints (*.pt)"
+        )
+        if name:
+            self.init_edit.setText(name)
+
+    def arguments(self) -> list[str]:
+        """The ``dermstudy train`` arguments the form describes (raises ValueError on bad input)."""
+        args = ["train", self.kind_combo.currentData(), "--preset", self.preset_combo.currentData()]
+        if self.scratch_check.isChecked():
+            args += ["--init", "scratch"]
+            text = self.model_options_edit.text().strip()
+            if text:
+                try:
+                    json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"Model options are not valid JSON ({exc.msg})") from None
+                args += ["--model-options", text]
+        elif self.init_edit.text().strip():
+            args += ["--init", self.init_edit.text().strip()]
+        if self.steps_spin.value():
+            args += ["--steps", str(self.steps_spin.value())]
+        else:
+            args += ["--epochs", str(self.epochs_spin.value())]
+        for flag, edit in (
+            ("--lr", self.lr_edit),
+            ("--uncond-p", self.uncond_edit),
+            ("--ema", self.ema_edit),
+        ):
+            try:
+                value = float(edit.text())
+            except ValueError:
+                raise ValueError(f"{flag[2:]} must be a number, got {edit.text()!r}") from None
+            args += [flag, f"{value:g}"]
+        args += [
+            "--batch-size",
+            str(self.batch_spin.value()),
+            "--precision",
+            self.precision_combo.currentText(),
+            "--loss",
+            self.loss_combo.currentText(),
+            "--device",
+            self.device_combo.currentText(),
+            "--preview-every",
+            str(self.preview_spin.value()),
+            "--checkpoint-every",
+            str(self.checkpoint_spin.value()),
+        ]
+        if self.entity_combo.currentData():
+            args += ["--entity", self.entity_combo.currentData()]
+        if self.split_combo.currentData():
+            args += ["--split", self.split_combo.currentData()]
+        return [*args, "--progress", "json"]
+
+    # -- running -------------------------------------------------------------------------------
+    def start(self, resume: str | None = None) -> ProcessRunner | None:
+        if resume:
+            kind = self.runs_combo.currentText().split(" · ")[1]
+            args = [
+                "train",
+                "upsampler" if kind == "upsample" else "base",
+                "--resume",
+                resume,
+                "--progress",
+                "json",
+            ]
+        else:
+            try:
+                args = self.arguments()
+            except ValueError as exc:
+                self.status.setText(str(exc))
+                return None
+        self.records = []
+        self.run_id = resume
+        draw_loss_curve(self.figure, [])
+        self.canvas.draw_idle()
+        self.progress_bar.setRange(0, 0)
+        self.status.setText("Preparing the images and the model…")
+        runner = ProcessRunner(args, self.workspace_path, self)
+        runner.event.connect(self._on_event)
+        runner.progress.connect(self._on_progress)
+        runner.finished.connect(lambda _code: self._ended("Finished."))
+        runner.failed.connect(lambda message: self._ended(f"Failed: {message}"))
+        runner.cancelled.connect(lambda: self._ended("Stopped; resume the run from the list."))
+        runner.done.connect(self._on_done)
+        self.runner = runner
+        runner.start()
+        self._update_enabled()
+        return runner
+
+    def stop(self) -> None:
+        if self.runner is not None and self.runner.is_running():
+            self.status.setText("Stopping after the current step (writing a checkpoint)…")
+            self.runner.stop(grace_ms=STOP_GRACE_MS)
+
+    def shutdown(self) -> None:
+        if self.runner is not None and self.runner.is_running():
+            self.runner.stop(grace_ms=STOP_GRACE_MS)
+            self.runner.wait(STOP_GRACE_MS)
+
+    def _on_progress(self, event: ProgressEvent) -> None:
+        if event.total:
+            self.progress_bar.setRange(0, event.total)
+            self.progress_bar.setValue(event.done)
+        if event.message:
+            self.status.setText(event.message)
+
+    def _on_event(self, event: dict) -> None:
+        kind = event.get("event")
+        if kind == "start":
+            self.run_id = event.get("run")
+            if event.get("resumed"):
+                self._load_earlier_steps()
+        elif kind == "step":
+            self.records.append(event)
+            self.speed_label.setText(
+                f"step {event['step']:,}/{event.get('total', 0) or 0:,} · "
+                f"{event.get('images_per_s', 0):.1f} images/s · ETA {_fmt_eta(event.get('eta_s'))}"
+            )
+            # Redrawing costs ~50 ms; every step early on, then every tenth.
+            if len(self.records) < 50 or len(self.records) % 10 == 0:
+                self._redraw()
+        elif kind == "preview" and event.get("path"):
+            self.show_preview(Path(event["path"]), int(event.get("step", 0)))
+
+    def _load_earlier_steps(self) -> None:
+        """A resumed run continues its curve: read the steps it logged before."""
+        from dermstudy.training.runs import read_log
+
+        if self.run_id:
+            log = self.workspace_path / "runs" / self.run_id / "log.jsonl"
+            self.records = [r for r in read_log(log) if r.get("event") == "step"]
+
+    def _redraw(self) -> None:
+        draw_loss_curve(self.figure, self.records, self.run_id or "")
+        self.canvas.draw_idle()
+
+    def show_preview(self, path: Path, step: int) -> None:
+        pixmap = QPixmap(str(path))
+        if pixmap.isNull():
+            return
+        target = self.preview_label.size()
+        self.preview_label.setPixmap(
+            pixmap.scaled(
+                target, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation
+            )
+        )
+        self.preview_caption.setText(f"step {step:,} · {path}")
+
+    def _ended(self, text: str) -> None:
+        self._redraw()
+        self.status.setText(text)
+
+    def _on_done(self) -> None:
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(1)
+        self.refresh()
+
+
+def _spin(low: int, high: int, value: int) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(low, high)
+    spin.setValue(value)
+    return spin

@@ -1,0 +1,81 @@
+"""The Training panel runs ``dermstudy train`` as a child process: start, live curve, stop, resume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dermstudy.training.runs import get_run
+from dermstudy.workspace import Workspace
+from tests.training.conftest import add_real_images
+from tests.training.test_train import TINY
+
+
+@pytest.fixture
+def train_ws(tmp_path):
+    with Workspace.open(tmp_path / "ws") as ws:
+        add_real_images(ws, per_entity=1)
+    return tmp_path / "ws"
+
+
+def _tiny_form(panel) -> None:
+    panel.scratch_check.setChecked(True)
+    panel.model_options_edit.setText(json.dumps(TINY))
+    panel.steps_spin.setValue(500)
+    panel.batch_spin.setValue(2)
+    panel.precision_combo.setCurrentText("fp32")
+    panel.device_combo.setCurrentText("cpu")
+    panel.preview_spin.setValue(2)
+    panel.checkpoint_spin.setValue(1000)
+
+
+def test_presets_fill_the_form_and_bad_numbers_are_refused(qtbot, train_ws):
+    from dermstudy.ui.panels.training import create_panel
+
+    panel = create_panel(train_ws)
+    qtbot.addWidget(panel)
+    panel.preset_combo.setCurrentIndex(panel.preset_combo.findData("paper"))
+    args = panel.arguments()
+    assert args[args.index("--lr") + 1] == "1e-05"
+    assert args[args.index("--uncond-p") + 1] == "0"
+    assert args[args.index("--batch-size") + 1] == "4"
+    panel.lr_edit.setText("fast please")
+    assert panel.start() is None
+    assert "lr must be a number" in panel.status.text()
+
+
+def test_panel_starts_shows_progress_stops_and_resumes_a_run(qtbot, train_ws, tmp_path):
+    from dermstudy.ui.panels.training import create_panel
+
+    panel = create_panel(train_ws)
+    qtbot.addWidget(panel)
+    panel.resize(1200, 820)
+    _tiny_form(panel)
+    runner = panel.start()
+    assert runner is not None and not panel.start_button.isEnabled()
+    qtbot.waitUntil(lambda: len(panel.records) >= 3, timeout=120_000)
+    qtbot.waitUntil(
+        lambda: (
+            panel.preview_label.pixmap() is not None and not panel.preview_label.pixmap().isNull()
+        ),
+        timeout=60_000,
+    )
+    assert "images/s" in panel.speed_label.text()
+    assert panel.figure.axes[0].lines  # the loss curve is drawn
+    panel.grab().save(str(tmp_path / "training_panel.png"))
+    with qtbot.waitSignal(runner.done, timeout=120_000):
+        panel.stop()
+    run_id = panel.run_id
+    with Workspace.open(train_ws) as ws:
+        run = get_run(ws, run_id)
+    assert run.status == "stopped" and run.last_checkpoint and 0 < run.step < 500
+    assert panel.runs_combo.currentData() == run_id and panel.resume_button.isEnabled()
+
+    resumed = panel.start(resume=run_id)
+    qtbot.waitUntil(lambda: any(r["step"] > run.step for r in panel.records), timeout=120_000)
+    assert panel.records[0]["step"] == 1  # the earlier part of the curve is shown again
+    with qtbot.waitSignal(resumed.done, timeout=120_000):
+        panel.stop()
+    with Workspace.open(train_ws) as ws:
+        assert get_run(ws, run_id).step > run.step
