@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.metrics import (
-    accuracy_score,
     classification_report,
     cohen_kappa_score,
     confusion_matrix,
@@ -90,7 +89,7 @@ def classification_summary(
         "per_class": {
             lab: {**scores(raw[lab]), "support": int(raw[lab]["support"])} for lab in labels
         },
-        "accuracy": float(accuracy_score(true_codes, pred_codes)),
+        "accuracy": float(raw["accuracy"]),
         "macro_avg": scores(raw["macro avg"]),
         "weighted_avg": scores(raw["weighted avg"]),
         "confusion_matrix": matrix.astype(int).tolist(),

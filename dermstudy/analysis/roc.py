@@ -99,8 +99,9 @@ def bootstrap_auc_ci(
     """
     y = np.asarray(y_case).astype(bool)
     counts = np.asarray(level_counts, dtype=np.float32)
-    pos = (weights[:, y] @ counts[y]).astype(np.float64)  # resamples x levels
-    neg = (weights[:, ~y] @ counts[~y]).astype(np.float64)
+    # One product gives both weighted histograms (resamples x levels) without copying weights.
+    both = weights @ np.concatenate([counts * y[:, None], counts * ~y[:, None]], axis=1)
+    pos, neg = np.split(both.astype(np.float64), 2, axis=1)
     neg_below = np.cumsum(neg, axis=1) - neg
     wins = (pos * (neg_below + 0.5 * neg)).sum(axis=1)
     aucs = wins / (pos.sum(axis=1) * neg.sum(axis=1))
