@@ -238,6 +238,7 @@ def _summary_text(s: dict) -> str:
         "  cases per entity (real + synthetic):",
     ]
     lines += [f"    {code:<6} {c['real']:>3} + {c['synthetic']}" for code, c in s["counts"].items()]
+    lines += [f"  warning: {w}" for w in s.get("warnings", [])]
     lines.append(f"  readers: {len(s['readers']) or 'none yet'}")
     for r in s["readers"]:
         state = "finished" if r["finished_at"] else "in progress"

@@ -188,6 +188,7 @@ def create_study(
     drawn = draw_cases(ws, design, seed)
     blinded = blind_all(ws, drawn, design.display_size, progress, cancel)
     settings = study_settings(design, seed, drawn)
+    settings["blinding"]["sources"] = source_sizes(ws, drawn, design.display_size)
     with ws.transaction():
         cursor = ws.conn.execute(
             "INSERT INTO studies (name, seed, settings, created_at) VALUES (?, ?, ?, ?)",
@@ -238,6 +239,45 @@ def blind_all(
         hashes.append(digest)
         progress(ProgressEvent(done + 1, len(drawn), "blinding case images"))
     return hashes
+
+
+def source_sizes(ws: Workspace, drawn: list[DrawnCase], size: int) -> dict[str, dict[str, int]]:
+    """Per source kind: cases, how many were upscaled to the display size, smallest source side.
+
+    Upscaling softens an image; if only one kind is upscaled, sharpness alone could give it away.
+    """
+    report: dict[str, dict[str, int]] = {}
+    marks = ",".join("?" * len(drawn))
+    rows = ws.conn.execute(
+        f"SELECT kind, MIN(width, height) FROM images WHERE id IN ({marks})",
+        [c.image_id for c in drawn],
+    ).fetchall()
+    for kind, side in rows:
+        entry = report.setdefault(kind, {"cases": 0, "upscaled": 0, "smallest_side": side})
+        entry["cases"] += 1
+        entry["upscaled"] += int(side < size)
+        entry["smallest_side"] = min(entry["smallest_side"], side)
+    return report
+
+
+def blinding_warnings(settings: dict) -> list[str]:
+    """Plain-language warnings about differences between real and synthetic sources."""
+    sources = settings.get("blinding", {}).get("sources", {})
+    size = settings.get("blinding", {}).get("size")
+    real, synthetic = sources.get("real"), sources.get("synthetic")
+    if not real or not synthetic:
+        return []
+    share = {k: v["upscaled"] / v["cases"] for k, v in (("real", real), ("synthetic", synthetic))}
+    if abs(share["real"] - share["synthetic"]) < 0.25:
+        return []
+    more = max(share, key=share.get)
+    entry = sources[more]
+    return [
+        f"{entry['upscaled']} of {entry['cases']} {more} cases were upscaled to {size} px "
+        f"(smallest source side {entry['smallest_side']} px) but only "
+        f"{sources['synthetic' if more == 'real' else 'real']['upscaled']} of the other kind: "
+        "readers may tell them apart by sharpness; consider a smaller --size or larger sources"
+    ]
 
 
 def study_settings(design: StudyDesign, seed: int, drawn: list[DrawnCase]) -> dict:

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from dermstudy.entities import CODES
-from dermstudy.study.builder import StudyError
+from dermstudy.study.builder import StudyError, blinding_warnings
 from dermstudy.workspace import Workspace
 
 
@@ -107,6 +107,7 @@ def study_summary(ws: Workspace, name: str) -> dict[str, Any]:
         "practice_cases": settings.get("design", {}).get("practice_cases", 0),
         "counts": {code: c for code, c in counts.items() if c["real"] or c["synthetic"]},
         "readers": reader_progress(ws, study["id"]),
+        "warnings": blinding_warnings(settings),
     }
 
 
