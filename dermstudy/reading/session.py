@@ -300,12 +300,20 @@ class ReadingSession:
         if not answer.same_choice(previous):
             self._store.save_answer(case, answer, previous)
             self._answers[case.code] = answer
-        self._current = i + 1 if i + 1 < self.total else i
-        first = self.first_unanswered()
-        if i + 1 >= self.total and first is not None:
-            self._current = first
+        self._current = self._after(i)
         self._restart_timer()
         return self._current
+
+    def _after(self, i: int) -> int:
+        """Where the reader goes after answering case ``i``.
+
+        Without going back, straight to the first unanswered case (answers imported from elsewhere
+        may leave gaps); with it, to the next case, or back to the first gap after the last case.
+        """
+        first = self.first_unanswered()
+        if not self.settings.allow_back or i + 1 >= self.total:
+            return first if first is not None else self.total - 1
+        return i + 1
 
     # -- timing ----------------------------------------------------------------------------------
     def pause(self) -> None:

@@ -215,3 +215,19 @@ def test_preload_from_another_thread(study):
         worker.join()
         assert s.image_bytes(1)[:4] == b"\x89PNG"
         s.preload(99)  # out of range is a no-op
+
+
+def test_no_back_study_skips_cases_answered_elsewhere(new_study, library, tmp_path):
+    from dermstudy.reading.votes_import import import_votes
+    from dermstudy.study.queries import find_study
+
+    new_study("gaps", allow_back=False, real_per_entity=3, synthetic_per_entity=0, entities=["mel"])
+    with _open(library, study="gaps") as s:
+        second = s.case_code(1)
+    votes = tmp_path / "v.csv"
+    votes.write_text(f"case,entity,ai_or_real\n{second},mel,2\n")
+    assert import_votes(library, find_study(library, "gaps"), "dr-a", votes).imported
+    with _open(library, study="gaps") as s:
+        assert s.current == 0
+        assert s.submit(0, Answer("nv", ai_scale=1)) == 2  # case 2 was answered on paper
+        assert s.progress() == (2, 3)
