@@ -135,7 +135,7 @@ def synthetic_answers(
             reader=f"reader{r + 1:02d}",
             pred_entity=pred,
             ai_scale=scale,
-            ai_vote=np.where(scale >= 3, "ai", "real"),
+            ai_vote=np.where(scale >= 4, "ai", "real"),  # the reading window's rule
             confidence=np.where(right, rng.integers(3, 6, n_cases), rng.integers(1, 5, n_cases)),
             seconds=rng.gamma(4, 2.5, n_cases),
         ).astype({"pred_entity": object, "ai_vote": object})

@@ -120,8 +120,8 @@ def study_table(report: dict[str, Any]) -> Table:
         ["readers", ", ".join(r["name"] for r in report["readers"])],
         ["missing answers", report["missing"]["total"]],
     ]
-    for key, value in sorted(study.get("settings", {}).items()):
-        rows.append([f"setting: {key}", _plain(value)])
+    for key, value in flatten_settings(study.get("settings", {})):
+        rows.append([f"setting: {key}", value])
     for code, by_source in study["cases_by_entity"].items():
         rows.append(
             [f"cases: {code}", f"{by_source['real']} real, {by_source['synthetic']} synthetic"]
@@ -135,10 +135,19 @@ def study_table(report: dict[str, Any]) -> Table:
     return Table("study", "Study design and software", ["item", "value"], rows)
 
 
-def _plain(value: Any) -> Value:
-    if isinstance(value, str | int | float) or value is None:
-        return value
-    return str(value)
+def flatten_settings(settings: Any, prefix: str = "") -> list[tuple[str, Value]]:
+    """Nested study settings as (dotted key, plain value) pairs; lists become comma-separated."""
+    if isinstance(settings, dict):
+        pairs: list[tuple[str, Value]] = []
+        for key in sorted(settings):
+            pairs += flatten_settings(settings[key], f"{prefix}{key}.")
+        return pairs
+    key = prefix.rstrip(".")
+    if isinstance(settings, list):
+        return [(key, ", ".join(str(v) for v in settings))]
+    if isinstance(settings, str | int | float) or settings is None:
+        return [(key, settings)]
+    return [(key, str(settings))]
 
 
 def answers_table(answers: pd.DataFrame) -> Table:

@@ -99,7 +99,7 @@ def test_multi_reader_pooling_and_spread(workspace):
     assert (averaged["n_cases"], averaged["excluded_cases"]) == (7, 1)
     # reader-averaged AUC on the 7 cases both answered (c7 left out): mean of the two scale AUCs
     truth = [0, 1, 0, 1, 0, 1, 1]  # synthetic? for c1 c2 c3 c4 c5 c6 c8
-    scale_a = [1, 4, 2, 5, 3, 2, 5]
+    scale_a = [1, 4, 2, 5, 4, 2, 5]
     scale_b = [2, 2, 1, 4, 2, 4, 5]
     expected = (roc_auc_score(truth, scale_a) + roc_auc_score(truth, scale_b)) / 2
     assert averaged["ai_vs_real"]["auc"] == pytest.approx(expected)

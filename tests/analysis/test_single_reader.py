@@ -74,8 +74,8 @@ def test_ai_vs_real_report_and_auc_by_hand(report):
     auc = ai["auc"]["synthetic"]
     # binarised: TPR 3/4, FPR 1/3 -> (1 + TPR - FPR) / 2
     assert auc["binary"] == pytest.approx((1 + 3 / 4 - 1 / 3) / 2)
-    # scale: synthetic {4, 5, 2, 5} vs real {1, 2, 3}: 10.5 of 12 pairs
-    assert auc["rating"] == pytest.approx(10.5 / 12)
+    # scale: synthetic {4, 5, 2, 5} vs real {1, 2, 4}: 4 -> 2.5, 5 -> 3, 2 -> 1.5, 5 -> 3 of 12
+    assert auc["rating"] == pytest.approx(10 / 12)
     assert auc["ci_of"] == "rating" and auc["ci_method"] == "DeLong"
     assert auc["ci_low"] <= auc["rating"] <= auc["ci_high"]
     assert ai["auc"]["real"]["rating"] == pytest.approx(auc["rating"])

@@ -20,14 +20,15 @@ CASES = [
     CaseSpec("c8", "vasc", "synthetic"),
 ]
 
-# reader, case, answered entity, AI vote, AI scale (5 = AI), confidence, seconds
+# reader, case, answered entity, AI vote, AI scale (5 = AI; 4-5 mean 'ai', as the reading
+# window derives the vote), confidence, seconds
 READER_A = [
     VoteSpec("A", "p0", "mel", "ai", 5, 5, 1.0),
     VoteSpec("A", "c1", "mel", "real", 1, 5, 10.0),
     VoteSpec("A", "c2", "mel", "ai", 4, 4, 12.0),
     VoteSpec("A", "c3", "nv", "real", 2, 3, 8.0),
     VoteSpec("A", "c4", "mel", "ai", 5, 2, 20.0),
-    VoteSpec("A", "c5", "bcc", "ai", 3, 4, 5.0),
+    VoteSpec("A", "c5", "bcc", "ai", 4, 4, 5.0),
     VoteSpec("A", "c6", "nv", "real", 2, 1, 7.0),
     VoteSpec("A", "c8", "vasc", "ai", 5, 5, 9.0),
 ]
