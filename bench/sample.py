@@ -51,8 +51,8 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 def build(kind: str, device: torch.device, dtype: str, compile_model: bool) -> torch.nn.Module:
     model = create_model(default_options(kind)).to(device).eval()
-    if dtype == "fp16":
-        model.convert_to_fp16()
+    if dtype in ("fp16", "bf16"):
+        model.convert_torso(DTYPES[dtype])  # the reference's mixed-precision split (spec §4.1)
     if compile_model:
         model = torch.compile(model)  # type: ignore[assignment]
     return model
@@ -62,7 +62,7 @@ def denoisers(base, up, batch: int, device, dtype: str, recipe: dict) -> tuple:
     tokenizer = default_tokenizer()
     tokens, mask = tokenizer.batch(["a dermoscopic image of melanoma"] * batch, 128)
     uncond = tokenizer.uncond(batch, 128)
-    autocast = torch.bfloat16 if dtype == "bf16" else None
+    autocast = None  # half types are in the weights (convert_torso); no per-call casts
     base_diff = Diffusion.create("squaredcos_cap_v2", 1000, recipe["base"][1])
     up_diff = Diffusion.create("linear", 1000, recipe["upsample"][1])
     model_base = getattr(base, "_orig_mod", base)

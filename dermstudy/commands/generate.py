@@ -70,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--dtype",
         default="fp32",
         choices=["fp32", "bf16", "fp16"],
-        help="fp32 (default), bf16 autocast, fp16 (CUDA only)",
+        help="fp32 (default); bf16 or fp16 (CUDA only) mixed precision as the reference's fp16 mode",
     )
     run.add_argument(
         "--progress",

@@ -167,7 +167,7 @@ def _load_stage(path: Path, kind: str, steps: str, sampler: str, device, dtype) 
             path,
             kind=kind,
             device=device,
-            dtype=DTYPES[dtype] if dtype == "fp16" else torch.float32,
+            dtype=DTYPES[dtype],
         )
         diffusion = Diffusion.from_options(loaded.options, steps)
     except CheckpointError as exc:
@@ -295,7 +295,6 @@ def _sample_batch(
     noise = RowNoise(seeds, device)
     rows = len(seeds)
     tokenizer = default_tokenizer()
-    autocast = torch.bfloat16 if settings.dtype == "bf16" else None
 
     options = base.loaded.options
     size = int(options["image_size"])
@@ -308,7 +307,6 @@ def _sample_batch(
         Conditioning(tokens.to(device), mask.to(device)),
         Conditioning(uncond_tokens.to(device), uncond_mask.to(device)) if guided else None,
         settings.guidance if guided else None,
-        autocast_dtype=autocast,
     )
     x = noise((rows, 3, size, size))
     x = sample(
@@ -325,7 +323,6 @@ def _sample_batch(
         up.loaded.model,
         up.diffusion,
         Conditioning(up_tokens.to(device), up_mask.to(device), quantize_low_res(x)),
-        autocast_dtype=autocast,
     )
     x_up = noise((rows, 3, up_size, up_size)) * settings.temperature
     x_up = sample(

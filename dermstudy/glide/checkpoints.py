@@ -222,7 +222,7 @@ def load_checkpoint(
 ) -> LoadedModel:
     """Load a GLIDE model from ``path``; ``kind`` ("base"/"upsample") is checked if given.
 
-    ``dtype`` float32 (also for bf16 autocast) or float16 (the reference's fp16 torso, CUDA).
+    ``dtype``: float32, or float16 / bfloat16 for the reference's mixed-precision torso (§4.1).
     """
     path = Path(path)
     payload = read_checkpoint_file(path)
@@ -255,9 +255,9 @@ def load_checkpoint(
     model.load_state_dict(state, strict=True, assign=True)
     # assign=True adopts the file's tensors; cast everything to float32 (never the file's dtype).
     model = model.to(device=device, dtype=torch.float32)
-    if dtype == torch.float16:
-        model.convert_to_fp16()
-    elif dtype not in (torch.float32, torch.bfloat16):
+    if dtype in (torch.float16, torch.bfloat16):
+        model.convert_torso(dtype)
+    elif dtype != torch.float32:
         raise CheckpointError(f"unsupported dtype {dtype}")
     model.eval()
     _check_finite(path, model)

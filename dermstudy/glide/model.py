@@ -365,19 +365,28 @@ class Text2ImUNet(nn.Module):
                 nn.init.normal_(self.padding_embedding, std=0.01)
 
     # -- precision ---------------------------------------------------------------------------------
-    def convert_to_fp16(self) -> None:
-        """Cast the parameters the reference keeps in float16 (spec §4.1 table)."""
+    def convert_torso(self, dtype: torch.dtype = torch.float16) -> None:
+        """Cast the parameters the reference keeps in half precision (spec §4.1 table) to ``dtype``.
+
+        float16 reproduces the reference's fp16 mode; bfloat16 is the same split with bf16 (spec
+        §4.3): norms, time embedding, embedding projections and the output head stay float32, and
+        no per-call weight casts are needed (unlike autocast, which re-casts every weight per call).
+        """
         for part in (self.input_blocks, self.middle_block, self.output_blocks):
             for module in part.modules():
                 if isinstance(module, (nn.Conv1d, nn.Conv2d)):
-                    module.half()
+                    module.to(dtype)
         if self.xf_width:
             for module in self.transformer.modules():
                 if isinstance(module, nn.Linear):
-                    module.half()
-            self.token_embedding.half()
-            self.transformer_proj.half()
-        self.dtype = torch.float16
+                    module.to(dtype)
+            self.token_embedding.to(dtype)
+            self.transformer_proj.to(dtype)
+        self.dtype = dtype
+
+    def convert_to_fp16(self) -> None:
+        """The reference's fp16 conversion (``convert_torso(torch.float16)``)."""
+        self.convert_torso(torch.float16)
 
     # -- text branch -------------------------------------------------------------------------------
     def get_text_emb(

@@ -158,3 +158,13 @@ def test_fp16_torso_follows_the_reference_dtype_table(base_vectors) -> None:
     out = _forward(model, base_vectors)
     assert out.dtype == torch.float32 and torch.isfinite(out).all()
     assert (out - reference).abs().max() / reference.abs().max() < 1e-2
+
+
+def test_bf16_checkpoint_load_uses_a_bf16_torso(small_file, base_vectors) -> None:
+    reference = _forward(load_checkpoint(small_file).model, base_vectors)
+    loaded = load_checkpoint(small_file, dtype=torch.bfloat16)
+    assert loaded.model.input_blocks[0][0].weight.dtype == torch.bfloat16
+    assert loaded.model.time_embed[0].weight.dtype == torch.float32
+    out = _forward(loaded.model, base_vectors)
+    assert out.dtype == torch.float32 and torch.isfinite(out).all()
+    assert 0 < (out - reference).abs().max() / reference.abs().max() < 5e-2
