@@ -89,3 +89,28 @@ def test_empty_workspace_says_what_to_do(qtbot, tmp_path):
     qtbot.addWidget(widget)
     assert "No studies" in widget.summary_label.text()
     assert not widget.analyse_button.isEnabled()
+
+
+def test_model_tab_and_main_window(qtbot, tmp_path):
+    from dermstudy.analysis.data import find_study
+    from dermstudy.analysis.predictions import import_predictions
+    from dermstudy.ui.main_window import MainWindow
+
+    root = tmp_path / "ws"
+    with Workspace.open(root) as ws:
+        make_tiny_study(ws)
+        preds = tmp_path / "p.csv"
+        preds.write_text(
+            "case,entity\nc1,mel\nc2,nv\nc3,nv\nc4,nv\nc5,bcc\nc6,bcc\nc7,df\nc8,vasc\n"
+        )
+        import_predictions(ws, find_study(ws, "tiny"), "cnn", preds)
+    window = MainWindow(root)
+    qtbot.addWidget(window)
+    panel = window.select_panel("results")
+    assert isinstance(panel, ResultsPanel)
+    _analyse(qtbot, panel)
+    model_tab = panel.tabs.widget(_tab(panel, "Model vs readers"))
+    table = model_tab.widget().findChildren(QTableWidget)[0]
+    accuracy = next(r for r in range(table.rowCount()) if table.item(r, 0).text() == "accuracy")
+    assert table.item(accuracy, 3).text() == f"{7 / 8:.2f}"  # model: only c2 wrong
+    window.close()
