@@ -146,3 +146,31 @@ def test_bad_inputs_give_one_line_errors(tmp_path, models, capsys, monkeypatch) 
 def test_missing_prompt_and_entity() -> None:
     with pytest.raises(GenerationError, match="--entity CODE or --prompt"):
         generate_images("unused", GenerateSettings())
+
+
+def test_ctrl_c_in_a_subprocess_keeps_finished_images(tmp_path, models) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    base, up = models
+    ws = tmp_path / "ws"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dermstudy", "--workspace", str(ws), "generate", "--entity", "vasc",
+         "--count", "200", "--seed", "1", "--base", str(base), "--upsampler", str(up), *FAST,
+         "--progress", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    lines = []
+    for line in proc.stdout:
+        lines.append(json.loads(line))
+        if lines[-1].get("event") == "image":
+            proc.send_signal(signal.SIGINT)
+            break
+    rest, _ = proc.communicate(timeout=120)
+    lines += [json.loads(line) for line in rest.splitlines()]
+    assert proc.returncode == 130
+    summary = lines[-1]
+    assert summary["event"] == "done" and summary["cancelled"] and 1 <= summary["images"] < 200
+    images, _ = _rows(ws)
+    assert [r["id"] for r in images] == summary["image_ids"]
