@@ -46,7 +46,11 @@ def write_outputs(
     if xlsx_path is not None:
         excel.write_workbook(
             Path(xlsx_path),
-            tables.all_tables(report, data.answers if data is not None else None),
+            tables.all_tables(
+                report,
+                data.answers if data is not None else None,
+                data.cases if data is not None else None,
+            ),
             tables.confusion_tables(report),
             pngs,
         )

@@ -150,12 +150,23 @@ def flatten_settings(settings: Any, prefix: str = "") -> list[tuple[str, Value]]
     return [(key, str(settings))]
 
 
-def answers_table(answers: pd.DataFrame) -> Table:
+def image_labels(answers: pd.DataFrame, cases: pd.DataFrame | None) -> pd.Series:
+    """``source:source_id`` of each answer's image (e.g. ``HAM10000:ISIC_0024306``), else ''."""
+    if cases is None or "image_source" not in cases.columns:
+        return pd.Series([""] * len(answers), index=answers.index)
+    label = (
+        cases["image_source"].astype(str) + ":" + cases["image_source_id"].fillna("").astype(str)
+    )
+    mapping = dict(zip(cases["case"], label.str.rstrip(":"), strict=True))
+    return answers["case"].map(mapping).fillna("")
+
+
+def answers_table(answers: pd.DataFrame, cases: pd.DataFrame | None = None) -> Table:
     """Raw answers joined with the key, one row per reader x case (blank answer = missing)."""
     header = [
         "reader",
         "case",
-        "position",
+        "image",
         "true entity",
         "true source",
         "answered entity",
@@ -172,7 +183,7 @@ def answers_table(answers: pd.DataFrame) -> Table:
     columns = [
         frame["reader"],
         frame["case"],
-        frame["position"],
+        image_labels(frame, cases),
         frame["true_entity"],
         frame["true_source"],
         frame["pred_entity"],
@@ -430,11 +441,15 @@ def missing_table(report: dict[str, Any]) -> Table:
     )
 
 
-def all_tables(report: dict[str, Any], answers: pd.DataFrame | None = None) -> list[Table]:
-    """Every table of the report in workbook order."""
+def all_tables(
+    report: dict[str, Any],
+    answers: pd.DataFrame | None = None,
+    cases: pd.DataFrame | None = None,
+) -> list[Table]:
+    """Every table of the report in workbook order (the raw answers only when given)."""
     tables = [study_table(report)]
     if answers is not None:
-        tables.append(answers_table(answers))
+        tables.append(answers_table(answers, cases))
     tables += [
         report_table("entity", "Entity classification, all readers pooled", report["entity"]),
         report_table(

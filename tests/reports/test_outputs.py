@@ -21,7 +21,7 @@ def tiny(workspace):
     return data, build_report(data, n_resamples=200)
 
 
-def test_workbook_contents_read_back(tiny, tmp_path):
+def test_workbook_contents_read_back(tiny, workspace, tmp_path):
     data, report = tiny
     path = tmp_path / "out" / "report.xlsx"
     write_outputs(report, data, None, xlsx_path=path)
@@ -65,6 +65,11 @@ def test_workbook_contents_read_back(tiny, tmp_path):
     assert c7["missing"] is True and c7["answered entity"] is None
     c4 = next(r for r in rows if r["reader"] == "A" and r["case"] == "c4")
     assert (c4["true entity"], c4["answered entity"], c4["seconds"]) == ("nv", "mel", 20.0)
+    image_id = workspace.conn.execute(
+        "SELECT i.source || ':' || i.source_id FROM cases c JOIN images i ON i.id = c.image_id "
+        "WHERE c.code = 'c4'"
+    ).fetchone()[0]
+    assert c4["image"] == image_id
     assert wb["Missing"]["A4"].value == "A" and wb["Missing"]["B4"].value == "c7"
     assert len(wb["Figures"]._images) >= 5
     kappa_rows = [r for r in wb["Agreement"].iter_rows(min_row=4, values_only=True)]
