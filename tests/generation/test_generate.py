@@ -149,6 +149,7 @@ def test_missing_prompt_and_entity() -> None:
 
 
 def test_ctrl_c_in_a_subprocess_keeps_finished_images(tmp_path, models) -> None:
+    import os
     import signal
     import subprocess
     import sys
@@ -160,6 +161,7 @@ def test_ctrl_c_in_a_subprocess_keeps_finished_images(tmp_path, models) -> None:
          "--count", "200", "--seed", "1", "--base", str(base), "--upsampler", str(up), *FAST,
          "--progress", "json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
     )  # fmt: skip
     lines = []
     for line in proc.stdout:

@@ -27,3 +27,12 @@ def base_model(base_vectors):
     model = create_model(base_vectors["options"])
     model.load_state_dict(base_vectors["state_dict"])
     return model.eval()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Small models run far faster on one thread (no OpenMP barriers on a busy 2-core machine)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
