@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def moving_average(values: list[float], window: int) -> np.ndarray:
@@ -48,7 +49,9 @@ def draw_loss_curve(figure: Figure, records: list[dict], title: str = "") -> Non
                 linewidth=1.2,
                 label="noise MSE term, mean",
             )
-        axes.set_yscale("log")
+        positive = [v for v in losses if v > 0 and np.isfinite(v)]
+        if positive and max(positive) / min(positive) > 20:  # log only when it helps reading
+            axes.set_yscale("log")
         axes.legend(loc="upper right", fontsize=8, frameon=False)
     else:
         axes.text(
@@ -60,6 +63,7 @@ def draw_loss_curve(figure: Figure, records: list[dict], title: str = "") -> Non
             transform=axes.transAxes,
             color="#5f6b76",
         )
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("optimiser step")
     axes.set_ylabel("training loss")
     if title:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -47,6 +48,34 @@ STOP_GRACE_MS = 120_000  # a full-size step on a CPU can take a while; never kil
 
 def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget:
     return TrainingPanel(workspace_path, parent)
+
+
+class ScaledImage(QLabel):
+    """Shows a pixmap as large as fits, keeping its aspect ratio, rescaled when resized."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.source: QPixmap | None = None
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+
+    def set_source(self, pixmap: QPixmap) -> None:
+        self.source = pixmap
+        self._rescale()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self.source is not None and not self.source.isNull():
+            self.setPixmap(
+                self.source.scaled(
+                    self.size(),
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.FastTransformation,  # keep the pixels of small tiles
+                )
+            )
 
 
 def _fmt_eta(seconds: float | None) -> str:
@@ -206,8 +235,7 @@ class TrainingPanel(QWidget):
 
     def _build_preview_box(self) -> QGroupBox:
         box = QGroupBox("Previews (one row per entity)")
-        self.preview_label = QLabel("Preview grids appear here while the model trains.")
-        self.preview_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview_label = ScaledImage("Preview grids appear here while the model trains.")
         self.preview_label.setMinimumHeight(200)
         self.preview_caption = QLabel("")
         self.preview_caption.setProperty("role", "hint")
@@ -398,12 +426,7 @@ class TrainingPanel(QWidget):
         pixmap = QPixmap(str(path))
         if pixmap.isNull():
             return
-        target = self.preview_label.size()
-        self.preview_label.setPixmap(
-            pixmap.scaled(
-                target, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation
-            )
-        )
+        self.preview_label.set_source(pixmap)
         self.preview_caption.setText(f"step {step:,} · {path}")
 
     def _ended(self, text: str) -> None:
