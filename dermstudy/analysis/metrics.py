@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import (
     classification_report,
     cohen_kappa_score,
@@ -374,7 +376,10 @@ def agreement(rows: pd.DataFrame, column: str, labels: Sequence[str]) -> dict[st
         both = (codes[:, i] >= 0) & (codes[:, j] >= 0)
         kappa = None
         if both.any():
-            with np.errstate(divide="ignore", invalid="ignore"):
+            # Kappa is undefined when both readers use one and the same label; it is then
+            # reported as None, so scikit-learn's warning about it adds nothing.
+            with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", UndefinedMetricWarning)
                 value = cohen_kappa_score(codes[both, i], codes[both, j], labels=index)
             kappa = clean_number(float(value))
         pairs.append({"reader_a": a, "reader_b": b, "kappa": kappa, "n_cases": int(both.sum())})

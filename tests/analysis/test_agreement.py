@@ -107,3 +107,10 @@ def test_multi_reader_pooling_and_spread(workspace):
     # mel has 2 positives and 5 negatives among the 7: defined; df has no positives: None
     assert averaged["mel"]["auc"] is not None
     assert averaged["df"] is None
+
+
+def test_kappa_undefined_is_none_not_nan():
+    rows = [[r, c, "mel", "real", "mel", "ai"] for r in ("A", "B") for c in ("c1", "c2")]
+    agr = metrics.agreement(_frame(rows), "pred_entity", metrics.CODES)
+    assert agr["pairs"][0]["kappa"] is None
+    assert agr["fleiss_kappa"] is None and agr["mean_pairwise_kappa"] is None
