@@ -168,3 +168,26 @@ def test_bf16_checkpoint_load_uses_a_bf16_torso(small_file, base_vectors) -> Non
     out = _forward(loaded.model, base_vectors)
     assert out.dtype == torch.float32 and torch.isfinite(out).all()
     assert 0 < (out - reference).abs().max() / reference.abs().max() < 5e-2
+
+
+def test_full_size_bare_state_dicts_are_recognised_by_keys_and_shapes(tmp_path) -> None:
+    from pathlib import Path
+
+    from dermstudy.glide import default_options
+
+    def meta_state(kind):
+        with torch.device("meta"):
+            return create_model(default_options(kind)).state_dict()
+
+    path = Path("base.pt")
+    base, up = meta_state("base"), meta_state("upsample")
+    assert ckpt.detect_kind(path, base) == "base" and ckpt.detect_kind(path, up) == "upsample"
+    ckpt.compare_state(
+        path, base, ckpt.strip_prefixes({f"module.{k}": v for k, v in base.items()}), "x"
+    )
+    with pytest.raises(CheckpointError, match="missing key"):
+        ckpt.compare_state(path, base, up, "default base architecture")
+    narrow = dict(base)
+    narrow["token_embedding.weight"] = torch.empty(50257, 256, device="meta")
+    with pytest.raises(CheckpointError, match=r"token_embedding\.weight has shape \[50257, 256\]"):
+        ckpt.compare_state(path, base, narrow, "default base architecture")
