@@ -85,17 +85,22 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def time_calls(denoiser, diffusion, shape, device, calls: int) -> float:
-    """Mean seconds per denoiser call after one warm-up call."""
+def time_calls(denoiser, diffusion, shape, device, calls: int) -> tuple[float, float]:
+    """(min, mean) seconds per denoiser call after one warm-up call.
+
+    The minimum is the figure least disturbed by other processes on a shared machine.
+    """
     x = torch.randn(shape, device=device)
     k = torch.full((shape[0],), diffusion.num_timesteps - 1, dtype=torch.long, device=device)
     denoiser(x, k)
-    _sync(device)
-    started = time.perf_counter()
+    times = []
     for _ in range(calls):
+        _sync(device)
+        started = time.perf_counter()
         denoiser(x, k)
-    _sync(device)
-    return (time.perf_counter() - started) / calls
+        _sync(device)
+        times.append(time.perf_counter() - started)
+    return min(times), sum(times) / len(times)
 
 
 def time_full(base_den, base_diff, up_den, up_diff, recipe, batch, device) -> float:
@@ -157,6 +162,7 @@ def main() -> None:
                 base_den, base_diff, up_den, up_diff = denoisers(
                     base, up, batch, device, dtype, recipe
                 )
+                seconds_mean = None
                 if args.full:
                     seconds = time_full(base_den, base_diff, up_den, up_diff, recipe, batch, device)
                     measured = "full run"
@@ -168,9 +174,13 @@ def main() -> None:
                             time_calls(up_den, up_diff, (batch, 3, 256, 256), device, args.calls),
                             load_before,
                         )
-                    seconds = (base_diff.num_timesteps * call_times[0]
-                               + up_diff.num_timesteps * call_times[1])  # fmt: skip
-                    measured = f"extrapolated from {args.calls} timed calls per model"
+                    seconds = (base_diff.num_timesteps * call_times[0][0]
+                               + up_diff.num_timesteps * call_times[1][0])  # fmt: skip
+                    seconds_mean = (base_diff.num_timesteps * call_times[0][1]
+                                    + up_diff.num_timesteps * call_times[1][1])  # fmt: skip
+                    measured = (
+                        f"extrapolated from the fastest of {args.calls} timed calls per model"
+                    )
                 gflop = batch * (2 * BASE_GFLOP * base_diff.num_timesteps
                                  + UPSAMPLE_GFLOP * up_diff.num_timesteps)  # fmt: skip
                 peak = peak_flops(device, dtype)
@@ -182,8 +192,9 @@ def main() -> None:
                     "sec_per_image": round(seconds / batch, 2),
                     "images_per_s": round(batch / seconds, 4),
                     "measured": measured,
-                    "base_call_s": round(call_times[0], 3) if call_times and not args.full else None,
-                    "upsample_call_s": round(call_times[1], 3) if call_times and not args.full else None,
+                    "sec_per_image_mean_calls": None if args.full else round(seconds_mean / batch, 2),
+                    "base_call_s": None if args.full else [round(v, 3) for v in call_times[0]],
+                    "upsample_call_s": None if args.full else [round(v, 3) for v in call_times[1]],
                     "load_average": round(call_times[2], 2) if call_times and not args.full else None,
                     "mfu": round(gflop * 1e9 / seconds / peak, 4) if peak else None,
                     "compiled": args.compile, **host,
