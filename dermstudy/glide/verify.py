@@ -227,7 +227,7 @@ def verify_model_vectors(name: str, data: dict, device: str = "cpu") -> Iterator
     model = model.to(device).eval()
     dev = torch.device(device)
 
-    if "text" in data:
+    if "text" in data and model.xf_width:
         text = data["text"]
         with torch.no_grad():
             xf_proj, xf_out = model.get_text_emb(text["tokens"].to(dev), text["mask"].to(dev))
