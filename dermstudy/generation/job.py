@@ -300,7 +300,8 @@ def _sample_batch(
     size = int(options["image_size"])
     tokens, mask = tokenizer.batch([prompt] * rows, int(options["text_ctx"]))
     uncond_tokens, uncond_mask = tokenizer.uncond(rows, int(options["text_ctx"]))
-    guided = settings.guidance is not None
+    # Scale 1 is exactly the conditional model: skip the unconditional half.
+    guided = settings.guidance != 1.0
     denoiser = GuidedDenoiser(
         base.loaded.model,
         base.diffusion,
