@@ -114,19 +114,19 @@ def write_table_sheet(wb: Workbook, table: Table, name: str) -> None:
             for h in table.header
         ]
     )
-    decimals = table.decimal_columns
+    # One styled cell per decimal column, reused for every row: a write-only sheet serialises
+    # each row as it is appended, and styling a fresh cell per value costs more than the write.
+    decimal_cells = {
+        i: _styled(ws, None, number_format=DECIMAL_FORMAT) for i in table.decimal_columns
+    }
     for row in table.rows:
-        if decimals:
-            ws.append(
-                [
-                    _styled(ws, v, number_format=DECIMAL_FORMAT)
-                    if i in decimals and isinstance(v, float)
-                    else v
-                    for i, v in enumerate(row)
-                ]
-            )
-        else:
-            ws.append(row)
+        if decimal_cells:
+            row = list(row)
+            for i, cell in decimal_cells.items():
+                if isinstance(row[i], float):
+                    cell.value = row[i]
+                    row[i] = cell
+        ws.append(row)
 
 
 def write_blocks_sheet(wb: Workbook, tables: list[Table], name: str) -> None:
