@@ -136,6 +136,54 @@ def roc_figure(report: dict[str, Any], labels: list[str], title: str) -> Figure:
     return fig
 
 
+def reader_roc_figure(report: dict[str, Any]) -> Figure:
+    """AI-vs-real ROC curve of every reader (thin) and of all answers pooled (bold).
+
+    The title gives the reader-averaged AUC with its random-reader 95% interval when there are
+    several readers.
+    """
+    fig = Figure(figsize=(7.6, 5.0), dpi=DPI, layout="constrained")
+    ax = fig.subplots()
+    _roc_axes(ax)
+    for k, (name, rep) in enumerate(report["per_reader"].items()):
+        curves = rep["ai_vs_real"]["roc"].get("synthetic", {})
+        which = "rating" if "rating" in curves else "binary"
+        if which in curves:
+            auc = rep["ai_vs_real"]["auc"]["synthetic"][which]
+            ax.plot(
+                curves[which]["fpr"],
+                curves[which]["tpr"],
+                linewidth=0.9,
+                alpha=0.8,
+                color=_COLOURS[k % len(_COLOURS)],
+                label=f"{name}: {auc:.3f}",
+            )
+    pooled = report["ai_vs_real"]["roc"].get("synthetic", {})
+    which = "rating" if "rating" in pooled else "binary"
+    if which in pooled:
+        auc = report["ai_vs_real"]["auc"]["synthetic"][which]
+        ax.plot(
+            pooled[which]["fpr"],
+            pooled[which]["tpr"],
+            color="black",
+            linewidth=2.2,
+            label=f"all answers pooled: {auc:.3f}",
+        )
+    averaged = report["reader_summary"]["reader_averaged_auc"].get("ai_vs_real")
+    title = "AI-generated vs real ROC per reader"
+    if isinstance(averaged, dict):
+        rr = averaged["random_readers"]
+        title += (
+            f"\nreader-averaged AUC {averaged['auc']:.3f} "
+            f"[{rr['ci_low']:.2f}–{rr['ci_high']:.2f}] (OR/Hillis, random readers)"
+        )
+    ax.set_title(title, fontsize=9)
+    fig.legend(
+        loc="outside right center", fontsize=7.5, frameon=False, title="AUC", title_fontsize=8
+    )
+    return fig
+
+
 def reader_bars_figure(report: dict[str, Any]) -> Figure:
     """Per-reader accuracy, macro F1 and AI-vs-real AUC, with the readers' mean as a line."""
     readers = list(report["per_reader"])
@@ -203,6 +251,8 @@ def build_figures(report: dict[str, Any]) -> dict[str, Figure]:
         ),
         "readers": reader_bars_figure(report),
     }
+    if len(report["per_reader"]) > 1:
+        figures["roc_ai_vs_real_readers"] = reader_roc_figure(report)
     for source in ("real", "synthetic"):
         subset = report["subsets"][source]
         if subset["n_answered"]:

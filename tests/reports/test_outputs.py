@@ -87,6 +87,7 @@ def test_figures_written_in_every_format(tiny, tmp_path):
         "roc_entity",
         "roc_ai_vs_real",
         "readers",
+        "roc_ai_vs_real_readers",  # two readers in the tiny study
     ):
         png = (folder / f"{stem}.png").read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 5000

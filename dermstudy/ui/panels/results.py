@@ -56,6 +56,7 @@ _FIGURE_TITLES = {
     "roc_entity": "Entity ROC curves",
     "roc_ai_vs_real": "AI vs real ROC curve",
     "readers": "Readers",
+    "roc_ai_vs_real_readers": "AI vs real ROC per reader",
     "confusion_entity_real": "Entity, real cases",
     "confusion_entity_synthetic": "Entity, synthetic cases",
 }
