@@ -25,6 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = sub.add_parser("runs", help="list training runs")
     listing.add_argument("--json", action="store_true", help="print as JSON")
     listing.set_defaults(handler=run_list)
+    plot = sub.add_parser("plot", help="draw a run's loss curve to a PNG file")
+    plot.add_argument("run", help="run id (see `train runs`)")
+    plot.add_argument("--out", help="PNG file (default: <run folder>/loss.png)")
+    plot.set_defaults(handler=run_plot)
 
 
 def _add_training_arguments(p: argparse.ArgumentParser) -> None:
@@ -215,4 +219,25 @@ def run_list(args: argparse.Namespace) -> int:
                 f"{r.id}  {r.kind:<8} {r.status:<8} step {r.step}/{r.total_steps}  "
                 f"{r.image_count} images  {r.message}"
             )
+    return 0
+
+
+def run_plot(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dermstudy.training.plots import loss_curve_png
+    from dermstudy.training.runs import RunError, get_run, read_log
+
+    with open_workspace(args, create=False) as ws:
+        try:
+            record = get_run(ws, args.run)
+        except RunError as exc:
+            raise UserError(str(exc)) from None
+        folder = ws.root / record.folder
+    records = read_log(folder / "log.jsonl")
+    if not any(r.get("event") == "step" for r in records):
+        raise UserError(f"{folder / 'log.jsonl'}: the run has no logged steps yet")
+    out = Path(args.out) if args.out else folder / "loss.png"
+    loss_curve_png(records, out, title=f"{record.id} ({record.kind})")
+    print(out)
     return 0

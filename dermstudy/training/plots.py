@@ -24,8 +24,15 @@ def moving_average(values: list[float], window: int) -> np.ndarray:
     return (sums[index] - sums[start]) / (index - start)
 
 
+def moving_median(values: list[float], window: int) -> np.ndarray:
+    """Trailing median: robust to the rare t = 0 decoder-NLL spikes of the hybrid loss."""
+    import pandas as pd
+
+    return pd.Series(values, dtype=float).rolling(window, min_periods=1).median().to_numpy()
+
+
 def draw_loss_curve(figure: Figure, records: list[dict], title: str = "") -> None:
-    """Per-step loss (faint), its moving average, and the noise-MSE term when the loss is hybrid."""
+    """Per-step loss (faint), its moving median, and the noise-MSE term when the loss is hybrid."""
     figure.clear()
     axes = figure.add_subplot(1, 1, 1)
     steps = [r["step"] for r in records if r.get("event") == "step"]
@@ -36,10 +43,10 @@ def draw_loss_curve(figure: Figure, records: list[dict], title: str = "") -> Non
         axes.plot(steps, losses, color="#9db3c9", linewidth=0.8, label="loss per step")
         axes.plot(
             steps,
-            moving_average(losses, window),
+            moving_median(losses, window),
             color="#2c5d8f",
             linewidth=1.8,
-            label=f"loss, mean of {window}",
+            label=f"loss, median of {window}",
         )
         if any(abs(a - b) > 1e-12 for a, b in zip(losses, mse, strict=True)):
             axes.plot(
