@@ -103,34 +103,6 @@ def _add_training_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-_OVERRIDES = (
-    "epochs",
-    "steps",
-    "batch_size",
-    "lr",
-    "weight_decay",
-    "uncond_p",
-    "precision",
-    "grad_accum",
-    "ema",
-    "seed",
-    "device",
-    "freeze_text",
-    "loss",
-    "grad_clip",
-    "timestep_range",
-    "channels_last",
-    "fused_adamw",
-    "entities",
-    "split",
-    "checkpoint_every",
-    "preview_every",
-    "preview_steps",
-    "log_every",
-    "init",
-)
-
-
 def _model_options(args: argparse.Namespace) -> dict | None:
     options: dict = {}
     if args.model_options:
@@ -147,20 +119,38 @@ def _model_options(args: argparse.Namespace) -> dict | None:
     return options or None
 
 
+def config_from_args(args: argparse.Namespace):
+    """The run's ``TrainConfig``: the preset, then every option given on the command line.
+
+    Every ``TrainConfig`` field with a same-named argument is taken over, so a new option only
+    needs its ``add_argument`` (with ``dest`` = the field name).
+    """
+    from dataclasses import fields
+
+    from dermstudy.training.config import ConfigError, TrainConfig, resolve_config
+
+    skip = {"preset", "model_options"}
+    overrides = {
+        f.name: getattr(args, f.name)
+        for f in fields(TrainConfig)
+        if f.name not in skip and hasattr(args, f.name)
+    }
+    overrides["model_options"] = _model_options(args)
+    try:
+        return resolve_config(args.preset, overrides)
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+
+
 def run_train(args: argparse.Namespace) -> int:
     from dermstudy.glide.checkpoints import CheckpointError
-    from dermstudy.training.config import ConfigError, resolve_config
+    from dermstudy.training.config import ConfigError
     from dermstudy.training.data import DataError
     from dermstudy.training.loop import train
     from dermstudy.training.runs import RunError
     from dermstudy.training.splits import SplitError
 
-    overrides = {name: getattr(args, name) for name in _OVERRIDES}
-    overrides.update(kind=args.kind, model_options=_model_options(args))
-    try:
-        config = resolve_config(args.preset, overrides)
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
+    config = config_from_args(args)
     if args.resume and (args.epochs is not None):
         raise UserError("--resume continues with the run's own options; use --steps to extend it")
 

@@ -180,3 +180,44 @@ def test_data_order_is_a_per_epoch_permutation_sharded_by_rank():
     assert len(r0) == 4 and len(r1) >= 3
     epoch1 = [i for e, _, ids in seen if e == 1 for i in ids]
     assert epoch1 != epoch0
+
+
+def test_time_limit_stops_resumably(real_workspace):
+    result = train(real_workspace.root, tiny_config(steps=50, time_limit_min=1e-6))
+    assert result.status == "stopped" and result.step == 1
+    assert "time limit" in result.message
+    assert get_run(real_workspace, result.run_id).last_checkpoint.endswith("step-00000001.pt")
+
+
+def test_every_command_line_option_reaches_the_config():
+    from dermstudy.cli import build_parser
+    from dermstudy.commands.train import config_from_args
+
+    argv = (
+        "train upsampler --preset fast --init scratch --num-channels 64 --epochs 3 --steps 7"
+        " --batch-size 5 --lr 0.002 --weight-decay 0.01 --uncond-p 0.1 --precision fp16"
+        " --grad-accum 3 --ema 0.5 --seed 9 --device cpu --freeze-text --loss mse --grad-clip 2"
+        " --timestep-range trainer --no-channels-last --no-fused-adamw --entity mel --entity df"
+        " --split held --checkpoint-every 11 --preview-every 12 --preview-steps 13"
+        " --log-every 14 --time-limit 15"
+    )
+    config = config_from_args(build_parser().parse_args(argv.split()))
+    assert config.kind == "upsample" and config.preset == "fast" and config.init == "scratch"
+    assert config.model_options == {"num_channels": 64}
+    assert (config.epochs, config.steps, config.batch_size) == (3, 7, 5)
+    assert (config.lr, config.weight_decay, config.uncond_p, config.ema) == (0.002, 0.01, 0.1, 0.5)
+    assert (config.precision, config.grad_accum, config.seed, config.device) == (
+        "fp16",
+        3,
+        9,
+        "cpu",
+    )
+    assert config.freeze_text and config.loss == "mse" and config.grad_clip == 2
+    assert config.timestep_range == "trainer"
+    assert not config.channels_last and not config.fused_adamw
+    assert config.entities == ["mel", "df"] and config.split == "held"
+    assert (config.checkpoint_every, config.preview_every, config.preview_steps) == (11, 12, 13)
+    assert (config.log_every, config.time_limit_min) == (14, 15)
+    paper = config_from_args(build_parser().parse_args(["train", "base"]))
+    assert (paper.lr, paper.batch_size, paper.uncond_p, paper.precision) == (1e-5, 4, 0.0, "fp32")
+    assert (paper.epochs, paper.loss, paper.ema, paper.weight_decay) == (60, "mse", 0.0, 0.0)
