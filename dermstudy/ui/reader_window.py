@@ -672,7 +672,12 @@ class ReaderWidget(QWidget):
 
 
 class ReaderWindow(QMainWindow):
-    """A top-level window around :class:`ReaderWidget`; closing it keeps every confirmed answer."""
+    """A top-level window around :class:`ReaderWidget`; closing it keeps every confirmed answer.
+
+    ``closed()`` is emitted once when the window closes (the opener then closes the session).
+    """
+
+    closed = Signal()
 
     def __init__(self, session: ReadingSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -691,6 +696,11 @@ class ReaderWindow(QMainWindow):
             self.session.pause()  # the clock must not run for a closed window
         self.reader.shutdown()
         super().closeEvent(event)
+        if not self._closed_once:
+            self._closed_once = True
+            self.closed.emit()
+
+    _closed_once = False
 
 
 def run_reader_window(session: ReadingSession) -> int:

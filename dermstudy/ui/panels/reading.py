@@ -1,0 +1,257 @@
+"""The Reading panel: start or resume a reader's session, from this workspace or a package file.
+
+It opens a :class:`dermstudy.reading.ReadingSession` with ``open_reading`` and shows it in a separate
+:class:`~dermstudy.ui.reader_window.ReaderWindow`. While a reader reads, the main window can be hidden
+(on by default) so that the coordinator's panels — with the Studies panel's answer key — are out of
+reach; it comes back when the reader window closes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dermstudy.ui.style import SPACING
+from dermstudy.workspace import Workspace
+
+TITLE = "Reading"
+
+
+def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget:
+    return ReadingPanel(workspace_path, parent)
+
+
+class ReadingPanel(QWidget):
+    """Pick a study (or a package file) and a reader name; start or resume reading."""
+
+    def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace_path = Path(workspace_path)
+        self.ws = Workspace.open(self.workspace_path)
+        self.reader_window = None  # the open ReaderWindow, if any
+        self._closed = False
+        self._build()
+        self.refresh()
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(SPACING * 2, SPACING * 2, SPACING * 2, SPACING)
+        layout.setSpacing(SPACING)
+        title = QLabel("Reading")
+        title.setProperty("role", "title")
+        hint = QLabel(
+            "Readers answer with the keyboard in a separate window. Every confirmed answer is saved "
+            "at once; closing the window and starting again resumes at the first unanswered case."
+        )
+        hint.setProperty("role", "hint")
+        hint.setWordWrap(True)
+        layout.addWidget(title)
+        layout.addWidget(hint)
+        layout.addWidget(self._build_workspace_box())
+        layout.addWidget(self._build_package_box())
+        self.hide_main_check = QCheckBox(
+            "Hide the main window while reading (recommended when a reader uses this computer)"
+        )
+        self.hide_main_check.setChecked(True)
+        layout.addWidget(self.hide_main_check)
+        self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
+        layout.addWidget(self.status_label)
+        layout.addStretch(1)
+
+    def _build_workspace_box(self) -> QGroupBox:
+        box = QGroupBox("Read a study in this workspace")
+        layout = QVBoxLayout(box)
+        form = QFormLayout()
+        self.study_combo = QComboBox()
+        self.study_combo.setMinimumWidth(260)
+        self.study_combo.currentIndexChanged.connect(self._show_readers)
+        self.reader_edit = QLineEdit()
+        self.reader_edit.setPlaceholderText("e.g. dr-smith (the same name resumes a session)")
+        self.reader_edit.returnPressed.connect(self.start_workspace_reading)
+        form.addRow("Study:", self.study_combo)
+        form.addRow("Reader name:", self.reader_edit)
+        layout.addLayout(form)
+        row = QHBoxLayout()
+        self.start_button = QPushButton("Start / resume reading")
+        self.start_button.setProperty("role", "primary")
+        self.start_button.clicked.connect(self.start_workspace_reading)
+        row.addWidget(self.start_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.readers_table = QTableWidget(0, 3)
+        self.readers_table.setHorizontalHeaderLabels(["Reader", "Progress", "Finished"])
+        self.readers_table.verticalHeader().setVisible(False)
+        self.readers_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.readers_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.readers_table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.readers_table.horizontalHeader().setStretchLastSection(True)
+        self.readers_table.setMaximumHeight(180)
+        self.readers_table.cellDoubleClicked.connect(self._reader_double_clicked)
+        layout.addWidget(QLabel("Sessions of this study (double-click to resume one):"))
+        layout.addWidget(self.readers_table)
+        return box
+
+    def _build_package_box(self) -> QGroupBox:
+        box = QGroupBox("Read from a reader package (offline workstation)")
+        form = QFormLayout(box)
+        self.package_edit = QLineEdit()
+        self.package_edit.setPlaceholderText("a .zip written by “Export reader package”")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_package)
+        row = QHBoxLayout()
+        row.addWidget(self.package_edit, 1)
+        row.addWidget(browse)
+        form.addRow("Package:", row)
+        self.package_reader_edit = QLineEdit()
+        self.package_reader_edit.setPlaceholderText("your reader name")
+        form.addRow("Reader name:", self.package_reader_edit)
+        self.package_button = QPushButton("Start / resume reading from package")
+        self.package_button.clicked.connect(self.start_package_reading)
+        note = QLabel("Answers are saved next to the package in <package>.answers.sqlite.")
+        note.setProperty("role", "hint")
+        button_row = QHBoxLayout()
+        button_row.addWidget(self.package_button)
+        button_row.addStretch(1)
+        form.addRow("", button_row)
+        form.addRow("", note)
+        return box
+
+    # -- data ----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        if self._closed:
+            return
+        from dermstudy.study.queries import list_studies
+
+        current = self.study_combo.currentText()
+        names = [s["name"] for s in list_studies(self.ws)]
+        self.study_combo.blockSignals(True)
+        self.study_combo.clear()
+        self.study_combo.addItems(names)
+        if current in names:
+            self.study_combo.setCurrentText(current)
+        elif names:
+            self.study_combo.setCurrentIndex(len(names) - 1)
+        self.study_combo.blockSignals(False)
+        self.start_button.setEnabled(bool(names))
+        if not names:
+            self._set_status("No study in this workspace yet: create one in the Studies panel.")
+        self._show_readers()
+
+    def _show_readers(self) -> None:
+        from dermstudy.study.queries import study_summary
+
+        name = self.study_combo.currentText()
+        if not name:
+            self.readers_table.setRowCount(0)
+            return
+        summary = study_summary(self.ws, name)
+        readers = summary["readers"]
+        self.readers_table.setRowCount(len(readers))
+        for row, reader in enumerate(readers):
+            values = [
+                reader["reader"],
+                f"{reader['answered']} / {summary['cases']}",
+                (reader["finished_at"] or "—")[:16].replace("T", " "),
+            ]
+            for column, value in enumerate(values):
+                self.readers_table.setItem(row, column, QTableWidgetItem(value))
+
+    def _reader_double_clicked(self, row: int, _column: int) -> None:
+        self.reader_edit.setText(self.readers_table.item(row, 0).text())
+        self.start_workspace_reading()
+
+    def _browse_package(self) -> None:
+        file, _ = QFileDialog.getOpenFileName(
+            self, "Reader package", str(Path.home()), "Reader packages (*.zip);;All files (*)"
+        )
+        if file:
+            self.package_edit.setText(file)
+
+    # -- starting ------------------------------------------------------------------------------
+    def start_workspace_reading(self):
+        """Open the reader window on the chosen study for the named reader (None if it failed)."""
+        study = self.study_combo.currentText()
+        if not study:
+            self._set_status("Choose a study first.", error=True)
+            return None
+        return self._start(self.ws.root, study, self.reader_edit.text())
+
+    def start_package_reading(self):
+        text = self.package_edit.text().strip()
+        if not text:
+            self._set_status("Choose a package file first.", error=True)
+            return None
+        return self._start(Path(text).expanduser(), None, self.package_reader_edit.text())
+
+    def _start(self, source: Path, study: str | None, reader: str):
+        from dermstudy.reading import ReadingError, open_reading
+        from dermstudy.ui.reader_window import ReaderWindow
+
+        if self.reader_window is not None:
+            self._set_status("A reader window is already open; close it first.", error=True)
+            self.reader_window.raise_()
+            return None
+        if isinstance(source, Path) and study is None and not source.is_file():
+            self._set_status(f"{source}: no such package file", error=True)
+            return None
+        try:
+            session = open_reading(source, study, reader)
+        except ReadingError as exc:
+            self._set_status(str(exc), error=True)
+            return None
+        window = ReaderWindow(session)
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        window.closed.connect(self._reader_closed)
+        self.reader_window = window
+        if self.hide_main_check.isChecked() and self.window() is not None:
+            self.window().hide()
+        window.resize(1280, 860)
+        window.show()
+        label = session.study_name
+        self._set_status(f"Reading {label!r} as {session.reader}…")
+        return window
+
+    def _reader_closed(self) -> None:
+        window, self.reader_window = self.reader_window, None
+        if window is not None:
+            window.session.close()
+        main = self.window()
+        if main is not None and not main.isVisible() and not self._closed:
+            main.show()
+        self._set_status("The reader window was closed; every confirmed answer is saved.")
+        self.refresh()
+
+    def _set_status(self, text: str, error: bool = False) -> None:
+        self.status_label.setProperty("role", "error" if error else "hint")
+        self.status_label.style().unpolish(self.status_label)
+        self.status_label.style().polish(self.status_label)
+        self.status_label.setText(text)
+
+    def shutdown(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self.reader_window is not None:
+            self.reader_window.close()
+        self.ws.close()

@@ -1,0 +1,659 @@
+"""The Studies panel (coordinators): create blinded studies, inspect them, move reader packages.
+
+Creating a study calls :func:`dermstudy.study.builder.create_study` on a background
+:class:`~dermstudy.ui.workers.JobWorker` (drawing and blinding 140 images takes a moment), with a
+progress bar and Cancel. A study's details come from :mod:`dermstudy.study.queries`; the answer key is
+only shown here, on explicit request, never in the reader window.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dermstudy.entities import BY_CODE, CODES, ENTITIES
+from dermstudy.jobs import ProgressEvent
+from dermstudy.ui.style import SPACING
+from dermstudy.ui.workers import JobWorker
+from dermstudy.workspace import Workspace
+
+TITLE = "Studies"
+
+
+def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget:
+    return StudiesPanel(workspace_path, parent)
+
+
+def _table(headers: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.verticalHeader().setVisible(False)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setStretchLastSection(True)
+    table.verticalHeader().setDefaultSectionSize(24)
+    return table
+
+
+def _fill(table: QTableWidget, rows: list[list[object]], numeric_from: int = 1) -> None:
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            item = QTableWidgetItem("" if value is None else str(value))
+            if c >= numeric_from and isinstance(value, int | float):
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            table.setItem(r, c, item)
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+class NewStudyDialog(QDialog):
+    """The builder's options as a form; :meth:`design` turns them into a ``StudyDesign``."""
+
+    def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New study")
+        self.setMinimumWidth(620)
+        self._available = self._available_counts(ws)
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("e.g. pilot-2026")
+        form.addRow("Name:", self.name_edit)
+        layout.addLayout(form)
+        layout.addWidget(self._build_cases_box())
+        layout.addWidget(self._build_reading_box())
+        layout.addWidget(self._build_pools_box(ws))
+        self.error_label = QLabel()
+        self.error_label.setProperty("role", "error")
+        self.error_label.setWordWrap(True)
+        layout.addWidget(self.error_label)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Create study")
+        buttons.accepted.connect(self._accept_if_valid)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self._update_total()
+
+    @staticmethod
+    def _available_counts(ws: Workspace) -> dict[str, dict[str, int]]:
+        counts = {code: {"real": 0, "synthetic": 0} for code in CODES}
+        for entity, kind, n in ws.conn.execute(
+            "SELECT entity, kind, COUNT(*) FROM images GROUP BY entity, kind"
+        ):
+            counts[entity][kind] = n
+        return counts
+
+    def _build_cases_box(self) -> QGroupBox:
+        box = QGroupBox("Cases per entity")
+        grid = QGridLayout(box)
+        grid.setHorizontalSpacing(SPACING * 2)
+        grid.addWidget(QLabel("Entities:"), 0, 0, Qt.AlignmentFlag.AlignTop)
+        entity_grid = QGridLayout()
+        self.entity_checks: dict[str, QCheckBox] = {}
+        for i, entity in enumerate(ENTITIES):
+            available = self._available[entity.code]
+            check = QCheckBox(f"{entity.short_name}")
+            check.setToolTip(
+                f"{entity.name}: {available['real']} real, {available['synthetic']} synthetic "
+                "images in this workspace"
+            )
+            check.setChecked(True)
+            check.toggled.connect(self._update_total)
+            self.entity_checks[entity.code] = check
+            entity_grid.addWidget(check, i // 4, i % 4)
+        grid.addLayout(entity_grid, 0, 1, 1, 3)
+        self.real_spin = QSpinBox()
+        self.real_spin.setRange(0, 10_000)
+        self.real_spin.setValue(10)
+        self.synthetic_spin = QSpinBox()
+        self.synthetic_spin.setRange(0, 10_000)
+        self.synthetic_spin.setValue(10)
+        for spin in (self.real_spin, self.synthetic_spin):
+            spin.valueChanged.connect(self._update_total)
+        grid.addWidget(QLabel("Real per entity:"), 1, 0)
+        grid.addWidget(self.real_spin, 1, 1)
+        grid.addWidget(QLabel("Synthetic per entity:"), 1, 2)
+        grid.addWidget(self.synthetic_spin, 1, 3)
+        self.total_label = QLabel()
+        self.total_label.setProperty("role", "hint")
+        grid.addWidget(self.total_label, 2, 0, 1, 4)
+        return box
+
+    def _build_reading_box(self) -> QGroupBox:
+        box = QGroupBox("Reading")
+        grid = QGridLayout(box)
+        grid.setHorizontalSpacing(SPACING * 2)
+        self.size_spin = QSpinBox()
+        self.size_spin.setRange(16, 4096)
+        self.size_spin.setValue(256)
+        self.size_spin.setSuffix(" px")
+        self.seed_edit = QLineEdit()
+        self.seed_edit.setPlaceholderText("random (recorded)")
+        self.order_combo = QComboBox()
+        self.order_combo.addItem("Same order for every reader", "same")
+        self.order_combo.addItem("Own order per reader", "per-reader")
+        self.scale_combo = QComboBox()
+        self.scale_combo.addItem("Five-point (definitely real … definitely AI)", "five-point")
+        self.scale_combo.addItem("Binary (real / AI)", "binary")
+        self.practice_spin = QSpinBox()
+        self.practice_spin.setRange(0, 100)
+        self.allow_back_check = QCheckBox("Readers may go back and change answers")
+        self.allow_back_check.setChecked(True)
+        self.confidence_check = QCheckBox("Also ask a confidence (1–5) for the diagnosis")
+        grid.addWidget(QLabel("Display size:"), 0, 0)
+        grid.addWidget(self.size_spin, 0, 1)
+        grid.addWidget(QLabel("Seed:"), 0, 2)
+        grid.addWidget(self.seed_edit, 0, 3)
+        grid.addWidget(QLabel("Order:"), 1, 0)
+        grid.addWidget(self.order_combo, 1, 1)
+        grid.addWidget(QLabel("Practice cases:"), 1, 2)
+        grid.addWidget(self.practice_spin, 1, 3)
+        grid.addWidget(QLabel("Answer scale:"), 2, 0)
+        grid.addWidget(self.scale_combo, 2, 1, 1, 3)
+        grid.addWidget(self.allow_back_check, 3, 0, 1, 4)
+        grid.addWidget(self.confidence_check, 4, 0, 1, 4)
+        return box
+
+    def _build_pools_box(self, ws: Workspace) -> QGroupBox:
+        box = QGroupBox("Image pools")
+        form = QFormLayout(box)
+        sets = [r[0] for r in ws.conn.execute("SELECT name FROM image_sets ORDER BY name")]
+        splits = [r[0] for r in ws.conn.execute("SELECT name FROM splits ORDER BY name")]
+        self.exclude_sets_edit = QLineEdit()
+        self.exclude_sets_edit.setPlaceholderText(
+            f"image sets to keep out, comma-separated ({', '.join(sets) or 'none stored'})"
+        )
+        self.exclude_splits_edit = QLineEdit()
+        self.exclude_splits_edit.setPlaceholderText(
+            f"training splits to keep out ({', '.join(splits) or 'none stored'})"
+        )
+        self.filters_edit = QLineEdit()
+        self.filters_edit.setPlaceholderText("synthetic filters KEY=PATTERN, e.g. source=glide*")
+        self.one_per_lesion_check = QCheckBox("At most one image per lesion")
+        self.one_per_lesion_check.setChecked(True)
+        form.addRow("Exclude sets:", self.exclude_sets_edit)
+        form.addRow("Exclude splits:", self.exclude_splits_edit)
+        form.addRow("Synthetic filters:", self.filters_edit)
+        form.addRow("", self.one_per_lesion_check)
+        return box
+
+    def _update_total(self) -> None:
+        chosen = [code for code, check in self.entity_checks.items() if check.isChecked()]
+        per = self.real_spin.value() + self.synthetic_spin.value()
+        short = [
+            f"{code} ({self._available[code]['real']} real, "
+            f"{self._available[code]['synthetic']} synthetic)"
+            for code in chosen
+            if self._available[code]["real"] < self.real_spin.value()
+            or self._available[code]["synthetic"] < self.synthetic_spin.value()
+        ]
+        text = f"{len(chosen)} entities × {per} = {len(chosen) * per} scored cases."
+        if short:
+            text += " Too few images for: " + "; ".join(short)
+        self.total_label.setText(text)
+
+    def design(self):
+        """The ``StudyDesign`` the form describes; raises ValueError with a readable message."""
+        from dermstudy.study.builder import StudyDesign
+        from dermstudy.study.pools import PoolOptions, parse_filter
+
+        name = self.name_edit.text().strip()
+        if not name:
+            raise ValueError("give the study a name")
+        seed_text = self.seed_edit.text().strip()
+        if seed_text and not seed_text.lstrip("-").isdigit():
+            raise ValueError(f"seed must be a whole number, not {seed_text!r}")
+        entities = [code for code, check in self.entity_checks.items() if check.isChecked()]
+        if not entities:
+            raise ValueError("choose at least one entity")
+        pools = PoolOptions(
+            exclude_sets=_csv(self.exclude_sets_edit.text()),
+            exclude_splits=_csv(self.exclude_splits_edit.text()),
+            synthetic_filters=tuple(parse_filter(f) for f in _csv(self.filters_edit.text())),
+            one_per_lesion=self.one_per_lesion_check.isChecked(),
+        )
+        return StudyDesign.with_counts(
+            name,
+            entities,
+            self.real_spin.value(),
+            self.synthetic_spin.value(),
+            seed=int(seed_text) if seed_text else None,
+            display_size=self.size_spin.value(),
+            order=self.order_combo.currentData(),
+            allow_back=self.allow_back_check.isChecked(),
+            answer_scale=self.scale_combo.currentData(),
+            entity_confidence=self.confidence_check.isChecked(),
+            practice=self.practice_spin.value(),
+            pools=pools,
+        )
+
+    def _accept_if_valid(self) -> None:
+        try:
+            self.design().validate()
+        except ValueError as exc:  # StudyError and PoolError are ValueErrors too
+            self.error_label.setText(str(exc))
+            return
+        self.accept()
+
+
+class AnswerKeyDialog(QDialog):
+    """The answer key of one study, for coordinators (opened only on request)."""
+
+    def __init__(self, key: list[dict], study: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Answer key — {study}")
+        self.resize(760, 560)
+        layout = QVBoxLayout(self)
+        warning = QLabel("Coordinators only: this reveals the truth of every case.")
+        warning.setProperty("role", "error")
+        layout.addWidget(warning)
+        self.table = _table(["Case", "Practice", "Entity", "Source", "Image", "Lesion"])
+        _fill(
+            self.table,
+            [
+                [
+                    k["case"],
+                    "yes" if k["practice"] else "",
+                    BY_CODE[k["entity"]].short_name,
+                    k["source"],
+                    k.get("source_id") or k.get("image_source") or "",
+                    k.get("lesion_id") or "",
+                ]
+                for k in key
+            ],
+            numeric_from=99,
+        )
+        layout.addWidget(self.table)
+
+
+class StudiesPanel(QWidget):
+    """List of studies on the left; the selected study's design, counts and readers on the right."""
+
+    def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace_path = Path(workspace_path)
+        self.ws = Workspace.open(self.workspace_path)
+        self.worker: JobWorker | None = None
+        self.last_result: object = None
+        self._closed = False
+        self._build()
+        self.refresh()
+
+    # -- layout --------------------------------------------------------------------------------
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(SPACING * 2, SPACING * 2, SPACING * 2, SPACING)
+        layout.setSpacing(SPACING)
+        header = QHBoxLayout()
+        title = QLabel("Studies")
+        title.setProperty("role", "title")
+        self.new_button = QPushButton("New study…")
+        self.new_button.setProperty("role", "primary")
+        self.new_button.clicked.connect(self.open_new_study_dialog)
+        header.addWidget(title)
+        header.addStretch(1)
+        header.addWidget(self.new_button)
+        layout.addLayout(header)
+        hint = QLabel(
+            "A study draws real and synthetic cases with a recorded seed, blinds every image to one "
+            "format and size under an opaque code, and never changes afterwards."
+        )
+        hint.setProperty("role", "hint")
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
+
+        job_row = QHBoxLayout()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel_job)
+        self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
+        self.status_label.setVisible(False)
+        job_row.addWidget(self.progress_bar, 1)
+        job_row.addWidget(self.cancel_button)
+        layout.addLayout(job_row)
+        layout.addWidget(self.status_label)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.study_table = _table(["Study", "Cases", "Practice", "Readers", "Finished", "Created"])
+        self.study_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.study_table.itemSelectionChanged.connect(self._show_selected)
+        splitter.addWidget(self.study_table)
+        splitter.addWidget(self._build_details())
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        splitter.setSizes([520, 560])
+        layout.addWidget(splitter, 1)
+
+    def _build_details(self) -> QWidget:
+        host = QWidget()
+        layout = QVBoxLayout(host)
+        layout.setContentsMargins(SPACING, 0, 0, 0)
+        self.details_title = QLabel("Select a study")
+        self.details_title.setProperty("role", "subtitle")
+        self.design_label = QLabel()
+        self.design_label.setWordWrap(True)
+        self.design_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.counts_table = _table(["Entity", "Real", "Synthetic", "Total"])
+        self.readers_table = _table(["Reader", "Answered", "Practice", "Started", "Finished"])
+        buttons = QHBoxLayout()
+        self.export_button = QPushButton("Export reader package…")
+        self.export_button.clicked.connect(self._choose_export)
+        self.import_button = QPushButton("Import reader results…")
+        self.import_button.clicked.connect(self._choose_import)
+        self.key_button = QPushButton("Answer key…")
+        self.key_button.setToolTip("Coordinators only: shows the truth of every case")
+        self.key_button.clicked.connect(self.show_answer_key)
+        for button in (self.export_button, self.import_button, self.key_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout.addWidget(self.details_title)
+        layout.addWidget(self.design_label)
+        layout.addWidget(self._caption("Scored cases per entity"))
+        layout.addWidget(self.counts_table, 3)
+        layout.addWidget(self._caption("Readers"))
+        layout.addWidget(self.readers_table, 2)
+        layout.addLayout(buttons)
+        scroll = QScrollArea()
+        scroll.setWidget(host)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        return scroll
+
+    @staticmethod
+    def _caption(text: str) -> QLabel:
+        label = QLabel(text)
+        label.setStyleSheet("font-weight: 600;")
+        return label
+
+    # -- data ----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        if self._closed:
+            return
+        from dermstudy.study.queries import list_studies
+
+        selected = self.selected_study()
+        studies = list_studies(self.ws)
+        self.study_table.blockSignals(True)
+        _fill(
+            self.study_table,
+            [
+                [
+                    s["name"],
+                    s["cases"],
+                    s["practice_cases"],
+                    s["readers"],
+                    s["finished_readers"],
+                    s["created_at"][:16].replace("T", " "),
+                ]
+                for s in studies
+            ],
+        )
+        self.study_table.blockSignals(False)
+        names = [s["name"] for s in studies]
+        if names:
+            self.select_study(selected if selected in names else names[-1])
+        else:
+            self._show_details(None)
+
+    def study_names(self) -> list[str]:
+        return [self.study_table.item(r, 0).text() for r in range(self.study_table.rowCount())]
+
+    def selected_study(self) -> str | None:
+        rows = self.study_table.selectionModel().selectedRows() if self.study_table.model() else []
+        return self.study_table.item(rows[0].row(), 0).text() if rows else None
+
+    def select_study(self, name: str) -> None:
+        names = self.study_names()
+        if name in names:
+            self.study_table.selectRow(names.index(name))
+            self._show_selected()
+
+    def _show_selected(self) -> None:
+        self._show_details(self.selected_study())
+
+    def _show_details(self, name: str | None) -> None:
+        from dermstudy.study.queries import study_summary
+
+        for button in (self.export_button, self.import_button, self.key_button):
+            button.setEnabled(name is not None)
+        if name is None:
+            self.details_title.setText("No study yet — create one with “New study…”")
+            self.design_label.setText("")
+            self.counts_table.setRowCount(0)
+            self.readers_table.setRowCount(0)
+            return
+        summary = study_summary(self.ws, name)
+        self.details_title.setText(f"{summary['name']} — {summary['cases']} scored cases")
+        self.design_label.setText(self._design_text(summary))
+        rows = [
+            [BY_CODE[code].short_name, c["real"], c["synthetic"], c["real"] + c["synthetic"]]
+            for code, c in summary["counts"].items()
+        ]
+        _fill(self.counts_table, rows)
+        _fill(
+            self.readers_table,
+            [
+                [
+                    r["reader"],
+                    f"{r['answered']} / {summary['cases']}",
+                    r["practice_answered"],
+                    (r["started_at"] or "")[:16].replace("T", " "),
+                    (r["finished_at"] or "—")[:16].replace("T", " "),
+                ]
+                for r in summary["readers"]
+            ],
+        )
+
+    @staticmethod
+    def _design_text(summary: dict) -> str:
+        reading, design = summary["reading"], summary["design"]
+        pools = design.get("pools", {})
+        scale = "five-point scale" if reading.get("answer_scale") == "five-point" else "binary"
+        parts = [
+            f"Seed {summary['seed']}",
+            f"{reading.get('display_size')} px",
+            "own order per reader" if reading.get("order") == "per-reader" else "same order",
+            "going back allowed" if reading.get("allow_back") else "no going back",
+            scale,
+        ]
+        if reading.get("entity_confidence"):
+            parts.append("with entity confidence")
+        if summary.get("practice_cases"):
+            parts.append(f"{summary['practice_cases']} practice cases")
+        pool_parts = []
+        if pools.get("exclude_sets"):
+            pool_parts.append("excluding sets " + ", ".join(pools["exclude_sets"]))
+        if pools.get("exclude_splits"):
+            pool_parts.append("excluding splits " + ", ".join(pools["exclude_splits"]))
+        if pools.get("synthetic_filters"):
+            pool_parts.append("synthetic " + ", ".join(pools["synthetic_filters"]))
+        if pools.get("one_per_lesion", True):
+            pool_parts.append("one image per lesion")
+        created = summary["created_at"][:16].replace("T", " ")
+        return (
+            " · ".join(parts)
+            + f"\nPools: {'; '.join(pool_parts) or 'all images'}\nCreated {created}"
+        )
+
+    # -- actions -------------------------------------------------------------------------------
+    def open_new_study_dialog(self) -> None:
+        dialog = NewStudyDialog(self.ws, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.create_study(dialog.design())
+
+    def create_study(self, design) -> JobWorker:
+        """Draw and blind ``design`` in the background; the new study is selected when done."""
+        from dermstudy.study.builder import create_study
+
+        root = self.ws.root
+
+        def job(progress, cancel):
+            with Workspace.open(root) as ws:
+                create_study(ws, design, progress=progress, cancel=cancel)
+            return design.name
+
+        return self._start_job(f"Creating study {design.name}…", job)
+
+    def export_package(self, out: Path) -> JobWorker:
+        from dermstudy.study.package import export_package
+
+        root, name = self.ws.root, self.selected_study()
+
+        def job(progress, cancel):
+            with Workspace.open(root) as ws:
+                return export_package(ws, name, out)
+
+        return self._start_job(f"Writing reader package {out.name}…", job)
+
+    def import_results(self, file: Path) -> JobWorker:
+        from dermstudy.study.package import import_results
+
+        root, name = self.ws.root, self.selected_study()
+
+        def job(progress, cancel):
+            with Workspace.open(root) as ws:
+                return import_results(ws, name, file)
+
+        return self._start_job(f"Merging answers from {file.name}…", job)
+
+    def _choose_export(self) -> None:
+        name = self.selected_study()
+        if not name:
+            return
+        out, _ = QFileDialog.getSaveFileName(
+            self,
+            "Export reader package",
+            str(Path.home() / f"{name}.zip"),
+            "Reader packages (*.zip)",
+        )
+        if out:
+            self.export_package(Path(out))
+
+    def _choose_import(self) -> None:
+        file, _ = QFileDialog.getOpenFileName(
+            self,
+            "Reader results (answers file, or the package beside it)",
+            str(Path.home()),
+            "Answers or packages (*.sqlite *.zip);;All files (*)",
+        )
+        if file:
+            self.import_results(Path(file))
+
+    def show_answer_key(self) -> AnswerKeyDialog | None:
+        from dermstudy.study.queries import answer_key
+
+        name = self.selected_study()
+        if not name:
+            return None
+        dialog = AnswerKeyDialog(answer_key(self.ws, name), name, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    # -- background jobs -----------------------------------------------------------------------
+    def _start_job(self, label: str, job) -> JobWorker:
+        if self.worker is not None and self.worker.is_running():
+            raise RuntimeError("another job is still running")
+        self.worker = JobWorker(job, self)
+        self.worker.progress.connect(self._on_progress)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.cancelled.connect(lambda: self._set_status("Cancelled; nothing was changed."))
+        self.worker.done.connect(self._on_done)
+        self.progress_bar.setRange(0, 0)
+        self.progress_bar.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.new_button.setEnabled(False)
+        self._set_status(label)
+        self.worker.start()
+        return self.worker
+
+    def cancel_job(self) -> None:
+        if self.worker is not None and self.worker.is_running():
+            self.worker.cancel()
+
+    def _on_progress(self, event: ProgressEvent) -> None:
+        if event.total:
+            self.progress_bar.setRange(0, event.total)
+            self.progress_bar.setValue(event.done)
+
+    def _on_finished(self, result: object) -> None:
+        self.last_result = result
+        if isinstance(result, str):  # a new study's name
+            self._set_status(f"Study {result!r} created.")
+            self._select_after_refresh = result
+        elif isinstance(result, dict) and "file" in result:
+            self._set_status(f"Wrote {result['cases']} cases to {result['file']}.")
+        elif hasattr(result, "to_text"):
+            text = result.to_text()
+            self._set_status(text.splitlines()[0] if text else "Done.")
+            if self.isVisible():  # window-modal, not a nested event loop: the panel stays live
+                box = QMessageBox(QMessageBox.Icon.Information, "Reader results", text, parent=self)
+                box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+                box.open()
+
+    def _on_failed(self, message: str) -> None:
+        self.last_result = None
+        self._set_status(message, error=True)
+
+    def _on_done(self) -> None:
+        self.progress_bar.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self.new_button.setEnabled(True)
+        self.refresh()
+        name = getattr(self, "_select_after_refresh", None)
+        if name:
+            self.select_study(name)
+            self._select_after_refresh = None
+
+    def _set_status(self, text: str, error: bool = False) -> None:
+        self.status_label.setProperty("role", "error" if error else "hint")
+        self.status_label.style().unpolish(self.status_label)
+        self.status_label.style().polish(self.status_label)
+        self.status_label.setText(text)
+        self.status_label.setVisible(bool(text))
+
+    def shutdown(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self.worker is not None and self.worker.is_running():
+            self.worker.cancel()
+            self.worker.wait(60_000)
+        self.ws.close()

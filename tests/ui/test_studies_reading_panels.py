@@ -1,0 +1,149 @@
+"""The Studies panel (create, inspect, export, import results, key) and the Reading panel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from dermstudy.reading import Answer, open_reading
+from dermstudy.study.sample_data import add_sample_images
+from dermstudy.ui.panels.reading import ReadingPanel
+from dermstudy.ui.panels.studies import NewStudyDialog, StudiesPanel
+from dermstudy.workspace import Workspace
+
+
+@pytest.fixture
+def sample_ws(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    with Workspace.open(root) as ws:
+        add_sample_images(ws, 3, 3, seed=5)
+    return root
+
+
+@pytest.fixture
+def studies(qtbot, sample_ws):
+    panel = StudiesPanel(sample_ws)
+    qtbot.addWidget(panel)
+    panel.show()
+    yield panel
+    panel.shutdown()
+
+
+def fill_dialog(panel: StudiesPanel, name: str, real: int, synthetic: int) -> NewStudyDialog:
+    dialog = NewStudyDialog(panel.ws, panel)
+    dialog.name_edit.setText(name)
+    dialog.real_spin.setValue(real)
+    dialog.synthetic_spin.setValue(synthetic)
+    dialog.size_spin.setValue(32)
+    dialog.seed_edit.setText("11")
+    for code in ("akiec", "bkl", "df", "vasc"):
+        dialog.entity_checks[code].setChecked(False)
+    return dialog
+
+
+def create(qtbot, panel: StudiesPanel, dialog: NewStudyDialog):
+    worker = panel.create_study(dialog.design())
+    with qtbot.waitSignal(worker.done, timeout=30_000):
+        pass
+    return worker
+
+
+def test_create_study_from_the_dialog(qtbot, studies):
+    dialog = fill_dialog(studies, "pilot", 2, 1)
+    assert "3 entities × 3 = 9 scored cases" in dialog.total_label.text()
+    create(qtbot, studies, dialog)
+    assert studies.study_names() == ["pilot"]
+    assert studies.selected_study() == "pilot"
+    assert "9 scored cases" in studies.details_title.text()
+    assert "Seed 11" in studies.design_label.text()
+    counts = {
+        studies.counts_table.item(r, 0).text(): studies.counts_table.item(r, 1).text()
+        for r in range(studies.counts_table.rowCount())
+    }
+    assert counts == {"Melanoma": "2", "Nevus": "2", "BCC": "2"}
+
+
+def test_shortfall_is_reported_in_one_line(qtbot, studies):
+    dialog = fill_dialog(studies, "too-big", 5, 0)
+    assert "Too few images for" in dialog.total_label.text()
+    create(qtbot, studies, dialog)
+    text = studies.status_label.text()
+    assert "mel" in text and "\n" not in text
+    assert studies.study_names() == []
+
+
+def test_dialog_rejects_bad_input(studies):
+    dialog = fill_dialog(studies, "", 1, 1)
+    dialog._accept_if_valid()
+    assert "name" in dialog.error_label.text()
+    dialog.name_edit.setText("ok")
+    dialog.filters_edit.setText("nonsense")
+    dialog._accept_if_valid()
+    assert "KEY=PATTERN" in dialog.error_label.text()
+    assert dialog.result() == 0
+
+
+def test_export_package_and_import_results(qtbot, studies, tmp_path):
+    create(qtbot, studies, fill_dialog(studies, "pilot", 1, 1))
+    package = tmp_path / "out" / "pilot.zip"
+    with qtbot.waitSignal(studies.export_package(package).done, timeout=30_000):
+        pass
+    assert package.is_file() and "Wrote 6 cases" in studies.status_label.text()
+    with open_reading(package, None, "remote-reader") as session:
+        session.submit(0, Answer("mel", ai_scale=2))
+    with qtbot.waitSignal(studies.import_results(package).done, timeout=30_000):
+        pass
+    assert "remote-reader" in [
+        studies.readers_table.item(r, 0).text() for r in range(studies.readers_table.rowCount())
+    ]
+
+
+def test_answer_key_only_on_request(qtbot, studies):
+    create(qtbot, studies, fill_dialog(studies, "pilot", 1, 1))
+    dialog = studies.show_answer_key()
+    qtbot.addWidget(dialog)
+    sources = {dialog.table.item(r, 3).text() for r in range(dialog.table.rowCount())}
+    assert dialog.table.rowCount() == 6 and sources == {"real", "synthetic"}
+
+
+def test_reading_panel_starts_and_resumes(qtbot, studies, sample_ws):
+    create(qtbot, studies, fill_dialog(studies, "pilot", 1, 1))
+    panel = ReadingPanel(sample_ws)
+    qtbot.addWidget(panel)
+    panel.show()
+    assert panel.study_combo.currentText() == "pilot"
+    panel.reader_edit.setText("")
+    assert panel.start_workspace_reading() is None
+    assert "reader name" in panel.status_label.text()
+    panel.hide_main_check.setChecked(False)
+    panel.reader_edit.setText("dr-q")
+    window = panel.start_workspace_reading()
+    qtbot.addWidget(window)
+    for key in (Qt.Key.Key_1, Qt.Key.Key_A, Qt.Key.Key_Return):
+        qtbot.keyClick(window.reader, key)
+    assert panel.start_workspace_reading() is None  # one reader window at a time
+    with qtbot.waitSignal(window.closed, timeout=5000):
+        window.close()
+    assert panel.reader_window is None
+    progress = {
+        panel.readers_table.item(r, 0).text(): panel.readers_table.item(r, 1).text()
+        for r in range(panel.readers_table.rowCount())
+    }
+    assert progress == {"dr-q": "1 / 6"}
+    again = panel.start_workspace_reading()
+    qtbot.addWidget(again)
+    assert again.reader.position_label.text() == "Case 2 of 6"
+    again.close()
+    panel.shutdown()
+
+
+def test_reading_panel_missing_package(qtbot, sample_ws, tmp_path):
+    panel = ReadingPanel(sample_ws)
+    qtbot.addWidget(panel)
+    panel.package_edit.setText(str(tmp_path / "nope.zip"))
+    panel.package_reader_edit.setText("x")
+    assert panel.start_package_reading() is None
+    assert "no such package" in panel.status_label.text()
+    panel.shutdown()
