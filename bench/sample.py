@@ -85,22 +85,24 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def time_calls(denoiser, diffusion, shape, device, calls: int) -> tuple[float, float]:
-    """(min, mean) seconds per denoiser call after one warm-up call.
+def time_calls(denoiser, diffusion, shape, device, calls: int) -> tuple[float, float, float]:
+    """(min wall, mean wall, min process CPU) seconds per denoiser call after one warm-up call.
 
-    The minimum is the figure least disturbed by other processes on a shared machine.
+    The minimum is the figure least disturbed by other processes on a shared machine; process CPU
+    time hardly depends on them at all (run with ``--threads 1`` so no OpenMP spin-waiting is counted).
     """
     x = torch.randn(shape, device=device)
     k = torch.full((shape[0],), diffusion.num_timesteps - 1, dtype=torch.long, device=device)
     denoiser(x, k)
-    times = []
+    walls, cpus = [], []
     for _ in range(calls):
         _sync(device)
-        started = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         denoiser(x, k)
         _sync(device)
-        times.append(time.perf_counter() - started)
-    return min(times), sum(times) / len(times)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return min(walls), sum(walls) / len(walls), min(cpus)
 
 
 def time_full(base_den, base_diff, up_den, up_diff, recipe, batch, device) -> float:
@@ -137,7 +139,10 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2, help="timed denoiser calls per model")
     parser.add_argument("--full", action="store_true", help="run the samplers end to end")
     parser.add_argument("--compile", action="store_true", help="torch.compile the models")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
                           else ("cpu" if args.device == "auto" else args.device))  # fmt: skip
     if device.type == "cuda":
@@ -162,7 +167,7 @@ def main() -> None:
                 base_den, base_diff, up_den, up_diff = denoisers(
                     base, up, batch, device, dtype, recipe
                 )
-                seconds_mean = None
+                seconds_mean = cpu_seconds = None
                 if args.full:
                     seconds = time_full(base_den, base_diff, up_den, up_diff, recipe, batch, device)
                     measured = "full run"
@@ -178,6 +183,8 @@ def main() -> None:
                                + up_diff.num_timesteps * call_times[1][0])  # fmt: skip
                     seconds_mean = (base_diff.num_timesteps * call_times[0][1]
                                     + up_diff.num_timesteps * call_times[1][1])  # fmt: skip
+                    cpu_seconds = (base_diff.num_timesteps * call_times[0][2]
+                                   + up_diff.num_timesteps * call_times[1][2])  # fmt: skip
                     measured = (
                         f"extrapolated from the fastest of {args.calls} timed calls per model"
                     )
@@ -193,6 +200,9 @@ def main() -> None:
                     "images_per_s": round(batch / seconds, 4),
                     "measured": measured,
                     "sec_per_image_mean_calls": None if args.full else round(seconds_mean / batch, 2),
+                    # CPU seconds of this process: nearly independent of other load. Single-threaded
+                    # (--threads 1) divided by the core count estimates a quiet multi-core machine.
+                    "cpu_sec_per_image": None if args.full else round(cpu_seconds / batch, 2),
                     "base_call_s": None if args.full else [round(v, 3) for v in call_times[0]],
                     "upsample_call_s": None if args.full else [round(v, 3) for v in call_times[1]],
                     "load_average": round(call_times[2], 2) if call_times and not args.full else None,
