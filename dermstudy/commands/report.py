@@ -110,9 +110,15 @@ def run_report(args: argparse.Namespace) -> int:
     report = build_report(data, n_resamples=args.resamples, seed=args.seed, progress=bar)
     try:
         write_outputs(
-            report, data, figures_dir, formats=formats, json_path=json_path, xlsx_path=xlsx_path
+            report,
+            data,
+            figures_dir,
+            formats=formats,
+            json_path=json_path,
+            xlsx_path=xlsx_path,
+            parallel=True,
         )
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:
         raise UserError(f"cannot write the report: {exc}") from None
     if args.json:
         sys.stdout.write(report_json(report) + "\n")
