@@ -69,12 +69,15 @@ class ScaledImage(QLabel):
 
     def _rescale(self) -> None:
         if self.source is not None and not self.source.isNull():
+            # Enlarging keeps the pixels of small tiles sharp; shrinking smooths (legible labels).
+            enlarge = self.source.height() < self.height()
+            mode = (
+                Qt.TransformationMode.FastTransformation
+                if enlarge
+                else Qt.TransformationMode.SmoothTransformation
+            )
             self.setPixmap(
-                self.source.scaled(
-                    self.size(),
-                    Qt.AspectRatioMode.KeepAspectRatio,
-                    Qt.TransformationMode.FastTransformation,  # keep the pixels of small tiles
-                )
+                self.source.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio, mode)
             )
 
 
