@@ -25,7 +25,7 @@ def _cpu_seconds() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def run_case(n_readers: int, n_cases: int, out: Path, parallel: bool = True) -> dict:
+def run_case(n_readers: int, n_cases: int, out: Path) -> dict:
     from dermstudy.analysis.report import build_report
     from dermstudy.reports.bundle import write_outputs
 
@@ -40,19 +40,16 @@ def run_case(n_readers: int, n_cases: int, out: Path, parallel: bool = True) -> 
         formats=("png",),
         json_path=out / "report.json",
         xlsx_path=out / "report.xlsx",
-        parallel=parallel,
     )
     t2 = time.perf_counter()
     return {
         "readers": n_readers,
         "cases": n_cases,
-        "parallel_figures": parallel,
         "answers": len(data.answers),
         "analysis_s": round(t1 - t0, 3),
         **{k: round(v, 3) for k, v in timings.items()},
         "total_s": round(t2 - t0, 3),
-        # CPU seconds (this process and the figure child): less sensitive than wall time to other
-        # work on a shared machine.
+        # CPU seconds of this process: less sensitive than wall time to other work on the machine.
         "total_cpu_s": round(_cpu_seconds() - cpu0, 3),
         "target_s": 10.0 if n_readers == 20 else None,
         "load_avg_1min": round(os.getloadavg()[0], 2),
@@ -66,11 +63,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = args.out or Path(tmp)
-        # parallel: figures drawn in a forked child (the command line); serial: the GUI's path
-        for readers, cases, parallel in ((1, 140, True), (20, 1400, True), (20, 1400, False)):
-            target = root / f"{readers}x{cases}{'' if parallel else '-serial'}"
+        for readers, cases in ((1, 140), (20, 1400)):
+            target = root / f"{readers}x{cases}"
             target.mkdir(parents=True, exist_ok=True)
-            print(json.dumps(run_case(readers, cases, target, parallel)))
+            print(json.dumps(run_case(readers, cases, target)))
 
 
 if __name__ == "__main__":

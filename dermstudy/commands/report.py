@@ -116,9 +116,8 @@ def run_report(args: argparse.Namespace) -> int:
             formats=formats,
             json_path=json_path,
             xlsx_path=xlsx_path,
-            parallel=True,
         )
-    except (OSError, RuntimeError) as exc:
+    except OSError as exc:
         raise UserError(f"cannot write the report: {exc}") from None
     if args.json:
         sys.stdout.write(report_json(report) + "\n")

@@ -12,7 +12,6 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -188,38 +187,19 @@ def write_figures_sheet(wb: Workbook, figures_png: dict[str, bytes], name: str =
         ws.add_image(image)
 
 
-def _discard(wb: Workbook) -> None:
-    """Finish and delete the temporary files of a write-only workbook that will not be saved."""
-    for ws in wb.worksheets:
-        if not ws.closed:
-            ws.close()
-        if ws._writer is not None:  # openpyxl keeps each sheet in a temporary file until save
-            ws._writer.cleanup()
-
-
 def write_workbook(
     path: Path,
     tables: list[Table],
     confusion: list[Table],
-    figures_png: dict[str, bytes] | Callable[[], dict[str, bytes]] | None = None,
+    figures_png: dict[str, bytes] | None = None,
 ) -> Path:
-    """Write the workbook atomically; returns the path.
-
-    ``figures_png`` may be a function returning the PNGs: it is called only after the tables are
-    written, so the figures can be drawn meanwhile (see :mod:`dermstudy.reports.bundle`).
-    """
+    """Write the workbook atomically; returns the path."""
     wb = Workbook(write_only=True)
     taken: set[str] = set()
     for table in tables:
         write_table_sheet(wb, table, sheet_name(table, taken))
     if confusion:
         write_blocks_sheet(wb, confusion, "Confusion matrices")
-    if callable(figures_png):
-        try:
-            figures_png = figures_png()
-        except BaseException:
-            _discard(wb)
-            raise
     if figures_png:
         write_figures_sheet(wb, figures_png)
     path = Path(path)

@@ -150,23 +150,3 @@ def test_cli_errors_are_one_line(tiny, workspace, capsys, tmp_path):
     bad.write_text("case,entity\nc1,melanoma\nc2,bcc\n")
     assert main(args) == 0
     assert "2 prediction(s) of cnn imported" in capsys.readouterr().out
-
-
-def test_parallel_figures_match_and_child_errors_surface(tiny, tmp_path, monkeypatch):
-    from dermstudy.reports import bundle
-
-    data, report = tiny
-    serial, parallel = tmp_path / "s", tmp_path / "p"
-    write_outputs(report, data, serial, xlsx_path=serial / "r.xlsx")
-    write_outputs(report, data, parallel, xlsx_path=parallel / "r.xlsx", parallel=True)
-    names = sorted(p.name for p in serial.glob("*.png"))
-    assert names == sorted(p.name for p in parallel.glob("*.png")) and names
-    assert len(load_workbook(parallel / "r.xlsx")["Figures"]._images) == len(names)
-
-    def broken(*args, **kwargs):
-        raise ValueError("no fonts")
-
-    monkeypatch.setattr(bundle, "render_figures", broken)
-    with pytest.raises(RuntimeError, match="drawing the figures failed: ValueError: no fonts"):
-        write_outputs(report, data, None, xlsx_path=tmp_path / "x.xlsx", parallel=True)
-    assert not (tmp_path / "x.xlsx").exists()  # nothing half-written
