@@ -161,6 +161,8 @@ class ReaderTimings:
 
     key_to_paint_ms: list[float] = field(default_factory=list)
     commit_ms: list[float] = field(default_factory=list)
+    preloaded: int = 0  # cases whose pixmap was ready when shown
+    decoded_on_demand: int = 0  # cases that had to be read and decoded when shown
 
 
 def _decode(data: bytes) -> QImage:
@@ -469,7 +471,9 @@ class ReaderWidget(QWidget):
     def _pixmap_for(self, index: int) -> QPixmap:
         pixmap = self._pixmaps.get(index)
         if pixmap is not None:
+            self.timings.preloaded += 1
             return pixmap
+        self.timings.decoded_on_demand += 1
         future = self._pending.pop(index, None)
         image = future.result() if future is not None else _decode(self.session.image_bytes(index))
         pixmap = QPixmap.fromImage(image)
