@@ -249,10 +249,10 @@ def build_figures(report: dict[str, Any]) -> dict[str, Figure]:
         "roc_ai_vs_real": roc_figure(
             report["ai_vs_real"], ["synthetic"], "AI-generated vs real ROC (positive: AI-generated)"
         ),
-        "readers": reader_bars_figure(report),
     }
     if len(report["per_reader"]) > 1:
         figures["roc_ai_vs_real_readers"] = reader_roc_figure(report)
+    figures["readers"] = reader_bars_figure(report)
     for source in ("real", "synthetic"):
         subset = report["subsets"][source]
         if subset["n_answered"]:
