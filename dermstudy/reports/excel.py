@@ -49,7 +49,10 @@ SHEET_NAMES = {
 
 def sheet_name(table: Table, taken: set[str]) -> str:
     """A legal, unique Excel sheet name (31 characters, none of []:*?/\\)."""
-    base = SHEET_NAMES.get(table.name) or table.title
+    if table.name.startswith("model_"):  # one reader-vs-model sheet per classifier
+        base = f"Model {table.name.removeprefix('model_')}"
+    else:
+        base = SHEET_NAMES.get(table.name) or table.title
     base = re.sub(r"[\[\]:*?/\\]", " ", base).strip()[:31] or "Sheet"
     name, k = base, 2
     while name.lower() in {t.lower() for t in taken}:
