@@ -50,14 +50,19 @@ def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget
     return StudiesPanel(workspace_path, parent)
 
 
-def _table(headers: list[str]) -> QTableWidget:
+def _table(headers: list[str], stretch: int | None = 0) -> QTableWidget:
+    """A read-only table whose column ``stretch`` (None: the last one) takes the spare width."""
     table = QTableWidget(0, len(headers))
     table.setHorizontalHeaderLabels(headers)
     table.verticalHeader().setVisible(False)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    table.horizontalHeader().setStretchLastSection(True)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    if stretch is None:
+        header.setStretchLastSection(True)
+    else:
+        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
     table.verticalHeader().setDefaultSectionSize(24)
     return table
 
@@ -350,14 +355,14 @@ class StudiesPanel(QWidget):
         layout.addWidget(self.status_label)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.study_table = _table(["Study", "Cases", "Practice", "Readers", "Finished", "Created"])
+        self.study_table = _table(["Study", "Cases", "Readers", "Finished"], stretch=0)
         self.study_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.study_table.itemSelectionChanged.connect(self._show_selected)
         splitter.addWidget(self.study_table)
         splitter.addWidget(self._build_details())
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
-        splitter.setSizes([520, 560])
+        splitter.setSizes([400, 680])
         layout.addWidget(splitter, 1)
 
     def _build_details(self) -> QWidget:
@@ -377,6 +382,7 @@ class StudiesPanel(QWidget):
         self.import_button = QPushButton("Import reader results…")
         self.import_button.clicked.connect(self._choose_import)
         self.key_button = QPushButton("Answer key…")
+        self.key_button.setMinimumWidth(self.key_button.sizeHint().width())
         self.key_button.setToolTip("Coordinators only: shows the truth of every case")
         self.key_button.clicked.connect(self.show_answer_key)
         for button in (self.export_button, self.import_button, self.key_button):
@@ -389,9 +395,12 @@ class StudiesPanel(QWidget):
         layout.addWidget(self._caption("Readers"))
         layout.addWidget(self.readers_table, 2)
         layout.addLayout(buttons)
+        for table in (self.counts_table, self.readers_table):
+            table.setMinimumWidth(200)  # the tables scroll inside; the details never need to
         scroll = QScrollArea()
         scroll.setWidget(host)
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         return scroll
 
@@ -412,17 +421,7 @@ class StudiesPanel(QWidget):
         self.study_table.blockSignals(True)
         _fill(
             self.study_table,
-            [
-                [
-                    s["name"],
-                    s["cases"],
-                    s["practice_cases"],
-                    s["readers"],
-                    s["finished_readers"],
-                    s["created_at"][:16].replace("T", " "),
-                ]
-                for s in studies
-            ],
+            [[s["name"], s["cases"], s["readers"], s["finished_readers"]] for s in studies],
         )
         self.study_table.blockSignals(False)
         names = [s["name"] for s in studies]
