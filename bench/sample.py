@@ -51,6 +51,7 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 def build(kind: str, device: torch.device, dtype: str, compile_model: bool) -> torch.nn.Module:
     model = create_model(default_options(kind)).to(device).eval()
+    model.to(memory_format=torch.channels_last)  # as dermstudy generate runs it
     if dtype in ("fp16", "bf16"):
         model.convert_torso(DTYPES[dtype])  # the reference's mixed-precision split (spec §4.1)
     if compile_model:

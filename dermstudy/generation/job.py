@@ -174,6 +174,8 @@ def _load_stage(path: Path, kind: str, steps: str, sampler: str, device, dtype) 
         raise GenerationError(str(exc)) from None
     except RespacingError as exc:
         raise GenerationError(f"{kind} steps: {exc}") from None
+    # NHWC convolutions are ~8% faster on CPU (oneDNN) and what tensor cores want on GPU.
+    loaded.model.to(memory_format=torch.channels_last)
     return _Stage(loaded, sha256_of(path), diffusion, steps, sampler)
 
 
