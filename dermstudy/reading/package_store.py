@@ -116,7 +116,10 @@ def open_sidecar(path: Path, manifest: dict[str, Any], package: Path) -> sqlite3
             )
         conn.execute("COMMIT")
     except sqlite3.DatabaseError as exc:
-        raise ReadingError(f"{path}: cannot be used as an answers file ({exc})") from None
+        raise ReadingError(
+            f"{path}: cannot be used as an answers file ({exc}); "
+            "choose another place with --answers FILE"
+        ) from None
     if meta and meta.get("study_uid") != manifest["study_uid"]:
         conn.close()
         raise ReadingError(
