@@ -304,6 +304,11 @@ class MainWindow(QMainWindow):
                 f"The {spec.title} panel could not be opened: {type(exc).__name__}: {exc}",
                 error=True,
             )
+        changed = getattr(widget, "workspace_changed", None)
+        if changed is not None and hasattr(changed, "connect"):
+            changed.connect(
+                self.update_status
+            )  # e.g. after an import: new counts in the status bar
         old = self.stack.widget(row)
         self.stack.insertWidget(row, widget)
         self.stack.removeWidget(old)

@@ -125,3 +125,39 @@ def test_real_window_opens_on_dataset_with_thumbnails(qtbot, library):
     qtbot.waitUntil(lambda: panel.model.has_thumbnail(first.sha256), timeout=10_000)
     window.close()  # shuts the panel's loader threads down
     assert panel._closed
+
+
+def test_status_bar_follows_an_import(qtbot, library, tmp_path):
+    from .conftest import write_ham_folder
+
+    window = MainWindow(library)
+    qtbot.addWidget(window)
+    panel = window.panel("dataset")
+    folder = write_ham_folder(tmp_path / "ham", ["df", "df"], start=900)
+    with qtbot.waitSignal(panel.workspace_changed, timeout=30_000):
+        panel.import_ham10000_folder(folder)
+    assert "17 images (11 real" in window.status_label.text()
+    window.close()
+
+
+def test_reading_hides_the_main_window_until_the_reader_closes(qtbot, tmp_path):
+    from dermstudy.study.builder import StudyDesign, create_study
+    from dermstudy.study.sample_data import add_sample_images
+    from dermstudy.workspace import Workspace
+
+    root = tmp_path / "ws"
+    with Workspace.open(root) as ws:
+        add_sample_images(ws, 1, 0, seed=2)
+        create_study(ws, StudyDesign.with_counts("s", ["mel"], 1, 0, display_size=32, seed=1))
+    window = MainWindow(root)
+    qtbot.addWidget(window)
+    window.show()
+    panel = window.select_panel("reading")
+    panel.reader_edit.setText("dr-h")
+    reader = panel.start_workspace_reading()
+    qtbot.addWidget(reader)
+    assert reader.isVisible() and not window.isVisible()
+    with qtbot.waitSignal(reader.closed, timeout=5000):
+        reader.close()
+    assert window.isVisible()
+    window.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QSize, Qt
+from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -214,6 +214,8 @@ class SyntheticImportDialog(QDialog):
 
 class DatasetPanel(QWidget):
     """Counts, filters, thumbnail grid and import actions for one workspace."""
+
+    workspace_changed = Signal()  # after an import finished (the main window updates its status)
 
     def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -515,6 +517,7 @@ class DatasetPanel(QWidget):
     def _on_job_done(self) -> None:
         self._set_busy(False)
         self.refresh()
+        self.workspace_changed.emit()
 
     @staticmethod
     def _restyle(widget: QWidget) -> None:

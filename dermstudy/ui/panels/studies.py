@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -306,6 +306,8 @@ class AnswerKeyDialog(QDialog):
 
 class StudiesPanel(QWidget):
     """List of studies on the left; the selected study's design, counts and readers on the right."""
+
+    workspace_changed = Signal()  # after a study was created or results merged
 
     def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -636,6 +638,7 @@ class StudiesPanel(QWidget):
         self.cancel_button.setVisible(False)
         self.new_button.setEnabled(True)
         self.refresh()
+        self.workspace_changed.emit()
         name = getattr(self, "_select_after_refresh", None)
         if name:
             self.select_study(name)
