@@ -102,7 +102,7 @@ def test_import_failure_is_one_clear_line(qtbot, panel, tmp_path):
     with qtbot.waitSignal(panel.import_ham10000_folder(tmp_path / "empty").done, timeout=30_000):
         pass
     text = panel.import_status.text()
-    assert text.startswith("Import failed:") and "HAM10000_metadata.csv" in text
+    assert text.startswith("Import failed:") and "HAM10000_metadata.csv" in text, text
     assert "\n" not in text
 
 
