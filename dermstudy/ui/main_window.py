@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from dermstudy import __version__
+from dermstudy.datasets.summary import dataset_summary
 from dermstudy.ui.style import SPACING, TEXT, app_icon, icon
 from dermstudy.workspace import Workspace, WorkspaceError, resolve_workspace_path
 
@@ -84,9 +85,10 @@ def load_panel_module(spec: PanelSpec) -> ModuleType | None:
 def workspace_status(path: Path) -> str:
     """One line for the status bar: image and study counts."""
     with Workspace.open(path, create=False) as ws:
-        counts = dict(ws.conn.execute("SELECT kind, COUNT(*) FROM images GROUP BY kind").fetchall())
+        by_entity = dataset_summary(ws)["by_entity"]
         studies = ws.conn.execute("SELECT COUNT(*) FROM studies").fetchone()[0]
-    real, synthetic = counts.get("real", 0), counts.get("synthetic", 0)
+    real = sum(c["real"] for c in by_entity.values())
+    synthetic = sum(c["synthetic"] for c in by_entity.values())
     return (
         f"{real + synthetic:,} images ({real:,} real, {synthetic:,} synthetic) · {studies} studies"
     )

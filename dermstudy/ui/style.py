@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cache
 
 from PySide6.QtGui import QColor, QFont, QIcon, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from dermstudy.paths import RESOURCES_DIR
 
@@ -84,6 +84,13 @@ def icon(name: str) -> QIcon:
         if path.exists():
             return QIcon(str(path))
     return QIcon()
+
+
+def set_role(widget: QWidget, role: str) -> None:
+    """Give ``widget`` a style-sheet role (``hint``, ``error``...) and re-apply the style at once."""
+    widget.setProperty("role", role)
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
 
 
 def app_icon() -> QIcon:

@@ -11,10 +11,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
-import tempfile
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -34,6 +31,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 
 from dermstudy.entities import BY_CODE
+from dermstudy.workspace.core import atomic_write_bytes
 
 THUMB_SIZE = 120
 _MAX_PENDING = 600  # older requests than this were scrolled past long ago; drop them
@@ -61,22 +59,9 @@ def ensure_thumbnail(
         small.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=2.0)
     buffer = io.BytesIO()
     small.save(buffer, "PNG", compress_level=1)
-    _write_atomically(target, buffer.getvalue())
+    # Two loader threads may make the same thumbnail; the rename means neither sees half a file.
+    atomic_write_bytes(target, buffer.getvalue(), fsync=False)  # a disposable cache: no fsync
     return target
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    """Two loaders may make the same thumbnail; a rename means neither sees a half-written file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".png")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class _LoaderThread(QThread):

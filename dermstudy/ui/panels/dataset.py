@@ -38,9 +38,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dermstudy.datasets.summary import dataset_summary
 from dermstudy.entities import BY_CODE, CODES, ENTITIES
 from dermstudy.jobs import ProgressEvent
-from dermstudy.ui.style import SPACING
+from dermstudy.ui.style import SPACING, set_role
 from dermstudy.ui.thumbnails import ImageRow, ThumbnailListModel, ThumbnailLoader
 from dermstudy.ui.workers import JobWorker
 from dermstudy.workspace import Workspace
@@ -73,15 +74,6 @@ def query_rows(
     order = "CASE entity " + " ".join(f"WHEN '{c}' THEN {i}" for i, c in enumerate(CODES)) + " END"
     sql = f"SELECT {_ROW_COLUMNS} FROM images {where} ORDER BY {order}, id"
     return [ImageRow(*row) for row in ws.conn.execute(sql, params)]
-
-
-def entity_counts(ws: Workspace) -> dict[str, dict[str, int]]:
-    counts = {code: {"real": 0, "synthetic": 0} for code in CODES}
-    for entity, kind, count in ws.conn.execute(
-        "SELECT entity, kind, COUNT(*) FROM images GROUP BY entity, kind"
-    ):
-        counts[entity][kind] = count
-    return counts
 
 
 class ImageDetailsDialog(QDialog):
@@ -357,7 +349,7 @@ class DatasetPanel(QWidget):
         if self._closed:
             return
         self._reload_sources()
-        self._fill_counts(entity_counts(self.ws))
+        self._fill_counts(dataset_summary(self.ws)["by_entity"])
         self.apply_filters()
 
     def _fill_counts(self, counts: dict[str, dict[str, int]]) -> None:
@@ -480,8 +472,7 @@ class DatasetPanel(QWidget):
         self.cancel_button.setEnabled(busy)
         if busy:
             self.progress_bar.setRange(0, 0)
-            self.import_status.setProperty("role", "hint")
-            self._restyle(self.import_status)
+            set_role(self.import_status, "hint")
             self.import_status.setText(label)
 
     def _on_progress(self, event: ProgressEvent) -> None:
@@ -510,19 +501,13 @@ class DatasetPanel(QWidget):
 
     def _on_import_failed(self, message: str) -> None:
         self.last_summary = None
-        self.import_status.setProperty("role", "error")
-        self._restyle(self.import_status)
+        set_role(self.import_status, "error")
         self.import_status.setText(f"Import failed: {message}")
 
     def _on_job_done(self) -> None:
         self._set_busy(False)
         self.refresh()
         self.workspace_changed.emit()
-
-    @staticmethod
-    def _restyle(widget: QWidget) -> None:
-        widget.style().unpolish(widget)
-        widget.style().polish(widget)
 
     # -- lifetime ------------------------------------------------------------------------------
     def shutdown(self) -> None:

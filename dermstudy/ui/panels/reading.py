@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dermstudy.ui.style import SPACING
+from dermstudy.ui.style import SPACING, set_role
 from dermstudy.workspace import Workspace
 
 TITLE = "Reading"
@@ -243,9 +243,7 @@ class ReadingPanel(QWidget):
         self.refresh()
 
     def _set_status(self, text: str, error: bool = False) -> None:
-        self.status_label.setProperty("role", "error" if error else "hint")
-        self.status_label.style().unpolish(self.status_label)
-        self.status_label.style().polish(self.status_label)
+        set_role(self.status_label, "error" if error else "hint")
         self.status_label.setText(text)
 
     def shutdown(self) -> None:

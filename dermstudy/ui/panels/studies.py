@@ -37,9 +37,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dermstudy.entities import BY_CODE, CODES, ENTITIES
+from dermstudy.datasets.summary import dataset_summary
+from dermstudy.entities import BY_CODE, ENTITIES
 from dermstudy.jobs import ProgressEvent
-from dermstudy.ui.style import SPACING
+from dermstudy.ui.style import SPACING, set_role
 from dermstudy.ui.workers import JobWorker
 from dermstudy.workspace import Workspace
 
@@ -88,7 +89,7 @@ class NewStudyDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("New study")
         self.setMinimumWidth(620)
-        self._available = self._available_counts(ws)
+        self._available = dataset_summary(ws)["by_entity"]
         layout = QVBoxLayout(self)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -111,15 +112,6 @@ class NewStudyDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self._update_total()
-
-    @staticmethod
-    def _available_counts(ws: Workspace) -> dict[str, dict[str, int]]:
-        counts = {code: {"real": 0, "synthetic": 0} for code in CODES}
-        for entity, kind, n in ws.conn.execute(
-            "SELECT entity, kind, COUNT(*) FROM images GROUP BY entity, kind"
-        ):
-            counts[entity][kind] = n
-        return counts
 
     def _build_cases_box(self) -> QGroupBox:
         box = QGroupBox("Cases per entity")
@@ -645,9 +637,7 @@ class StudiesPanel(QWidget):
             self._select_after_refresh = None
 
     def _set_status(self, text: str, error: bool = False) -> None:
-        self.status_label.setProperty("role", "error" if error else "hint")
-        self.status_label.style().unpolish(self.status_label)
-        self.status_label.style().polish(self.status_label)
+        set_role(self.status_label, "error" if error else "hint")
         self.status_label.setText(text)
         self.status_label.setVisible(bool(text))
 
