@@ -53,6 +53,10 @@ FAST: dict[str, Any] = {
 
 PRESETS: dict[str, dict[str, Any]] = {"paper": PAPER, "fast": FAST}
 
+# Measured (bench/train.py): on a CPU without bf16 matrix units, bf16 autocast and channels-last
+# make a step 2-4x slower, so ``fast`` on a CPU keeps fp32 and the default memory format.
+FAST_ON_CPU: dict[str, Any] = {"precision": "fp32", "channels_last": False}
+
 
 class ConfigError(ValueError):
     """Options that cannot train; the message names the option."""
@@ -102,15 +106,28 @@ class TrainConfig:
         return json.dumps(self.to_dict(), sort_keys=True)
 
 
-def resolve_config(preset: str, overrides: dict[str, Any]) -> TrainConfig:
-    """The preset's values, then every override that is not None."""
+def resolve_config(
+    preset: str, overrides: dict[str, Any], cuda_available: bool | None = None
+) -> TrainConfig:
+    """The preset's values (``fast`` adapted to a CPU), then every override that is not None."""
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
     values = {"preset": preset, **PRESETS[preset]}
+    if preset == "fast" and not _will_use_cuda(overrides.get("device"), cuda_available):
+        values.update(FAST_ON_CPU)
     values.update({k: v for k, v in overrides.items() if v is not None})
     config = TrainConfig.from_dict(values)
     validate_config(config)
     return config
+
+
+def _will_use_cuda(device: str | None, cuda_available: bool | None) -> bool:
+    if cuda_available is None:
+        import torch
+
+        cuda_available = torch.cuda.is_available()
+    device = device or "auto"
+    return device.startswith("cuda") or (device == "auto" and cuda_available)
 
 
 def validate_config(config: TrainConfig) -> None:

@@ -25,7 +25,6 @@ from PIL import Image
 from dermstudy.entities import BY_CODE, CODES, parse_entity
 from dermstudy.jobs import CancelToken, Progress, ProgressEvent, no_progress
 from dermstudy.workspace import Workspace
-from dermstudy.workspace.core import atomic_write_bytes
 
 
 class DataError(ValueError):
@@ -159,9 +158,11 @@ def load_pixels(
         torch.from_numpy(low).permute(0, 3, 1, 2).contiguous() if low is not None else None,
         entity_index,
     )
-    buffer = io.BytesIO()
-    torch.save({"high": result.high, "low": result.low}, buffer)
-    atomic_write_bytes(path, buffer.getvalue(), fsync=False)
+    # Straight to a temporary file and renamed: no second in-memory copy of a large cache.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save({"high": result.high, "low": result.low}, tmp)
+    os.replace(tmp, path)
     return result
 
 

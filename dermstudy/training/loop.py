@@ -286,18 +286,21 @@ def train(
             dist.destroy_process_group()
 
 
-def _train(
-    ws: Workspace,
-    ctx: Dist,
-    device: torch.device,
-    config: TrainConfig,
-    resume: str | None,
-    progress: Progress,
-    cancel: CancelToken,
-    extend_steps: int | None,
-) -> TrainResult:
-    record = None
-    payload = None
+@dataclass
+class _Start:
+    """What a new or resumed run starts from."""
+
+    config: TrainConfig
+    record: runs.RunRecord | None  # the run being resumed
+    payload: dict[str, Any] | None  # its last checkpoint
+    images: list[data_mod.TrainImage]
+    split_id: int | None
+    dataset_hash: str
+
+
+def _load_start(ws: Workspace, config: TrainConfig, resume: str | None) -> _Start:
+    """Select the images; for a resume, check the run, its checkpoint and its data still agree."""
+    record = payload = None
     if resume:
         record = runs.get_run(ws, resume)
         if record.kind != config.kind:
@@ -315,37 +318,30 @@ def _train(
             f"run {record.id} cannot resume: the training images changed since it started "
             f"(dataset hash {ds_hash[:12]}… ≠ {record.dataset_hash[:12]}…); start a new run"
         )
+    return _Start(config, record, payload, images, split_id, ds_hash)
 
-    if payload is not None:
-        options = payload["options"]
-        torch.manual_seed(0)
-        model = create_model(options)
-        compare_state(
-            ws.root / record.last_checkpoint,
-            model.state_dict(),
-            payload["state_dict"],
-            f"{config.kind} model of run {record.id}",
-        )
-        model.load_state_dict(payload["state_dict"])
-        init_desc = "resume"
-    else:
-        model, options, init_desc = build_model(config)
-    size = int(options["image_size"])
-    low_size = size // 4 if options.get("super_res") else None
 
-    # Rank 0 decodes and caches the pixels; the other ranks then read the cache.
-    if ctx.main:
-        pixels = data_mod.load_pixels(ws, images, size, low_size, progress, cancel)
-    if ctx.active:
-        dist.barrier()
-    if not ctx.main:
-        pixels = data_mod.load_pixels(ws, images, size, low_size)
+def _initial_model(ws: Workspace, start: _Start) -> tuple[nn.Module, dict[str, Any], str]:
+    """The model with its starting weights: the resumed checkpoint's, or from ``build_model``."""
+    if start.payload is None:
+        return build_model(start.config)
+    assert start.record is not None and start.record.last_checkpoint
+    options = start.payload["options"]
+    model = create_model(options)
+    compare_state(
+        ws.root / start.record.last_checkpoint,
+        model.state_dict(),
+        start.payload["state_dict"],
+        f"{start.config.kind} model of run {start.record.id}",
+    )
+    model.load_state_dict(start.payload["state_dict"])
+    return model, options, "resume"
 
-    n = len(images)
-    steps_total = total_steps(n, config, ctx.world)
-    if extend_steps:
-        steps_total = max(steps_total, int(extend_steps))
 
+def _make_state(
+    model: nn.Module, options: dict, config: TrainConfig, ctx: Dist, device: torch.device
+) -> _State:
+    """Place the model, and build the optimiser, loss scaler, EMA and DDP wrapper around it."""
     model.to(device)
     if config.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -364,17 +360,63 @@ def _train(
         train_model = nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None
         )
-    state = _State(model, train_model, options, optimizer, scaler, ema)
-    if payload is not None:
-        _restore(state, payload, device)
+    return _State(model, train_model, options, optimizer, scaler, ema)
+
+
+def _lock_run(folder: Path) -> Any:
+    """Hold an exclusive lock on the run folder while training (released even by a crash)."""
+    import fcntl
+
+    handle = open(folder / ".lock", "w")  # noqa: SIM115 - held for the whole run
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise runs.RunError(f"{folder}: the run is being trained by another process") from None
+    return handle
+
+
+def _train(
+    ws: Workspace,
+    ctx: Dist,
+    device: torch.device,
+    config: TrainConfig,
+    resume: str | None,
+    progress: Progress,
+    cancel: CancelToken,
+    extend_steps: int | None,
+) -> TrainResult:
+    start = _load_start(ws, config, resume)
+    config, record = start.config, start.record
+    if ctx.main and record is not None:
+        lock = _lock_run(ws.root / record.folder)
+    model, options, init_desc = _initial_model(ws, start)
+    size = int(options["image_size"])
+    low_size = size // 4 if options.get("super_res") else None
+
+    # Rank 0 decodes and caches the pixels; the other ranks then read the cache.
+    if ctx.main:
+        pixels = data_mod.load_pixels(ws, start.images, size, low_size, progress, cancel)
+    if ctx.active:
+        dist.barrier()
+    if not ctx.main:
+        pixels = data_mod.load_pixels(ws, start.images, size, low_size)
+
+    n = len(start.images)
+    steps_total = max(total_steps(n, config, ctx.world), int(extend_steps or 0))
+    state = _make_state(model, options, config, ctx, device)
+    if start.payload is not None:
+        _restore(state, start.payload)
+        state.last_checkpoint = record.last_checkpoint
 
     # The run record and folder (rank 0 writes; the others learn the id).
     if ctx.main:
         if record is None:
             version = runs.version_info(device)
             record = runs.create_run(
-                ws, config, ds_hash, n, split_id, init_desc, steps_total, version
+                ws, config, start.dataset_hash, n, start.split_id, init_desc, steps_total, version
             )
+            lock = _lock_run(ws.root / record.folder)
         else:
             runs.update_run(ws, record.id, status="running", total_steps=steps_total, message="")
     shared = [record.id if record else None, record.folder if record else None]
@@ -397,7 +439,7 @@ def _train(
         folder=str(folder),
         images=n,
         total_steps=steps_total,
-        resumed=payload is not None,
+        resumed=start.payload is not None,
         world=ctx.world,
         device=str(device),
     )
@@ -407,11 +449,12 @@ def _train(
     finally:
         if log is not None:
             log.close()
-    models = trainer.models
-    return TrainResult(run_id, status, state.step, steps_total, folder, message, models)
+        if ctx.main:
+            lock.close()
+    return TrainResult(run_id, status, state.step, steps_total, folder, message, trainer.models)
 
 
-def _restore(state: _State, payload: dict[str, Any], device: torch.device) -> None:
+def _restore(state: _State, payload: dict[str, Any]) -> None:
     training = payload["training"]
     state.optimizer.load_state_dict(training["optimizer"])
     if training.get("scaler"):

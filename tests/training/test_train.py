@@ -136,6 +136,12 @@ def test_resume_refuses_wrong_kind_changed_data_and_damaged_files(real_workspace
     with pytest.raises(CheckpointError, match="damaged or truncated"):
         train(real_workspace.root, config, resume=run.run_id)
     checkpoint.write_bytes(data)
+    import fcntl
+
+    with open(real_workspace.root / record.folder / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a live training process holds it
+        with pytest.raises(RunError, match="being trained by another process"):
+            train(real_workspace.root, config, resume=run.run_id)
     add_real_images(real_workspace, per_entity=1, start=100)
     with pytest.raises(RunError, match="training images changed"):
         train(real_workspace.root, config, resume=run.run_id)
@@ -221,3 +227,19 @@ def test_every_command_line_option_reaches_the_config():
     paper = config_from_args(build_parser().parse_args(["train", "base"]))
     assert (paper.lr, paper.batch_size, paper.uncond_p, paper.precision) == (1e-5, 4, 0.0, "fp32")
     assert (paper.epochs, paper.loss, paper.ema, paper.weight_decay) == (60, "mse", 0.0, 0.0)
+
+
+def test_fast_preset_adapts_to_the_device():
+    from dermstudy.training.config import resolve_config
+
+    gpu = resolve_config("fast", {"device": "auto"}, cuda_available=True)
+    assert (gpu.precision, gpu.channels_last, gpu.batch_size, gpu.uncond_p) == (
+        "bf16",
+        True,
+        32,
+        0.2,
+    )
+    cpu = resolve_config("fast", {"device": "auto"}, cuda_available=False)
+    assert (cpu.precision, cpu.channels_last) == ("fp32", False)
+    asked = resolve_config("fast", {"device": "cpu", "precision": "bf16"}, cuda_available=False)
+    assert asked.precision == "bf16"  # an explicit choice always wins

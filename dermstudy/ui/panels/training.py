@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from dermstudy.entities import ENTITIES
 from dermstudy.jobs import ProgressEvent
 from dermstudy.paths import models_dir
-from dermstudy.training.config import PRESETS
+from dermstudy.training.config import resolve_config
 from dermstudy.training.plots import draw_loss_curve
 from dermstudy.ui.style import SPACING
 from dermstudy.ui.workers import ProcessRunner
@@ -270,7 +270,8 @@ class TrainingPanel(QWidget):
         self._update_enabled()
 
     def _apply_preset(self) -> None:
-        preset = PRESETS[self.preset_combo.currentData()]
+        # resolve_config adapts ``fast`` to a machine without CUDA (fp32 there: measured faster).
+        preset = resolve_config(self.preset_combo.currentData(), {}).to_dict()
         self.epochs_spin.setValue(int(preset["epochs"]))
         self.batch_spin.setValue(int(preset["batch_size"]))
         self.lr_edit.setText(f"{preset['lr']:g}")
