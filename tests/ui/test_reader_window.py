@@ -250,3 +250,40 @@ def test_reader_window_from_a_package(qtbot, tmp_path):
     again = open_reading(tmp_path / "pilot.zip", None, "dr-c")
     assert again.answer(0).entity == "df" and again.answer(0).ai_scale == 4
     again.close()
+
+
+def test_finished_session_reopens_on_the_thank_you_screen(qtbot, tmp_path, open_reader):
+    root = make_study(tmp_path / "ws", real=1, synthetic=0)
+    first = open_reader(root)
+    for _ in range(first.session.total):
+        press(qtbot, first, Qt.Key.Key_7, Qt.Key.Key_G, Qt.Key.Key_Return)
+    press(qtbot, first, Qt.Key.Key_Return)  # finish
+    assert first.session.finished
+    first.shutdown()
+    first.session.close()
+    again = open_reader(root)
+    assert again.pages.currentIndex() == 2 and "finished" in again.finish_title.text()
+    press(qtbot, again, Qt.Key.Key_1, Qt.Key.Key_A, Qt.Key.Key_Return)
+    assert all(v[0] == "vasc" for v in votes(root).values())  # nothing can change any more
+
+
+def test_run_reader_window_returns_when_closed(qtbot, tmp_path):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from dermstudy.ui.reader_window import run_reader_window
+
+    root = make_study(tmp_path / "ws", real=1, synthetic=0)
+    session = open_reading(root, "pilot", "dr-r")
+    shown = []
+
+    def close_reader() -> None:
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, ReaderWindow) and widget.isVisible():
+                shown.append(widget.windowTitle())
+                widget.close()
+
+    QTimer.singleShot(300, close_reader)
+    assert run_reader_window(session) == 0
+    session.close()
+    assert shown == ["dermstudy reader — pilot — dr-r"]
