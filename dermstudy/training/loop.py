@@ -36,7 +36,12 @@ from dermstudy.glide.checkpoints import (
 )
 from dermstudy.glide.diffusion import Diffusion, hybrid_loss, mse_loss
 from dermstudy.glide.model import create_model
-from dermstudy.glide.options import ARCHITECTURE_KEYS, OptionsError, default_options
+from dermstudy.glide.options import (
+    ARCHITECTURE_KEYS,
+    OptionsError,
+    architecture_of,
+    default_options,
+)
 from dermstudy.glide.tokenizer import default_tokenizer
 from dermstudy.jobs import CancelToken, Progress, ProgressEvent, no_progress
 from dermstudy.training import data as data_mod
@@ -325,11 +330,19 @@ def _initial_model(ws: Workspace, start: _Start) -> tuple[nn.Module, dict[str, A
     """The model with its starting weights: the resumed checkpoint's, or from ``build_model``."""
     if start.payload is None:
         return build_model(start.config)
-    assert start.record is not None and start.record.last_checkpoint
+    record = start.record
+    assert record is not None and record.last_checkpoint
+    path = ws.root / record.last_checkpoint
     options = start.payload["options"]
+    if start.payload["training"].get("run_id") != record.id:
+        raise CheckpointError(f"{path}: was written by another run, not by {record.id}")
+    if record.glide_options and architecture_of(options) != architecture_of(record.glide_options):
+        theirs, ours = architecture_of(options), architecture_of(record.glide_options)
+        diff = ", ".join(f"{k} {theirs[k]!r} ≠ {ours[k]!r}" for k in ours if theirs[k] != ours[k])
+        raise CheckpointError(f"{path}: a different model shape than run {record.id} ({diff})")
     model = create_model(options)
     compare_state(
-        ws.root / start.record.last_checkpoint,
+        path,
         model.state_dict(),
         start.payload["state_dict"],
         f"{start.config.kind} model of run {start.record.id}",
@@ -414,7 +427,15 @@ def _train(
         if record is None:
             version = runs.version_info(device)
             record = runs.create_run(
-                ws, config, start.dataset_hash, n, start.split_id, init_desc, steps_total, version
+                ws,
+                config,
+                options,
+                start.dataset_hash,
+                n,
+                start.split_id,
+                init_desc,
+                steps_total,
+                version,
             )
             lock = _lock_run(ws.root / record.folder)
         else:

@@ -51,6 +51,7 @@ class RunRecord:
     total_steps: int
     last_checkpoint: str | None
     message: str
+    glide_options: dict[str, Any]  # the model's GLIDE options (its architecture)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,6 +66,7 @@ class RunRecord:
             "total_steps": self.total_steps,
             "last_checkpoint": self.last_checkpoint,
             "message": self.message,
+            "glide_options": self.glide_options,
         }
 
 
@@ -92,6 +94,7 @@ def new_run_id(kind: str) -> str:
 def create_run(
     ws: Workspace,
     config: TrainConfig,
+    glide_options: dict[str, Any],
     dataset_hash: str,
     image_count: int,
     split_id: int | None,
@@ -113,7 +116,7 @@ def create_run(
                 run_id,
                 config.kind,
                 folder,
-                config.to_json(),
+                json.dumps({**config.to_dict(), "glide_options": glide_options}),
                 dataset_hash,
                 image_count,
                 split_id,
@@ -136,18 +139,20 @@ def get_run(ws: Workspace, run_id: str) -> RunRecord:
     ).fetchone()
     if row is None:
         raise RunError(f"no training run {run_id!r} in {ws.root}")
+    stored = json.loads(row[4])
     return RunRecord(
         row[0],
         row[1],
         row[2],
         row[3],
-        TrainConfig.from_dict(json.loads(row[4])),
+        TrainConfig.from_dict(stored),
         row[5],
         row[6],
         row[7],
         row[8],
         row[9],
         row[10],
+        stored.get("glide_options", {}),
     )
 
 

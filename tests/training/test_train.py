@@ -135,6 +135,11 @@ def test_resume_refuses_wrong_kind_changed_data_and_damaged_files(real_workspace
     checkpoint.write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="damaged or truncated"):
         train(real_workspace.root, config, resume=run.run_id)
+    wider = {**TINY, "num_channels": 64, "num_head_channels": 64}
+    other = train(real_workspace.root, tiny_config(steps=1, model_options=wider))
+    checkpoint.write_bytes((other.folder / "checkpoints" / "step-00000001.pt").read_bytes())
+    with pytest.raises(CheckpointError, match="written by another run"):
+        train(real_workspace.root, config, resume=run.run_id)
     checkpoint.write_bytes(data)
     import fcntl
 
