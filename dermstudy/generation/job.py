@@ -44,6 +44,7 @@ from dermstudy.glide.tokenizer import default_tokenizer
 from dermstudy.jobs import Cancelled, CancelToken, Progress, ProgressEvent, no_progress
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.core import now_iso
+from dermstudy.workspace.models import register_model_file
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 # Per sampler: (base steps, upsampler steps, upsampler sampler). "ddpm" is the notebook recipe.
@@ -431,26 +432,16 @@ def _reproduce_command(
 
 
 def _register_model(ws: Workspace, stage: _Stage) -> int:
-    kind = f"glide-{stage.loaded.kind}"
-    with ws.transaction():
-        row = ws.conn.execute("SELECT id FROM models WHERE sha256 = ?", (stage.sha256,)).fetchone()
-        if row:
-            return int(row[0])
-        cursor = ws.conn.execute(
-            "INSERT INTO models (sha256, path, kind, name, options, origin, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                stage.sha256,
-                str(stage.loaded.path.resolve()),
-                kind,
-                stage.loaded.path.name,
-                json.dumps(stage.loaded.options, sort_keys=True),
-                "file",
-                now_iso(),
-            ),
-        )
-        ws.audit("model.register", stage.loaded.path.name, {"sha256": stage.sha256, "kind": kind})
-        return int(cursor.lastrowid)
+    """Record the model file in the workspace's shared register (idempotent by hash)."""
+    return register_model_file(
+        ws,
+        stage.loaded.path,
+        stage.loaded.kind.replace("-inpaint", ""),
+        stage.loaded.path.name,
+        stage.loaded.options,
+        origin="file",
+        sha256=stage.sha256,
+    )
 
 
 def _store_image(
