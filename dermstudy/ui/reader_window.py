@@ -531,27 +531,30 @@ class ReaderWidget(QWidget):
             )
         return Answer(entity, ai_scale=scale, entity_confidence=confidence)
 
-    def confirm(self) -> None:
-        """Enter: commit the answer (durably), then show the next case or the finish screen."""
+    def confirm(self) -> bool:
+        """Enter: commit the answer (durably), then show the next case or the finish screen.
+
+        Returns True only when another case's image is now on screen.
+        """
         if self.pages.currentIndex() == 2:
             if not self.session.finished:
                 self.finish_session()
-            return
+            return False
         if self.pages.currentIndex() != 0 or self._shown_index is None:
-            return
+            return False
         answer = self.current_answer()
         if answer is None:
-            return
+            return False
         index = self._shown_index
         started = time.perf_counter()
         try:
             self.session.submit(index, answer)
         except ReadingError as exc:
             self._set_hint(str(exc))
-            return
+            return False
         except Exception as exc:  # e.g. disk full: the answer stays on screen, nothing is lost
             QMessageBox.critical(self, "Answer not saved", f"The answer could not be saved: {exc}")
-            return
+            return False
         self.timings.commit_ms.append((time.perf_counter() - started) * 1e3)
         answered, _total = self.session.scored_progress()
         self.progress_bar.setValue(answered)
@@ -562,8 +565,9 @@ class ReaderWidget(QWidget):
                 self.finish_session()
             else:
                 self._show_finish_page()
-            return
+            return False
         self._show_case(self.session.current)
+        return True
 
     def go_back(self) -> None:
         if self.pages.currentIndex() == 2 and not self.session.finished:
@@ -634,7 +638,8 @@ class ReaderWidget(QWidget):
             return  # while paused only P/Esc do anything
         elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self._key_pressed_at = time.perf_counter()
-            self.confirm()
+            if not self.confirm():
+                self._key_pressed_at = None  # no new image: nothing to time
         elif key in (Qt.Key.Key_Backspace, Qt.Key.Key_Left):
             self.go_back()
         elif key == Qt.Key.Key_Right:

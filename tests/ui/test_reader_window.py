@@ -287,3 +287,15 @@ def test_run_reader_window_returns_when_closed(qtbot, tmp_path):
     assert run_reader_window(session) == 0
     session.close()
     assert shown == ["dermstudy reader — pilot — dr-r"]
+
+
+def test_only_advancing_enters_are_timed(qtbot, tmp_path, open_reader):
+    reader = open_reader(make_study(tmp_path / "ws"))
+    press(qtbot, reader, Qt.Key.Key_Return)  # incomplete answer: no new image
+    qtbot.wait(20)
+    press(qtbot, reader, Qt.Key.Key_Plus)  # a repaint that is not an advance
+    qtbot.wait(20)
+    assert reader.timings.key_to_paint_ms == []
+    press(qtbot, reader, Qt.Key.Key_1, Qt.Key.Key_A, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(reader.timings.key_to_paint_ms) == 1, timeout=2000)
+    assert reader.timings.key_to_paint_ms[0] >= 0 and len(reader.timings.commit_ms) == 1
