@@ -173,8 +173,8 @@ def bench_model(kind: str, device: torch.device, args: argparse.Namespace) -> No
     model_name = f"{kind} {'full-size' if full else 'tiny'} ({options['image_size']} px)"
     flops = None
     if full:
-        with torch.device(device):
-            probe = randomize_parameters(create_model(options), std=0.02).to(device)
+        # Random weights are drawn on the CPU (a CPU generator), then moved.
+        probe = randomize_parameters(create_model(options), std=0.02).to(device)
         flops = forward_flops(probe, options, device)
         del probe
         gc.collect()

@@ -483,7 +483,9 @@ def _restore(state: _State, payload: dict[str, Any]) -> None:
     if state.ema is not None:
         if not training.get("ema"):
             raise CheckpointError("the checkpoint has no EMA weights but the run uses EMA")
-        state.ema.shadow = {k: v.float().clone() for k, v in training["ema"].items()}
+        # Checkpoints are read onto the CPU; the shadow lives where the weights live.
+        live = state.model.state_dict()
+        state.ema.shadow = {k: v.float().to(live[k].device) for k, v in training["ema"].items()}
     state.step = int(training["step"])
     state.checkpoints = list(training.get("checkpoints", []))
 
