@@ -73,6 +73,12 @@ def pump(app: QApplication, seconds: float) -> None:
         time.sleep(0.01)
 
 
+def wait_for(app: QApplication, worker) -> None:
+    while worker.is_running():
+        pump(app, 0.05)
+    pump(app, 0.2)
+
+
 def save(widget: QWidget, name: str) -> Path:
     """Grab the widget to docs/screenshots/<name>.png, quantised if needed to stay < 300 KB."""
     image = widget.grab().toImage()
@@ -122,7 +128,23 @@ def main() -> int:
         reader.close()
         session.close()
 
-        window.select_panel("studies")
+        # The offline round trip: package -> reading elsewhere -> results merged back.
+        package = Path(tmp) / "demo-140.zip"
+        studies = window.select_panel("studies")
+        wait_for(app, studies.export_package(package))
+        remote = open_reading(package, None, "dr-remote")
+        remote_window = ReaderWindow(remote)
+        remote_window.resize(1280, 860)
+        remote_window.show()
+        for n in range(12):
+            QTest.keyClick(remote_window.reader, getattr(Qt.Key, f"Key_{(n * 3) % 7 + 1}"))
+            QTest.keyClick(remote_window.reader, (Qt.Key.Key_A, Qt.Key.Key_G)[n % 2])
+            QTest.keyClick(remote_window.reader, Qt.Key.Key_Return)
+        pump(app, 0.5)
+        save(remote_window, "reader_from_package")
+        remote_window.close()
+        remote.close()
+        wait_for(app, studies.import_results(package))
         pump(app, 0.5)
         save(window, "studies_panel")
         window.select_panel("reading")

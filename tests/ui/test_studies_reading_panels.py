@@ -95,6 +95,8 @@ def test_export_package_and_import_results(qtbot, studies, tmp_path):
         session.submit(0, Answer("mel", ai_scale=2))
     with qtbot.waitSignal(studies.import_results(package).done, timeout=30_000):
         pass
+    assert "Merged 1 new answer(s) from pilot.zip" in studies.status_label.text()
+    assert "0 conflict(s)" in studies.status_label.text()
     assert "remote-reader" in [
         studies.readers_table.item(r, 0).text() for r in range(studies.readers_table.rowCount())
     ]

@@ -613,13 +613,18 @@ class StudiesPanel(QWidget):
             self._select_after_refresh = result
         elif isinstance(result, dict) and "file" in result:
             self._set_status(f"Wrote {result['cases']} cases to {result['file']}.")
-        elif hasattr(result, "to_text"):
-            text = result.to_text()
-            self._set_status(text.splitlines()[0] if text else "Done.")
-            if self.isVisible():  # window-modal, not a nested event loop: the panel stays live
-                box = QMessageBox(QMessageBox.Icon.Information, "Reader results", text, parent=self)
+        elif hasattr(result, "to_dict"):  # merged reader results
+            merged = result.to_dict()
+            self._set_status(
+                f"Merged {merged['inserted']} new answer(s) from {Path(merged['file']).name}; "
+                f"{merged['unchanged']} already present; {merged['conflicts']} conflict(s)."
+            )
+            if merged["conflicts"] and self.isVisible():  # conflicts need a look: list them
+                box = QMessageBox(
+                    QMessageBox.Icon.Warning, "Reader results", result.to_text(), parent=self
+                )
                 box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-                box.open()
+                box.open()  # window-modal, not a nested event loop: the panel stays live
 
     def _on_failed(self, message: str) -> None:
         self.last_result = None
