@@ -37,6 +37,7 @@ class TrainImage:
     sha256: str
     file: str
     entity: str
+    short_side: int = 0  # min(width, height) as imported
 
     @property
     def caption(self) -> str:
@@ -49,7 +50,10 @@ def select_images(
     """Real images of the chosen entities, minus the test side of ``split``; ordered by id."""
     codes = [parse_entity(e) for e in entities] if entities else list(CODES)
     marks = ", ".join("?" for _ in codes)
-    sql = f"SELECT id, sha256, file, entity FROM images WHERE kind = 'real' AND entity IN ({marks})"
+    sql = (
+        "SELECT id, sha256, file, entity, MIN(width, height) FROM images"
+        f" WHERE kind = 'real' AND entity IN ({marks})"
+    )
     params: list = list(codes)
     split_id = None
     if split:

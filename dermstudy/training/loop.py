@@ -416,6 +416,9 @@ def _train(
         pixels = data_mod.load_pixels(ws, start.images, size, low_size)
 
     n = len(start.images)
+    # Images whose centre square is smaller than the model's size are upscaled: say how many
+    # (e.g. the 200×150 HAM10000 copy for the 256-px upsampler).
+    enlarged = sum(1 for image in start.images if 0 < image.short_side < size)
     steps_total = max(total_steps(n, config, ctx.world), int(extend_steps or 0))
     state = _make_state(model, options, config, ctx, device)
     if start.payload is not None:
@@ -456,9 +459,11 @@ def _train(
 
     emit(
         "start",
-        f"run {run_id}: {n} images, {steps_total} steps",
+        f"run {run_id}: {n} images, {steps_total} steps"
+        + (f" ({enlarged} images enlarged to {size} px)" if enlarged else ""),
         folder=str(folder),
         images=n,
+        enlarged_images=enlarged,
         total_steps=steps_total,
         resumed=start.payload is not None,
         world=ctx.world,

@@ -170,6 +170,8 @@ def test_upsampler_trains_on_low_res_pairs_and_previews(real_workspace):
     config = tiny_config(kind="upsample", model_options=options, steps=2, preview_every=2, ema=0.0)
     result = train(real_workspace.root, config)
     assert result.status == "finished"
+    start = next(r for r in read_log(result.folder / "log.jsonl") if r["event"] == "start")
+    assert start["enlarged_images"] == 14  # 40×30 sources, 32-px target: all upscaled, and said so
     previews = list((result.folder / "previews").glob("*.png"))
     assert len(previews) == 1
     assert load_checkpoint(result.folder / "final.pt", kind="upsample").options["super_res"]
