@@ -20,6 +20,7 @@ from pathlib import Path
 from PIL import Image
 from PySide6.QtCore import (
     QAbstractListModel,
+    QCoreApplication,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -89,6 +90,9 @@ class ThumbnailLoader(QObject):
         self._threads = [_LoaderThread(self) for _ in range(max(1, threads))]
         for thread in self._threads:
             thread.start()
+        app = QCoreApplication.instance()
+        if app is not None:  # a panel nobody shut down must not leave running threads at exit
+            app.aboutToQuit.connect(self.shutdown)
 
     def request(self, sha256: str, source: Path) -> None:
         """Queue a thumbnail (again: moves it to the front). Cheap; call it from ``data()``."""
