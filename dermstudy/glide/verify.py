@@ -248,6 +248,7 @@ def verify_model_vectors(name: str, data: dict, device: str = "cpu") -> Iterator
                 low_res=low_res.to(dev) if low_res is not None else None,
             )
         yield _result(name, "forward", _max_abs(out, fw["output"]), tol.get("forward", 1e-4))
+        yield from _reduced_precision(name, data, fw, dev)
 
     if "schedule" in data:
         entry = dict(data["schedule"])
@@ -258,6 +259,38 @@ def verify_model_vectors(name: str, data: dict, device: str = "cpu") -> Iterator
 
     if "trace" in data:
         yield from _verify_trace(name, model, data, dev, tol)
+
+
+# Relative tolerances for the mixed-precision torsos (spec §9.12: fp16 ~1e-3, bf16 ~1e-2 per
+# element; the max over a whole output is looser).
+_REDUCED = {"bf16": (torch.bfloat16, 5e-2), "fp16": (torch.float16, 1e-2)}
+
+
+def _reduced_precision(name: str, data: dict, fw: dict, dev: torch.device) -> Iterator[CheckResult]:
+    """bf16 (and on CUDA fp16) forward against the float32 reference: relative max difference."""
+    for label, (dtype, tol) in _REDUCED.items():
+        if dtype == torch.float16 and dev.type != "cuda":
+            continue
+        model = create_model(data["options"])
+        model.load_state_dict(data["state_dict"], strict=True)
+        model = model.to(dev).eval()
+        model.convert_torso(dtype)
+        low_res = fw.get("low_res")
+        with torch.no_grad():
+            out = model(
+                fw["x"].to(dev),
+                fw["timesteps"].to(dev),
+                fw["tokens"].to(dev),
+                fw["mask"].to(dev),
+                low_res=low_res.to(dev) if low_res is not None else None,
+            )
+        finite = bool(torch.isfinite(out).all())
+        rel = (
+            _max_abs(out, fw["output"]) / float(fw["output"].abs().max())
+            if finite
+            else float("inf")
+        )
+        yield _result(name, f"forward.{label}", rel, tol, "relative to max |output|")
 
 
 def _verify_trace(
