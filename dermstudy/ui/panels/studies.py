@@ -198,7 +198,9 @@ class NewStudyDialog(QDialog):
             f"training splits to keep out ({', '.join(splits) or 'none stored'})"
         )
         self.filters_edit = QLineEdit()
-        self.filters_edit.setPlaceholderText("synthetic filters KEY=PATTERN, e.g. source=glide*")
+        self.filters_edit.setPlaceholderText(
+            "KEY=PATTERN, comma-separated, e.g. source=glide*, model=<checkpoint SHA or file>"
+        )
         self.one_per_lesion_check = QCheckBox("At most one image per lesion")
         self.one_per_lesion_check.setChecked(True)
         form.addRow("Exclude sets:", self.exclude_sets_edit)
