@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import platform
 import secrets
 import sys
@@ -32,6 +31,7 @@ from dermstudy.glide.options import model_kind
 from dermstudy.training.config import TrainConfig
 from dermstudy.workspace import Workspace, now_iso
 from dermstudy.workspace.core import atomic_write_bytes, sha256_file
+from dermstudy.workspace.models import register_model_file
 
 
 class RunError(ValueError):
@@ -241,26 +241,7 @@ def read_training_checkpoint(path: Path, kind: str) -> dict[str, Any]:
 def register_model(
     ws: Workspace, path: Path, kind: str, name: str, options: dict[str, Any], run_id: str
 ) -> str:
-    """List a finished model file in ``models`` so the Generator panel offers it.
-
-    Kinds are stored as ``glide-base`` / ``glide-upsample``, the convention of
-    ``dermstudy.workspace.models`` (which the Generator panel reads); paths relative to the workspace.
-    """
+    """List a finished model file in ``models`` so the Generator panel offers it; its SHA-256."""
     digest = sha256_file(path)
-    relative = os.path.relpath(path, ws.root)
-    with ws.transaction():
-        ws.conn.execute(
-            "INSERT OR IGNORE INTO models (sha256, path, kind, name, options, origin, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                digest,
-                relative,
-                f"glide-{kind}",
-                name,
-                json.dumps(options, sort_keys=True),
-                f"training:{run_id}",
-                now_iso(),
-            ),
-        )
-        ws.audit("model.register", name, {"sha256": digest, "path": relative, "run": run_id})
+    register_model_file(ws, path, kind, name, options, origin=f"training:{run_id}", sha256=digest)
     return digest
