@@ -442,6 +442,7 @@ class ReaderWidget(QWidget):
 
     def _show_finish_page(self) -> None:
         self._shown_index = None
+        self._load_answer(None)  # the controls are idle here: show no case's answer
         self.pages.setCurrentIndex(2)
         self.controls.setEnabled(False)
         self.pause_button.setEnabled(False)

@@ -87,8 +87,9 @@ def test_ensure_thumbnail_reuses_cache(tmp_path):
 
 def test_ham10000_import_from_the_panel(qtbot, panel, tmp_path):
     folder = write_ham_folder(tmp_path / "ham", ["mel", "bcc", "bcc", "vasc"], start=500)
-    with qtbot.waitSignal(panel.import_ham10000_folder(folder).done, timeout=30_000):
-        pass
+    # Connect before starting: a fast job can end before a later connect (the signal is lost).
+    with qtbot.waitSignal(panel.workspace_changed, timeout=30_000):
+        panel.import_ham10000_folder(folder)
     assert not panel.progress_bar.isVisible()
     assert "Imported 4 images" in panel.import_status.text(), panel.import_status.text()
     assert count_cell(panel, 4, 2) == "2"  # bcc real
@@ -99,8 +100,8 @@ def test_ham10000_import_from_the_panel(qtbot, panel, tmp_path):
 
 def test_import_failure_is_one_clear_line(qtbot, panel, tmp_path):
     (tmp_path / "empty").mkdir()
-    with qtbot.waitSignal(panel.import_ham10000_folder(tmp_path / "empty").done, timeout=30_000):
-        pass
+    with qtbot.waitSignal(panel.workspace_changed, timeout=30_000):
+        panel.import_ham10000_folder(tmp_path / "empty")
     text = panel.import_status.text()
     assert text.startswith("Import failed:") and "HAM10000_metadata.csv" in text, text
     assert "\n" not in text
@@ -132,9 +133,8 @@ def test_synthetic_import_from_a_folder(qtbot, panel, tmp_path):
     folder.mkdir()
     for i in range(3):
         Image.new("RGB", (32, 32), (i * 40, 10, 10)).save(folder / f"s{i}.png")
-    worker = panel.import_synthetic_path("folder", folder, "vasc", "other-lab")
-    with qtbot.waitSignal(worker.done, timeout=30_000):
-        pass
+    with qtbot.waitSignal(panel.workspace_changed, timeout=30_000):
+        panel.import_synthetic_path("folder", folder, "vasc", "other-lab")
     assert count_cell(panel, 6, 3) == "3"  # vasc synthetic
     assert panel.source_filter.findData("source:imported") >= 0
 

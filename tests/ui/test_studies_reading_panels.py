@@ -43,11 +43,15 @@ def fill_dialog(panel: StudiesPanel, name: str, real: int, synthetic: int) -> Ne
     return dialog
 
 
-def create(qtbot, panel: StudiesPanel, dialog: NewStudyDialog):
-    worker = panel.create_study(dialog.design())
-    with qtbot.waitSignal(worker.done, timeout=30_000):
-        pass
-    return worker
+def run_job(qtbot, panel: StudiesPanel, start) -> None:
+    """Start a panel job and wait for it (connected first: a fast job may end at once)."""
+    with qtbot.waitSignal(panel.workspace_changed, timeout=30_000):
+        start()
+
+
+def create(qtbot, panel: StudiesPanel, dialog: NewStudyDialog) -> None:
+    design = dialog.design()
+    run_job(qtbot, panel, lambda: panel.create_study(design))
 
 
 def test_create_study_from_the_dialog(qtbot, studies):
@@ -67,7 +71,10 @@ def test_create_study_from_the_dialog(qtbot, studies):
 
 def test_shortfall_is_reported_in_one_line(qtbot, studies):
     dialog = fill_dialog(studies, "too-big", 5, 0)
-    assert "Too few images for" in dialog.total_label.text()
+    assert (
+        "Too few images (have/need): mel real 3/5, nv real 3/5, bcc real 3/5."
+        in dialog.total_label.text()
+    )
     create(qtbot, studies, dialog)
     text = studies.status_label.text()
     assert "mel" in text and "\n" not in text
@@ -88,13 +95,11 @@ def test_dialog_rejects_bad_input(studies):
 def test_export_package_and_import_results(qtbot, studies, tmp_path):
     create(qtbot, studies, fill_dialog(studies, "pilot", 1, 1))
     package = tmp_path / "out" / "pilot.zip"
-    with qtbot.waitSignal(studies.export_package(package).done, timeout=30_000):
-        pass
+    run_job(qtbot, studies, lambda: studies.export_package(package))
     assert package.is_file() and "Wrote 6 cases" in studies.status_label.text()
     with open_reading(package, None, "remote-reader") as session:
         session.submit(0, Answer("mel", ai_scale=2))
-    with qtbot.waitSignal(studies.import_results(package).done, timeout=30_000):
-        pass
+    run_job(qtbot, studies, lambda: studies.import_results(package))
     assert "Merged 1 new answer(s) from pilot.zip" in studies.status_label.text()
     assert "0 conflict(s)" in studies.status_label.text()
     assert "remote-reader" in [

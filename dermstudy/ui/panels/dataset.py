@@ -132,7 +132,7 @@ class ImageDetailsDialog(QDialog):
         scroll = QScrollArea()
         scroll.setWidget(form_host)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(340)
+        scroll.setMinimumWidth(540)  # a SHA-256 is one unbreakable 64-character word
         return scroll
 
 
@@ -207,7 +207,9 @@ class SyntheticImportDialog(QDialog):
 class DatasetPanel(QWidget):
     """Counts, filters, thumbnail grid and import actions for one workspace."""
 
-    workspace_changed = Signal()  # after an import finished (the main window updates its status)
+    # Emitted when a background job has ended (the workspace may have changed): the main window
+    # updates its status bar; tests wait on it (connected before the job starts).
+    workspace_changed = Signal()
 
     def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -88,7 +88,7 @@ class NewStudyDialog(QDialog):
     def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("New study")
-        self.setMinimumWidth(620)
+        self.setMinimumWidth(760)
         self._available = dataset_summary(ws)["by_entity"]
         layout = QVBoxLayout(self)
         form = QFormLayout()
@@ -130,7 +130,7 @@ class NewStudyDialog(QDialog):
             check.setChecked(True)
             check.toggled.connect(self._update_total)
             self.entity_checks[entity.code] = check
-            entity_grid.addWidget(check, i // 4, i % 4)
+            entity_grid.addWidget(check, i // 3, i % 3)
         grid.addLayout(entity_grid, 0, 1, 1, 3)
         self.real_spin = QSpinBox()
         self.real_spin.setRange(0, 10_000)
@@ -146,6 +146,7 @@ class NewStudyDialog(QDialog):
         grid.addWidget(self.synthetic_spin, 1, 3)
         self.total_label = QLabel()
         self.total_label.setProperty("role", "hint")
+        self.total_label.setWordWrap(True)
         grid.addWidget(self.total_label, 2, 0, 1, 4)
         return box
 
@@ -159,6 +160,7 @@ class NewStudyDialog(QDialog):
         self.size_spin.setSuffix(" px")
         self.seed_edit = QLineEdit()
         self.seed_edit.setPlaceholderText("random (recorded)")
+        self.seed_edit.setMinimumWidth(150)
         self.order_combo = QComboBox()
         self.order_combo.addItem("Same order for every reader", "same")
         self.order_combo.addItem("Own order per reader", "per-reader")
@@ -210,18 +212,19 @@ class NewStudyDialog(QDialog):
         return box
 
     def _update_total(self) -> None:
+        """Cases the form asks for, and (before drawing) which pools are visibly too small."""
         chosen = [code for code, check in self.entity_checks.items() if check.isChecked()]
-        per = self.real_spin.value() + self.synthetic_spin.value()
+        wanted = {"real": self.real_spin.value(), "synthetic": self.synthetic_spin.value()}
         short = [
-            f"{code} ({self._available[code]['real']} real, "
-            f"{self._available[code]['synthetic']} synthetic)"
+            f"{code} {kind} {self._available[code][kind]}/{n}"
             for code in chosen
-            if self._available[code]["real"] < self.real_spin.value()
-            or self._available[code]["synthetic"] < self.synthetic_spin.value()
+            for kind, n in wanted.items()
+            if self._available[code][kind] < n
         ]
+        per = sum(wanted.values())
         text = f"{len(chosen)} entities × {per} = {len(chosen) * per} scored cases."
         if short:
-            text += " Too few images for: " + "; ".join(short)
+            text += " Too few images (have/need): " + ", ".join(short) + "."
         self.total_label.setText(text)
 
     def design(self):
@@ -301,7 +304,9 @@ class AnswerKeyDialog(QDialog):
 class StudiesPanel(QWidget):
     """List of studies on the left; the selected study's design, counts and readers on the right."""
 
-    workspace_changed = Signal()  # after a study was created or results merged
+    # Emitted when a background job has ended (a study created, results merged...): the main
+    # window updates its status bar; tests wait on it (connected before the job starts).
+    workspace_changed = Signal()
 
     def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
