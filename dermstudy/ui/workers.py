@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QThread, QTimer, Signal
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Qt, QThread, QTimer, Signal
 
 from dermstudy.jobs import Cancelled, CancelToken, ProgressEvent
 
@@ -63,7 +63,9 @@ class JobWorker(QObject):
     """Runs ``fn(progress=callback, cancel=token)`` on a background ``QThread``.
 
     Exactly one of ``finished(result)``, ``failed(message)`` or ``cancelled()`` is emitted per run,
-    always on the thread that owns the worker (the UI thread), followed by ``done()``.
+    followed by ``done()``. Every public signal is emitted by the UI thread's event loop (the job
+    thread only posts to it), so a slot connected right after :meth:`start` never misses the end
+    of a job that was over in a millisecond.
     """
 
     progress = Signal(object)  # ProgressEvent
@@ -71,6 +73,10 @@ class JobWorker(QObject):
     failed = Signal(str)  # one-line error message
     cancelled = Signal()
     done = Signal()  # after any of the three above
+
+    # Posted by the job thread, re-emitted publicly on the UI thread (see the class docstring).
+    _posted_progress = Signal(object)
+    _posted_end = Signal(str, object)  # "finished" | "failed" | "cancelled", payload
 
     def __init__(self, fn: JobFunction, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -80,6 +86,9 @@ class JobWorker(QObject):
         self._last_progress = 0.0
         self.error: BaseException | None = None
         self.result: Any = None
+        queued = Qt.ConnectionType.QueuedConnection
+        self._posted_progress.connect(self.progress, queued)
+        self._posted_end.connect(self._emit_end, queued)
 
     # -- control (UI thread) -------------------------------------------------------------------
     def start(self) -> None:
@@ -110,22 +119,30 @@ class JobWorker(QObject):
         last = event.total is not None and event.done >= event.total
         if last or now - self._last_progress >= _PROGRESS_INTERVAL_S:
             self._last_progress = now
-            self.progress.emit(event)
+            self._posted_progress.emit(event)
 
     def _run_job(self) -> None:
         try:
             result = self._fn(progress=self._report, cancel=self._token)
         except Cancelled:
-            self.cancelled.emit()
+            self._posted_end.emit("cancelled", None)
         except Exception as exc:  # shown to the user as one line; the object is kept for callers
             self.error = exc
-            self.failed.emit(one_line_error(exc))
+            self._posted_end.emit("failed", one_line_error(exc))
         else:
             if self._token.cancelled and result is None:
-                self.cancelled.emit()
+                self._posted_end.emit("cancelled", None)
             else:
-                self.result = result
-                self.finished.emit(result)
+                self._posted_end.emit("finished", result)
+
+    def _emit_end(self, kind: str, payload: object) -> None:  # on the UI thread
+        if kind == "finished":
+            self.result = payload
+            self.finished.emit(payload)
+        elif kind == "failed":
+            self.failed.emit(str(payload))
+        else:
+            self.cancelled.emit()
         self.done.emit()
 
 

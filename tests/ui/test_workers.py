@@ -107,3 +107,22 @@ def test_non_object_lines_are_plain_output(qtbot, bad):
     runner.output.connect(outputs.append)
     runner._handle_stdout_line(bad)
     assert outputs == [bad] and runner.events == []
+
+
+def test_end_of_a_fast_job_reaches_slots_connected_after_start(qtbot):
+    worker = JobWorker(lambda progress, cancel: "quick")
+    worker.start()
+    assert worker.wait(5000)  # the job is over before anyone connected
+    with qtbot.waitSignal(worker.done, timeout=5000):
+        pass
+    assert worker.result == "quick"
+
+
+def test_public_signals_arrive_on_the_ui_thread(qtbot):
+    seen = []
+    worker = JobWorker(lambda progress, cancel: progress(ProgressEvent(1, 1)))
+    worker.progress.connect(lambda _event: seen.append(threading.get_ident()))
+    worker.done.connect(lambda: seen.append(threading.get_ident()))
+    with qtbot.waitSignal(worker.done, timeout=5000):
+        worker.start()
+    assert seen == [threading.get_ident()] * 2
