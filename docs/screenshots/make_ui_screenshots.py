@@ -98,6 +98,15 @@ def save(widget: QWidget, name: str) -> Path:
     return target
 
 
+def real_case_codes(root: Path) -> set[str]:
+    with Workspace.open(root) as ws:
+        rows = ws.conn.execute(
+            "SELECT cases.code FROM cases JOIN images ON images.id = cases.image_id "
+            "WHERE images.kind = 'real'"
+        )
+        return {code for (code,) in rows}
+
+
 def main() -> int:
     app = create_application()
     with tempfile.TemporaryDirectory(prefix="dermstudy-shots-") as tmp:
@@ -117,10 +126,14 @@ def main() -> int:
         reader.resize(1280, 860)
         reader.show()
         pump(app, 0.5)
-        for n in range(37):  # mid-study
+        real_codes = real_case_codes(root)
+        n = 0
+        # Mid-study, stopping on a real case: the stand-ins are only there to fill the study.
+        while n < 37 or session.case_code(session.current) not in real_codes:
             QTest.keyClick(reader.reader, getattr(Qt.Key, f"Key_{n % 7 + 1}"))
             QTest.keyClick(reader.reader, (Qt.Key.Key_S, Qt.Key.Key_F, Qt.Key.Key_D)[n % 3])
             QTest.keyClick(reader.reader, Qt.Key.Key_Return)
+            n += 1
         QTest.keyClick(reader.reader, Qt.Key.Key_2)
         QTest.keyClick(reader.reader, Qt.Key.Key_S)
         pump(app, 0.5)
