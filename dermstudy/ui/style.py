@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cache
 
 from PySide6.QtGui import QColor, QFont, QIcon, QPalette
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
 from dermstudy.paths import RESOURCES_DIR
 
@@ -91,6 +91,27 @@ def set_role(widget: QWidget, role: str) -> None:
     widget.setProperty("role", role)
     widget.style().unpolish(widget)
     widget.style().polish(widget)
+
+
+def hint_label(text: str = "") -> QLabel:
+    """A wrapped, muted line of explanation under a title or beside a control."""
+    label = QLabel(text)
+    label.setProperty("role", "hint")
+    label.setWordWrap(True)
+    return label
+
+
+def page_layout(panel: QWidget, title: str, intro: QLabel | None = None) -> QVBoxLayout:
+    """A panel's page: the standard margins and spacing, its title, and an optional intro line."""
+    layout = QVBoxLayout(panel)
+    layout.setContentsMargins(SPACING * 2, SPACING * 2, SPACING * 2, SPACING)
+    layout.setSpacing(SPACING)
+    heading = QLabel(title)
+    heading.setProperty("role", "title")
+    layout.addWidget(heading)
+    if intro is not None:
+        layout.addWidget(intro)
+    return layout
 
 
 def app_icon() -> QIcon:

@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 from dermstudy.datasets.summary import dataset_summary
 from dermstudy.entities import BY_CODE, CODES, ENTITIES
 from dermstudy.jobs import ProgressEvent
-from dermstudy.ui.style import SPACING, set_role
+from dermstudy.ui.style import SPACING, hint_label, page_layout, set_role
 from dermstudy.ui.thumbnails import ImageRow, ThumbnailListModel, ThumbnailLoader
 from dermstudy.ui.workers import JobWorker
 from dermstudy.workspace import Workspace
@@ -226,15 +226,8 @@ class DatasetPanel(QWidget):
 
     # -- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(SPACING * 2, SPACING * 2, SPACING * 2, SPACING)
-        layout.setSpacing(SPACING)
-        title = QLabel("Dataset")
-        title.setProperty("role", "title")
-        self.summary_label = QLabel()
-        self.summary_label.setProperty("role", "hint")
-        layout.addWidget(title)
-        layout.addWidget(self.summary_label)
+        self.summary_label = hint_label()
+        layout = page_layout(self, "Dataset", self.summary_label)
 
         top = QHBoxLayout()
         top.setSpacing(SPACING * 2)

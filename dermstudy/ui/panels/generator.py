@@ -34,7 +34,7 @@ from dermstudy.entities import BY_CODE, ENTITIES
 from dermstudy.generation.catalog import GenerateForm, generate_arguments, model_choices
 from dermstudy.jobs import ProgressEvent
 from dermstudy.paths import models_dir
-from dermstudy.ui.style import SPACING
+from dermstudy.ui.style import SPACING, hint_label, page_layout
 from dermstudy.ui.workers import ProcessRunner
 
 TITLE = "Generator"
@@ -101,14 +101,10 @@ class GeneratorPanel(QWidget):
 
     # -- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
-        title = QLabel("Generator")
-        title.setProperty("role", "title")
-        intro = QLabel(
+        intro = hint_label(
             "Sample synthetic dermoscopic images per entity with GLIDE. Images go into the "
             "workspace library with full provenance; each image's seed reproduces it."
         )
-        intro.setWordWrap(True)
-        intro.setProperty("role", "hint")
         self.no_models = QLabel()
         self.no_models.setWordWrap(True)
         self.no_models.setProperty("role", "error")
@@ -138,11 +134,7 @@ class GeneratorPanel(QWidget):
         columns.addWidget(left)
         columns.addWidget(gallery_box, 1)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(SPACING * 2, SPACING * 2, SPACING * 2, SPACING)
-        layout.setSpacing(SPACING)
-        layout.addWidget(title)
-        layout.addWidget(intro)
+        layout = page_layout(self, "Generator", intro)
         layout.addWidget(self.no_models)
         layout.addLayout(columns, 1)
 

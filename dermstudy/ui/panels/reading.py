@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dermstudy.ui.style import SPACING, set_role
+from dermstudy.ui.style import hint_label, page_layout, set_role
 from dermstudy.workspace import Workspace
 
 TITLE = "Reading"
@@ -52,19 +52,11 @@ class ReadingPanel(QWidget):
         self.refresh()
 
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(SPACING * 2, SPACING * 2, SPACING * 2, SPACING)
-        layout.setSpacing(SPACING)
-        title = QLabel("Reading")
-        title.setProperty("role", "title")
-        hint = QLabel(
+        hint = hint_label(
             "Readers answer with the keyboard in a separate window. Every confirmed answer is saved "
             "at once; closing the window and starting again resumes at the first unanswered case."
         )
-        hint.setProperty("role", "hint")
-        hint.setWordWrap(True)
-        layout.addWidget(title)
-        layout.addWidget(hint)
+        layout = page_layout(self, "Reading", hint)
         layout.addWidget(self._build_workspace_box())
         layout.addWidget(self._build_package_box())
         self.hide_main_check = QCheckBox(

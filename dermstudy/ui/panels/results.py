@@ -43,7 +43,7 @@ from dermstudy.jobs import CancelToken, Progress, ProgressEvent
 from dermstudy.reports import tables
 from dermstudy.reports.bundle import report_json, write_outputs
 from dermstudy.reports.figures import build_figures, display_label, figure_bytes
-from dermstudy.ui.style import SPACING
+from dermstudy.ui.style import SPACING, hint_label, page_layout
 from dermstudy.ui.workers import JobWorker
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.core import atomic_write_bytes
@@ -252,16 +252,8 @@ class ResultsPanel(QWidget):
 
     # -- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(SPACING * 2, SPACING * 2, SPACING * 2, SPACING)
-        layout.setSpacing(SPACING)
-        title = QLabel("Results")
-        title.setProperty("role", "title")
-        self.summary_label = QLabel("Pick a study and press Analyse.")
-        self.summary_label.setProperty("role", "hint")
-        self.summary_label.setWordWrap(True)
-        layout.addWidget(title)
-        layout.addWidget(self.summary_label)
+        self.summary_label = hint_label("Pick a study and press Analyse.")
+        layout = page_layout(self, "Results", self.summary_label)
         layout.addLayout(self._build_controls())
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)

@@ -21,12 +21,14 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QVBoxLayout,
@@ -38,7 +40,7 @@ from dermstudy.jobs import ProgressEvent
 from dermstudy.paths import models_dir
 from dermstudy.training.config import resolve_config
 from dermstudy.training.plots import draw_loss_curve
-from dermstudy.ui.style import SPACING
+from dermstudy.ui.style import hint_label, page_layout
 from dermstudy.ui.workers import ProcessRunner
 from dermstudy.workspace import Workspace
 
@@ -102,14 +104,10 @@ class TrainingPanel(QWidget):
 
     # -- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
-        title = QLabel("Training")
-        title.setProperty("role", "title")
-        intro = QLabel(
+        intro = hint_label(
             "Fine-tune GLIDE on this workspace's real images; captions are the entities' prompts. "
             "The run is a separate process: stop it at any time and resume it later, exactly."
         )
-        intro.setWordWrap(True)
-        intro.setProperty("role", "hint")
         left = QVBoxLayout()
         left.addWidget(self._build_model_box())
         left.addWidget(self._build_options_box())
@@ -119,13 +117,19 @@ class TrainingPanel(QWidget):
         right = QVBoxLayout()
         right.addWidget(self._build_curve_box(), 3)
         right.addWidget(self._build_preview_box(), 4)
+        # The form is taller than a laptop screen: it scrolls instead of squeezing its rows.
+        form_widget = QWidget()
+        form_widget.setLayout(left)
+        form_scroll = QScrollArea()
+        form_scroll.setWidget(form_widget)
+        form_scroll.setWidgetResizable(True)
+        form_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        form_scroll.setMinimumWidth(form_widget.sizeHint().width() + 20)
         columns = QHBoxLayout()
-        columns.addLayout(left, 2)
+        columns.addWidget(form_scroll, 2)
         columns.addLayout(right, 3)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(SPACING * 2, SPACING * 2, SPACING * 2, SPACING * 2)
-        layout.addWidget(title)
-        layout.addWidget(intro)
+        layout = page_layout(self, "Training", intro)
         layout.addLayout(columns, 1)
 
     def _build_model_box(self) -> QGroupBox:
