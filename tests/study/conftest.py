@@ -1,4 +1,4 @@
-"""Fixtures for study tests: a workspace with a small made-up image library."""
+"""Fixtures for study and reading tests: a workspace with a small made-up image library."""
 
 from __future__ import annotations
 
