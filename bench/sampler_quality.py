@@ -125,10 +125,8 @@ def run_mixture() -> None:
 
 
 def run_small_glide() -> None:
-    vectors = torch.load(
-        Path(__file__).resolve().parents[1] / "tests" / "data" / "glide" / "base_small.pt",
-        weights_only=True,
-    )
+    path = Path(__file__).resolve().parents[1] / "tests" / "data" / "glide" / "base_small.pt"
+    vectors = torch.load(path, weights_only=True)
     model = create_model(vectors["options"])
     model.load_state_dict(vectors["state_dict"])
     model.eval()

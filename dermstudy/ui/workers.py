@@ -113,6 +113,12 @@ class JobWorker(QObject):
         """Block until the thread has ended (for shutdown and tests)."""
         return self._thread.wait(timeout_ms) if self._thread is not None else True
 
+    def cancel_and_wait(self, timeout_ms: int = 60_000) -> None:
+        """Ask a running job to stop and block until it has (a panel closing or switching)."""
+        if self.is_running():
+            self.cancel()
+            self.wait(timeout_ms)
+
     # -- the job (worker thread) ---------------------------------------------------------------
     def _report(self, event: ProgressEvent) -> None:
         now = time.monotonic()

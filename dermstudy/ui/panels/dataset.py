@@ -510,8 +510,7 @@ class DatasetPanel(QWidget):
         if self._closed:
             return
         self._closed = True
-        if self.worker is not None and self.worker.is_running():
-            self.worker.cancel()
-            self.worker.wait(60_000)
+        if self.worker is not None:
+            self.worker.cancel_and_wait()
         self.loader.shutdown()
         self.ws.close()

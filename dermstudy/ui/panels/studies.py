@@ -657,7 +657,6 @@ class StudiesPanel(QWidget):
         if self._closed:
             return
         self._closed = True
-        if self.worker is not None and self.worker.is_running():
-            self.worker.cancel()
-            self.worker.wait(60_000)
+        if self.worker is not None:
+            self.worker.cancel_and_wait()
         self.ws.close()
