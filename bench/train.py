@@ -181,7 +181,13 @@ def bench_model(kind: str, device: torch.device, args: argparse.Namespace) -> No
         torch.cuda.empty_cache()
     peak = peak_flops(device)
     fast_batch = largest_batch(options, device, 8, args.max_batch) if full else args.cpu_fast_batch
-    for name, batch, fast in (("reference", 4, False), ("fast", fast_batch, True)):
+    # The middle row separates the batch-size effect from the precision effect.
+    configs = (
+        ("reference", 4, False),
+        ("fp32, fast batch", fast_batch, False),
+        ("fast", fast_batch, True),
+    )
+    for name, batch, fast in configs:
         steps = args.steps if full else args.cpu_steps
         result = time_steps(options, device, batch, fast, steps=steps, warmup=args.warmup)
         record = {
