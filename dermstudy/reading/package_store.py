@@ -17,6 +17,7 @@ after each commit instead of deleting the file), which halves the commit time on
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import sqlite3
 import threading
@@ -188,6 +189,8 @@ class PackageStore:
                 f"{self.answers_path}: {reader!r}'s case order does not match the package"
             )
         self.cases = [by_code[code] for code in order]
+        reader_key = hashlib.sha256(reader.encode()).hexdigest()[:16]
+        self.lock_path = self.answers_path.with_name(f".{self.answers_path.name}.{reader_key}.lock")
 
     @contextlib.contextmanager
     def _transaction(self):

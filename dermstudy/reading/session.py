@@ -40,8 +40,9 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
+from dermstudy.locks import LockedError, acquire_exclusive, release
 from dermstudy.reading.answers import (
     ORDER_PER_READER,
     Answer,
@@ -92,6 +93,7 @@ class AnswerStore(Protocol):
     reader: str
     settings: ReadingSettings
     cases: list[CaseRef]  # in this reader's reading order
+    lock_path: Path  # held while the session is open: one window per reader and study
 
     def read_image(self, case: CaseRef) -> bytes: ...
 
@@ -137,6 +139,7 @@ class ReadingSession:
 
     def __init__(self, store: AnswerStore) -> None:
         self._store = store
+        self._lock = _lock_session(store)
         self._cases = list(store.cases)
         if not self._cases:
             raise ReadingError(f"study {store.study_name!r} has no cases")
@@ -353,6 +356,7 @@ class ReadingSession:
         self._finished_at = self._store.finished_at()
 
     def close(self) -> None:
+        release(self._lock)
         self._store.close()
 
     def __enter__(self) -> ReadingSession:
@@ -389,6 +393,18 @@ class ReadingSession:
         if self.is_answered(i):
             return "changing an answer is not allowed in this study"
         return "answer the cases in order: earlier cases are still unanswered"
+
+
+def _lock_session(store: AnswerStore) -> IO[str] | None:
+    """One window per reader and study: a second open of the same session is refused."""
+    lock_path = getattr(store, "lock_path", None)
+    if lock_path is None:
+        return None
+    try:
+        return acquire_exclusive(lock_path, f"{store.reader!r}'s reading of {store.study_name!r}")
+    except LockedError as exc:
+        store.close()
+        raise ReadingError(str(exc)) from None
 
 
 def open_reading(

@@ -122,6 +122,7 @@ class WorkspaceStore:
                 f"session of {reader!r} in study {name!r} does not match the study's cases"
             )
         self.cases = [by_code[code] for code in order]
+        self.lock_path = self.ws.root / "locks" / f"session-{self._session_id}.lock"
 
     def read_image(self, case: CaseRef) -> bytes:
         relative = self.ws.relative_blob_path(case.sha256, ".png", "cases")

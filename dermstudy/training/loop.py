@@ -44,6 +44,7 @@ from dermstudy.glide.options import (
 )
 from dermstudy.glide.tokenizer import default_tokenizer
 from dermstudy.jobs import CancelToken, Progress, ProgressEvent, no_progress
+from dermstudy.locks import LockedError, acquire_exclusive
 from dermstudy.training import data as data_mod
 from dermstudy.training import previews as preview_mod
 from dermstudy.training import runs
@@ -378,15 +379,10 @@ def _make_state(
 
 def _lock_run(folder: Path) -> Any:
     """Hold an exclusive lock on the run folder while training (released even by a crash)."""
-    import fcntl
-
-    handle = open(folder / ".lock", "w")  # noqa: SIM115 - held for the whole run
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
+        return acquire_exclusive(folder / ".lock", f"training run {folder.name}")
+    except LockedError:
         raise runs.RunError(f"{folder}: the run is being trained by another process") from None
-    return handle
 
 
 def _train(
