@@ -23,6 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(handler=run_show)
 
+    delete = sub.add_parser("delete", help="delete a study that has no answers yet")
+    delete.add_argument("name", metavar="STUDY")
+    delete.set_defaults(handler=run_delete)
+
     key = sub.add_parser("key", help="the answer key (coordinators only: reveals the truth)")
     key.add_argument("name", metavar="STUDY")
     key.add_argument("--json", action="store_true", help="print a JSON list of cases")
@@ -244,6 +248,19 @@ def _summary_text(s: dict) -> str:
         state = "finished" if r["finished_at"] else "in progress"
         lines.append(f"    {r['reader']}: {r['answered']}/{s['cases']} answered, {state}")
     return "\n".join(lines)
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    from dermstudy.study.builder import StudyError
+    from dermstudy.study.queries import delete_study
+
+    with open_workspace(args, create=False) as ws:
+        try:
+            removed = delete_study(ws, args.name)
+        except StudyError as exc:
+            raise UserError(str(exc)) from None
+    print(f"deleted study {args.name!r} ({removed['cases']} cases, {removed['sessions']} sessions)")
+    return 0
 
 
 def run_key(args: argparse.Namespace) -> int:

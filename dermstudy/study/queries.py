@@ -153,3 +153,35 @@ def answer_key(ws: Workspace, name: str) -> list[dict[str, Any]]:
             provenance,
         ) in rows
     ]
+
+
+def delete_study(ws: Workspace, name: str) -> dict[str, Any]:
+    """Remove a study that nobody has answered yet (a mistake in the design); returns what went.
+
+    A study with any answer is kept: answers are research data and the audit trail needs their cases.
+    Blinded case files stay in the content-addressed store; they are harmless and may be shared.
+    """
+    study = find_study(ws, name)
+    votes = ws.conn.execute(
+        "SELECT COUNT(*) FROM votes JOIN sessions ON sessions.id = votes.session_id "
+        "WHERE sessions.study_id = ?",
+        (study["id"],),
+    ).fetchone()[0]
+    if votes:
+        raise StudyError(f"study {name!r} has {votes} answer(s) and cannot be deleted")
+    with ws.transaction():
+        counts = {
+            table: ws.conn.execute(sql, (study["id"],)).rowcount
+            for table, sql in (
+                (
+                    "predictions",
+                    "DELETE FROM predictions WHERE case_id IN "
+                    "(SELECT id FROM cases WHERE study_id = ?)",
+                ),
+                ("sessions", "DELETE FROM sessions WHERE study_id = ?"),
+                ("cases", "DELETE FROM cases WHERE study_id = ?"),
+                ("studies", "DELETE FROM studies WHERE id = ?"),
+            )
+        }
+        ws.audit("study.delete", name, {"study_id": study["id"], "seed": study["seed"], **counts})
+    return {"study": name, **counts}
