@@ -238,15 +238,7 @@ def verify_model_vectors(name: str, data: dict, device: str = "cpu") -> Iterator
 
     if "forward" in data:
         fw = data["forward"]
-        low_res = fw.get("low_res")
-        with torch.no_grad():
-            out = model(
-                fw["x"].to(dev),
-                fw["timesteps"].to(dev),
-                fw["tokens"].to(dev),
-                fw["mask"].to(dev),
-                low_res=low_res.to(dev) if low_res is not None else None,
-            )
+        out = _forward(model, fw, dev)
         yield _result(name, "forward", _max_abs(out, fw["output"]), tol.get("forward", 1e-4))
         yield from _reduced_precision(name, data, fw, dev)
 
@@ -259,6 +251,19 @@ def verify_model_vectors(name: str, data: dict, device: str = "cpu") -> Iterator
 
     if "trace" in data:
         yield from _verify_trace(name, model, data, dev, tol)
+
+
+def _forward(model: torch.nn.Module, fw: dict, dev: torch.device) -> torch.Tensor:
+    """The model's output on a vector file's ``forward`` inputs."""
+    low_res = fw.get("low_res")
+    with torch.no_grad():
+        return model(
+            fw["x"].to(dev),
+            fw["timesteps"].to(dev),
+            fw["tokens"].to(dev),
+            fw["mask"].to(dev),
+            low_res=low_res.to(dev) if low_res is not None else None,
+        )
 
 
 # Relative tolerances for the mixed-precision torsos (spec §9.12: fp16 ~1e-3, bf16 ~1e-2 per
@@ -275,15 +280,7 @@ def _reduced_precision(name: str, data: dict, fw: dict, dev: torch.device) -> It
         model.load_state_dict(data["state_dict"], strict=True)
         model = model.to(dev).eval()
         model.convert_torso(dtype)
-        low_res = fw.get("low_res")
-        with torch.no_grad():
-            out = model(
-                fw["x"].to(dev),
-                fw["timesteps"].to(dev),
-                fw["tokens"].to(dev),
-                fw["mask"].to(dev),
-                low_res=low_res.to(dev) if low_res is not None else None,
-            )
+        out = _forward(model, fw, dev)
         finite = bool(torch.isfinite(out).all())
         rel = (
             _max_abs(out, fw["output"]) / float(fw["output"].abs().max())
