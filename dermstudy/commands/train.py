@@ -80,6 +80,12 @@ def _add_training_arguments(p: argparse.ArgumentParser) -> None:
         help="train only on this entity (repeatable; default all seven)",
     )
     data.add_argument("--split", help="leave out the test side of this split")
+    data.add_argument(
+        "--patch-size",
+        type=int,
+        metavar="PIXELS",
+        help="upsampler: train on random crops of this size (multiple of 32; default whole images)",
+    )
     model = p.add_argument_group("model size (only with --init scratch)")
     model.add_argument("--num-channels", type=int, help="UNet width (public models: 192)")
     model.add_argument("--model-options", metavar="JSON", help="GLIDE option overrides as JSON")

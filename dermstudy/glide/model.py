@@ -80,6 +80,15 @@ def timestep_embedding(
 # -- UNet building blocks --------------------------------------------------------------------------
 
 
+def _zero(module: nn.Module) -> nn.Module:
+    """Zero a layer's parameters, as the reference does for the last layer of every residual branch
+    (spec §2.5, §2.6, §2.10): each block starts as the identity, which is where training from scratch
+    must begin."""
+    for parameter in module.parameters():
+        nn.init.zeros_(parameter)
+    return module
+
+
 class ResBlock(nn.Module):
     """Residual block with FiLM (scale-shift) conditioning on the embedding (spec §2.5)."""
 
@@ -109,7 +118,7 @@ class ResBlock(nn.Module):
             GroupNorm32(out_channels, swish=not use_scale_shift_norm),
             nn.SiLU() if use_scale_shift_norm else nn.Identity(),
             nn.Dropout(dropout),
-            nn.Conv2d(out_channels, out_channels, 3, padding=1),
+            _zero(nn.Conv2d(out_channels, out_channels, 3, padding=1)),
         )
         if out_channels == channels:
             self.skip_connection: nn.Module = nn.Identity()
@@ -153,7 +162,7 @@ class AttentionBlock(nn.Module):
         self.qkv = nn.Conv1d(channels, 3 * channels, 1)
         if encoder_channels:
             self.encoder_kv = nn.Conv1d(encoder_channels, 2 * channels, 1)
-        self.proj_out = nn.Conv1d(channels, channels, 1)
+        self.proj_out = _zero(nn.Conv1d(channels, channels, 1))
 
     def forward(self, x: torch.Tensor, encoder_out: torch.Tensor | None = None) -> torch.Tensor:
         b, c, *spatial = x.shape
@@ -361,7 +370,9 @@ class Text2ImUNet(nn.Module):
                     ds //= 2
                 self.output_blocks.append(TimestepBlock(*layers))
         self.out = nn.Sequential(
-            GroupNorm32(ch, swish=True), nn.Identity(), nn.Conv2d(ch, OUT_CHANNELS, 3, padding=1)
+            GroupNorm32(ch, swish=True),
+            nn.Identity(),
+            _zero(nn.Conv2d(ch, OUT_CHANNELS, 3, padding=1)),
         )
 
     def _init_embeddings(self) -> None:

@@ -170,6 +170,26 @@ def load_pixels(
     return result
 
 
+def random_patches(
+    high: torch.Tensor, low: torch.Tensor, patch: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Aligned random crops: ``patch`` target pixels and the matching low-res pixels, per image.
+
+    Offsets are multiples of the scale factor, so each low-res crop is exactly the low-res image of
+    its target crop's area (both were made from the same square).
+    """
+    scale = high.shape[-1] // low.shape[-1]
+    low_patch = patch // scale
+    positions = low.shape[-1] - low_patch + 1
+    offsets = torch.randint(0, positions, (high.shape[0], 2), generator=generator)
+    highs, lows = [], []
+    for n, (row, col) in enumerate(offsets.tolist()):
+        lows.append(low[n, :, row : row + low_patch, col : col + low_patch])
+        r, c = row * scale, col * scale
+        highs.append(high[n, :, r : r + patch, c : c + patch])
+    return torch.stack(highs), torch.stack(lows)
+
+
 def to_model_range(pixels: torch.Tensor) -> torch.Tensor:
     """uint8 → float32 in [-1, 1] (float first: scaling in uint8/half gave NaN in the trainer)."""
     return pixels.float() / 127.5 - 1.0

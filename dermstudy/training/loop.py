@@ -516,14 +516,18 @@ class _Trainer:
             derive_seed(self.config.seed, "step", step, self.ctx.rank, micro)
         )
         b = len(indices)
-        x0 = data_mod.to_model_range(self.pixels.high[indices])
+        high = self.pixels.high[indices]
+        low = self.pixels.low[indices] if self.pixels.low is not None else None
+        if self.config.patch_size and low is not None:
+            high, low = data_mod.random_patches(high, low, self.config.patch_size, gen)
+        x0 = data_mod.to_model_range(high)
         caption = self.pixels.entity_index[indices].clone()
         caption[torch.rand(b, generator=gen) < self.config.uncond_p] = len(CODES)
         t = torch.randint(0, self.t_max, (b,), generator=gen)
         noise = torch.randn(x0.shape, generator=gen)
         batch = {"x0": x0, "t": t, "noise": noise, "caption": caption}
-        if self.pixels.low is not None:
-            batch["low_res"] = data_mod.to_model_range(self.pixels.low[indices])
+        if low is not None:
+            batch["low_res"] = data_mod.to_model_range(low)
         fmt = torch.channels_last if self.config.channels_last else torch.contiguous_format
         return {
             k: (

@@ -111,3 +111,35 @@ def test_upsampler_defaults_are_base_with_four_overrides() -> None:
     base, up = default_options("base"), default_options("upsample")
     changed = {k for k in base if base[k] != up[k]}
     assert changed == {"image_size", "num_res_blocks", "noise_schedule", "super_res"}
+
+
+def test_a_new_model_starts_with_the_reference_zero_layers() -> None:
+    options = {
+        **default_options("base"),
+        "num_channels": 32,
+        "num_res_blocks": 1,
+        "attention_resolutions": "8",
+        "num_head_channels": 32,
+        "xf_width": 32,
+        "xf_layers": 1,
+        "xf_heads": 2,
+        "text_ctx": 8,
+    }
+    model = create_model(options)
+    zero = [k for k, v in model.state_dict().items() if v.ndim and not v.abs().sum()]
+    residual_out = [k for k in zero if ".out_layers.3." in k]
+    attention_out = [k for k in zero if ".proj_out." in k]
+    assert residual_out and attention_out and "out.2.weight" in zero and "out.2.bias" in zero
+    # Everything else but the norms' shifts is drawn at random: only the last layers start at zero.
+    norms = {
+        k
+        for k, m in model.named_modules()
+        if isinstance(m, (torch.nn.GroupNorm, torch.nn.LayerNorm))
+    }
+    others = [
+        k for k in zero if k not in residual_out + attention_out + ["out.2.weight", "out.2.bias"]
+    ]
+    assert others and all(k.rsplit(".", 1)[0] in norms and k.endswith(".bias") for k in others)
+    tokens = torch.zeros(2, 8, dtype=torch.long)
+    out = model(torch.randn(2, 3, 64, 64), torch.tensor([5, 900]), tokens, tokens.bool())
+    assert out.shape == (2, 6, 64, 64) and not out.abs().sum()

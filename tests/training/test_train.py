@@ -179,6 +179,27 @@ def test_upsampler_trains_on_low_res_pairs_and_previews(real_workspace):
         load_checkpoint(result.folder / "final.pt", kind="base")
 
 
+def test_upsampler_patch_training_uses_aligned_crops(real_workspace):
+    from dermstudy.training.data import random_patches
+
+    high = torch.arange(2 * 3 * 64 * 64, dtype=torch.int32).reshape(2, 3, 64, 64)
+    low = high[:, :, ::4, ::4]  # each low pixel is the top-left target pixel of its 4x4 cell
+    gen = torch.Generator().manual_seed(3)
+    crops_high, crops_low = random_patches(high, low, 32, gen)
+    assert crops_high.shape == (2, 3, 32, 32) and crops_low.shape == (2, 3, 8, 8)
+    assert torch.equal(crops_high[:, :, ::4, ::4], crops_low)  # same area in both
+    assert not torch.equal(crops_high[0], high[0, :, :32, :32]) or not torch.equal(
+        crops_high[1], high[1, :, :32, :32]
+    )  # crops move (seed 3 does not draw the corner twice)
+
+    options = {**TINY, "image_size": 64, "channel_mult": "1,1,2,2", "attention_resolutions": ""}
+    config = tiny_config(kind="upsample", model_options=options, steps=2, patch_size=32, ema=0.0)
+    result = train(real_workspace.root, config)
+    assert result.status == "finished"
+    with pytest.raises(ValueError, match="patch-size"):
+        train(real_workspace.root, tiny_config(kind="base", steps=1, patch_size=32))
+
+
 def test_data_order_is_a_per_epoch_permutation_sharded_by_rank():
     config = TrainConfig(batch_size=2, seed=1, epochs=1)
     seen = []
@@ -212,7 +233,7 @@ def test_every_command_line_option_reaches_the_config():
         " --grad-accum 3 --ema 0.5 --seed 9 --device cpu --freeze-text --loss mse --grad-clip 2"
         " --timestep-range trainer --no-channels-last --no-fused-adamw --entity mel --entity df"
         " --split held --checkpoint-every 11 --preview-every 12 --preview-steps 13"
-        " --log-every 14 --time-limit 15"
+        " --log-every 14 --time-limit 15 --patch-size 64"
     )
     config = config_from_args(build_parser().parse_args(argv.split()))
     assert config.kind == "upsample" and config.preset == "fast" and config.init == "scratch"
@@ -230,7 +251,7 @@ def test_every_command_line_option_reaches_the_config():
     assert not config.channels_last and not config.fused_adamw
     assert config.entities == ["mel", "df"] and config.split == "held"
     assert (config.checkpoint_every, config.preview_every, config.preview_steps) == (11, 12, 13)
-    assert (config.log_every, config.time_limit_min) == (14, 15)
+    assert (config.log_every, config.time_limit_min, config.patch_size) == (14, 15, 64)
     paper = config_from_args(build_parser().parse_args(["train", "base"]))
     assert (paper.lr, paper.batch_size, paper.uncond_p, paper.precision) == (1e-5, 4, 0.0, "fp32")
     assert (paper.epochs, paper.loss, paper.ema, paper.weight_decay) == (60, "mse", 0.0, 0.0)
