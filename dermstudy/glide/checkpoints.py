@@ -252,9 +252,13 @@ def load_checkpoint(
     bad = [k for k, t in state.items() if not t.is_floating_point()]
     if bad:
         raise CheckpointError(f"{path}: {bad[0]} is not a floating-point tensor")
-    model.load_state_dict(state, strict=True, assign=True)
-    # assign=True adopts the file's tensors; cast everything to float32 (never the file's dtype).
-    model = model.to(device=device, dtype=torch.float32)
+    # Copy into float32 memory this process owns: the file is memory-mapped, and adopting its
+    # tensors would tie the running model to the file (an in-place overwrite would change the
+    # weights; a truncation would kill the process with SIGBUS).
+    model = model.to_empty(device="cpu").float()
+    model.load_state_dict(state, strict=True)
+    del state, payload
+    model = model.to(device=device)
     if dtype in (torch.float16, torch.bfloat16):
         model.convert_torso(dtype)
     elif dtype != torch.float32:

@@ -191,3 +191,20 @@ def test_full_size_bare_state_dicts_are_recognised_by_keys_and_shapes(tmp_path) 
     narrow["token_embedding.weight"] = torch.empty(50257, 256, device="meta")
     with pytest.raises(CheckpointError, match=r"token_embedding\.weight has shape \[50257, 256\]"):
         ckpt.compare_state(path, base, narrow, "default base architecture")
+
+
+def test_loaded_weights_do_not_follow_the_file(small_file, base_vectors) -> None:
+    loaded = load_checkpoint(small_file, kind="base")
+    before = _forward(loaded.model, base_vectors)
+    # Overwrite the file in place with other weights, then truncate it: the running model must
+    # keep the weights it loaded (no memory mapping of the file behind its parameters).
+    other = create_model(loaded.options)
+    with torch.no_grad():
+        for p in other.parameters():
+            p.fill_(0.5)
+    save_checkpoint(small_file.with_name("other.pt"), other)
+    small_file.write_bytes(small_file.with_name("other.pt").read_bytes())
+    assert torch.equal(_forward(loaded.model, base_vectors), before)
+    with open(small_file, "r+b") as handle:
+        handle.truncate(100)
+    assert torch.equal(_forward(loaded.model, base_vectors), before)
