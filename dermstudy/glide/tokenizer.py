@@ -48,6 +48,15 @@ def _is_number(ch: str) -> bool:
     return unicodedata.category(ch).startswith("N")
 
 
+# str.isspace() also accepts the information separators U+001C-U+001F; the reference's pattern
+# (the `regex` module's \s, Unicode White_Space) does not: they are "other" characters there.
+_NOT_WHITE_SPACE = frozenset("\x1c\x1d\x1e\x1f")
+
+
+def _is_space(ch: str) -> bool:
+    return ch.isspace() and ch not in _NOT_WHITE_SPACE
+
+
 def pretokenize(text: str) -> list[str]:
     """Split ``text`` with the GPT-2 pattern's alternatives, tried in order at each position."""
     pieces: list[str] = []
@@ -74,7 +83,7 @@ def _match_at(text: str, i: int) -> int:
     # Whitespace: a run not followed by non-whitespace, i.e. it leaves its last character to the
     # next word; otherwise (at the end of the text) the whole run.
     j = i
-    while j < n and text[j].isspace():
+    while j < n and _is_space(text[j]):
         j += 1
     if j > i:
         if j < n and j - i > 1:
@@ -84,7 +93,7 @@ def _match_at(text: str, i: int) -> int:
 
 
 def _is_other(ch: str) -> bool:
-    return not (ch.isspace() or _is_letter(ch) or _is_number(ch))
+    return not (_is_space(ch) or _is_letter(ch) or _is_number(ch))
 
 
 class Tokenizer:

@@ -35,6 +35,14 @@ def test_pretokenizer_gives_whitespace_to_the_next_word() -> None:
     assert pretokenize("hi!!  ") == ["hi", "!!", "  "]
 
 
+def test_information_separators_are_not_whitespace() -> None:
+    # The reference's \s (Unicode White_Space) excludes U+001C-U+001F, which str.isspace() accepts:
+    # they form "other" runs like punctuation, and a following space starts the next word.
+    assert pretokenize("a \x1cb") == ["a", " \x1c", "b"]
+    assert pretokenize("a\x1d ") == ["a", "\x1d", " "]
+    assert pretokenize("x\x1e\x1f  y") == ["x", "\x1e\x1f", " ", " y"]
+
+
 def test_padding_truncation_and_mask() -> None:
     tok = default_tokenizer()
     tokens, mask = tok.padded_tokens_and_mask([1, 2, 3], 5)
