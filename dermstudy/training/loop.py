@@ -611,7 +611,9 @@ class _Trainer:
                 out_of_time = bool(limit) and time.monotonic() - began > limit
                 if _any_true(self.ctx, cancel.cancelled or out_of_time, self.device):
                     self._checkpoint()
-                    if config.preview_every and st.step % config.preview_every:
+                    # A stop request (Stop, SIGTERM, Ctrl-C) ends at once: a preview would delay
+                    # the exit, and a kill during it would leave the run marked "running".
+                    if out_of_time and config.preview_every and st.step % config.preview_every:
                         self._preview()
                     why = "time limit reached" if out_of_time else "stopped"
                     return self._end(

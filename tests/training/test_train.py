@@ -196,8 +196,12 @@ def test_upsampler_patch_training_uses_aligned_crops(real_workspace):
     config = tiny_config(kind="upsample", model_options=options, steps=2, patch_size=32, ema=0.0)
     result = train(real_workspace.root, config)
     assert result.status == "finished"
-    with pytest.raises(ValueError, match="patch-size"):
-        train(real_workspace.root, tiny_config(kind="base", steps=1, patch_size=32))
+    from dermstudy.training.config import ConfigError, resolve_config
+
+    with pytest.raises(ConfigError, match="patch-size"):
+        resolve_config("fast", {"kind": "base", "patch_size": 32})
+    with pytest.raises(ConfigError, match="patch-size"):
+        resolve_config("fast", {"kind": "upsample", "patch_size": 48})
 
 
 def test_data_order_is_a_per_epoch_permutation_sharded_by_rank():
@@ -221,6 +225,20 @@ def test_time_limit_stops_resumably(real_workspace):
     assert result.status == "stopped" and result.step == 1
     assert "time limit" in result.message
     assert get_run(real_workspace, result.run_id).last_checkpoint.endswith("step-00000001.pt")
+
+
+def test_a_stop_request_checkpoints_and_ends_without_a_preview(real_workspace):
+    cancel = CancelToken()
+
+    def stop_after_first_step(event) -> None:
+        if (event.data or {}).get("event") == "step":
+            cancel.cancel()
+
+    config = tiny_config(steps=50, preview_every=4)
+    result = train(real_workspace.root, config, progress=stop_after_first_step, cancel=cancel)
+    assert result.status == "stopped" and result.step == 1
+    assert get_run(real_workspace, result.run_id).status == "stopped"
+    assert not list((result.folder / "previews").glob("*.png"))  # no slow preview on the way out
 
 
 def test_every_command_line_option_reaches_the_config():
