@@ -15,6 +15,14 @@ def models_dir() -> Path:
     return Path(os.environ.get("DERMSTUDY_MODELS", PROJECT_ROOT / "models"))
 
 
+def demo_models_dir() -> Path:
+    """The small demo GLIDE pair shipped with dermstudy (``DERMSTUDY_DEMO_MODELS`` overrides).
+
+    Used only for a kind of model of which the models folder holds none.
+    """
+    return Path(os.environ.get("DERMSTUDY_DEMO_MODELS", DEMO_DIR / "models"))
+
+
 def default_workspace() -> Path:
     """The workspace used when neither ``--workspace`` nor ``DERMSTUDY_WORKSPACE`` is given."""
     env = os.environ.get("DERMSTUDY_WORKSPACE")

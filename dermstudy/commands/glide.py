@@ -90,6 +90,21 @@ def run_verify(args: argparse.Namespace) -> int:
     return 0 if summary["failed"] == 0 else 1
 
 
+def _public_release_match(model) -> str:
+    """Which public GLIDE checkpoint (if any) has exactly this model's tensor names and shapes."""
+    from dermstudy.glide.verify import PACKAGED_MANIFESTS
+
+    ours = [(k, list(v.shape)) for k, v in model.state_dict().items()]
+    for manifest_file in sorted(PACKAGED_MANIFESTS.glob("*.json")):
+        manifest = json.loads(manifest_file.read_text())
+        if ours == [(e["key"], e["shape"]) for e in manifest["state_dict"]]:
+            return (
+                f"{manifest_file.stem}.pt ({manifest['parameters']:,} parameters, "
+                f"{len(ours)} tensors: every name and shape as released)"
+            )
+    return "none (not the public base or upsample architecture)"
+
+
 def run_info(args: argparse.Namespace) -> int:
     from dermstudy.glide.checkpoints import CheckpointError, load_checkpoint, sha256_of
 
@@ -106,6 +121,7 @@ def run_info(args: argparse.Namespace) -> int:
         "stored_dtypes": loaded.source_dtypes,
         "parameters": params,
         "options": loaded.options,
+        "public_release_shape": _public_release_match(loaded.model),
     }
     if args.json:
         print_json(data)

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dermstudy.paths import models_dir
+import json
+
+from dermstudy.paths import demo_models_dir, models_dir
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.models import list_models
 
@@ -38,6 +40,10 @@ def model_choices(
             if _looks_like(kind, path):
                 choices.append(ModelChoice(f"{path.name}  (models folder)", path, "models folder"))
                 seen.add(path.resolve())
+    demo = demo_models_dir() / f"{kind}.pt"
+    if not choices and demo.is_file():
+        choices.append(ModelChoice(f"demo model  ({demo.name}, shipped)", demo, "demo model"))
+        seen.add(demo.resolve())
     if workspace is not None and (Path(workspace) / "dermstudy.db").exists():
         with Workspace.open(workspace) as ws:
             for record in list_models(ws, kind):
@@ -47,6 +53,22 @@ def model_choices(
                         ModelChoice(f"{record.name}  ({record.origin})", record.path, record.origin)
                     )
     return choices
+
+
+def is_demo_model(path: Path | None) -> bool:
+    return path is not None and Path(path).resolve().parent == demo_models_dir().resolve()
+
+
+def demo_model_note() -> str:
+    """One line on what the shipped demo model is (from its training record)."""
+    try:
+        record = json.loads((demo_models_dir() / "training.json").read_text())
+        trained = (
+            f"trained on {record['base']['images']:,} images for {record['base']['steps']:,} steps"
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        trained = "a small model trained by dermstudy"
+    return f"Demo model — {trained}; for research use the public GLIDE weights or your fine-tune."
 
 
 @dataclass

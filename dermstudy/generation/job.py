@@ -26,7 +26,7 @@ from dermstudy.entities import BY_CODE, ENTITIES, parse_entity
 from dermstudy.glide.checkpoints import (
     CheckpointError,
     LoadedModel,
-    find_default_model,
+    find_model_or_demo,
     load_checkpoint,
     sha256_of,
 )
@@ -151,7 +151,7 @@ def _validate(settings: GenerateSettings, device: torch.device) -> None:
 def _model_path(given: Path | None, kind: str) -> Path:
     if given is not None:
         return Path(given)
-    found = find_default_model(kind)
+    found = find_model_or_demo(kind)
     if found is None:
         from dermstudy.paths import models_dir
 

@@ -310,6 +310,13 @@ def save_checkpoint(
     return path
 
 
+def find_model_or_demo(kind: str) -> Path | None:
+    """``models/<kind>.pt``, else the shipped demo model of that kind, else None."""
+    from dermstudy.paths import demo_models_dir
+
+    return find_default_model(kind) or find_default_model(kind, demo_models_dir())
+
+
 def find_default_model(kind: str, directory: Path | None = None) -> Path | None:
     """``models/base.pt`` / ``models/upsample.pt`` if present (``models_dir()`` by default)."""
     from dermstudy.paths import models_dir

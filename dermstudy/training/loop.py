@@ -30,7 +30,7 @@ from dermstudy.entities import BY_CODE, CODES
 from dermstudy.glide.checkpoints import (
     CheckpointError,
     compare_state,
-    find_default_model,
+    find_model_or_demo,
     load_checkpoint,
     save_checkpoint,
 )
@@ -178,7 +178,7 @@ def build_model(config: TrainConfig) -> tuple[nn.Module, dict[str, Any], str]:
         except OptionsError as exc:
             raise ConfigError(f"--model-options: {exc}") from None
         return model, dict(model.options), "scratch"
-    path = Path(config.init) if config.init else find_default_model(config.kind)
+    path = Path(config.init) if config.init else find_model_or_demo(config.kind)
     if path is None:
         raise ConfigError(
             f"no --init given and no {config.kind}.pt in the models folder; pass --init FILE "

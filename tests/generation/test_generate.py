@@ -112,6 +112,7 @@ def test_no_upsample_fast_sampler_and_json_progress(tmp_path, models, capsys) ->
 def test_bad_inputs_give_one_line_errors(tmp_path, models, capsys, monkeypatch) -> None:
     base, up = models
     monkeypatch.setenv("DERMSTUDY_MODELS", str(tmp_path / "empty"))
+    monkeypatch.setenv("DERMSTUDY_DEMO_MODELS", str(tmp_path / "empty"))
     ws = str(tmp_path / "ws")
     cases = [
         (["--entity", "mel"], "no base model"),

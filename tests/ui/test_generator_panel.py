@@ -21,6 +21,7 @@ def models_folder(tmp_path, monkeypatch):
     folder = tmp_path / "models"
     folder.mkdir()
     monkeypatch.setenv("DERMSTUDY_MODELS", str(folder))
+    monkeypatch.setenv("DERMSTUDY_DEMO_MODELS", str(tmp_path / "no-demo"))
     return folder
 
 
@@ -36,6 +37,27 @@ def test_without_models_the_panel_says_what_to_do(qtbot, ws_dir, models_folder):
     assert not panel.start_button.isEnabled()
     assert "No base.pt or upsample.pt found" in panel.no_models.text()
     assert str(models_folder) in panel.no_models.text()
+
+
+def test_the_demo_model_stands_in_only_when_the_folder_has_none(
+    qtbot, ws_dir, models_folder, monkeypatch, tmp_path
+):
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    for kind in ("base", "upsample"):
+        save_checkpoint(demo / f"{kind}.pt", create_model(TINY_BASE))
+    (demo / "training.json").write_text('{"base": {"images": 10013, "steps": 1234}}')
+    monkeypatch.setenv("DERMSTUDY_DEMO_MODELS", str(demo))
+    panel = GeneratorPanel(ws_dir)
+    qtbot.addWidget(panel)
+    assert panel.base_picker.path() == demo / "base.pt"
+    assert panel.start_button.isEnabled() and panel.no_models.isHidden()
+    assert not panel.demo_note.isHidden()
+    assert "trained on 10,013 images for 1,234 steps" in panel.demo_note.text()
+    (models_folder / "base.pt").write_bytes(b"x")  # a real model in the folder wins
+    panel.refresh()
+    assert panel.base_picker.path() == models_folder / "base.pt" and panel.demo_note.isHidden()
+    assert model_choices(ws_dir, "upsample")[0].origin == "demo model"
 
 
 def test_model_files_are_sorted_by_kind(models_folder, ws_dir):

@@ -31,7 +31,13 @@ from PySide6.QtWidgets import (
 )
 
 from dermstudy.entities import BY_CODE, ENTITIES
-from dermstudy.generation.catalog import GenerateForm, generate_arguments, model_choices
+from dermstudy.generation.catalog import (
+    GenerateForm,
+    demo_model_note,
+    generate_arguments,
+    is_demo_model,
+    model_choices,
+)
 from dermstudy.jobs import ProgressEvent
 from dermstudy.paths import models_dir
 from dermstudy.ui.style import SPACING, hint_label, page_layout
@@ -69,7 +75,10 @@ class ModelPicker(QWidget):
         self.combo.clear()
         for choice in model_choices(workspace, self.kind):
             self.combo.addItem(choice.label, str(choice.path))
-        if current is not None:
+        # Keep the user's choice, except the demo model once a real model has taken its place.
+        if current is not None and (
+            not is_demo_model(current) or self.combo.findData(str(current)) >= 0
+        ):
             self._select(current)
 
     def path(self) -> Path | None:
@@ -136,6 +145,8 @@ class GeneratorPanel(QWidget):
 
         layout = page_layout(self, "Generator", intro)
         layout.addWidget(self.no_models)
+        self.demo_note = hint_label(demo_model_note())
+        layout.addWidget(self.demo_note)
         layout.addLayout(columns, 1)
 
     def _build_models(self) -> QGroupBox:
@@ -243,6 +254,7 @@ class GeneratorPanel(QWidget):
 
     def _update_enabled(self) -> None:
         self._show_missing_models()
+        self.demo_note.setVisible(is_demo_model(self.base_picker.path()))
         running = self.runner is not None and self.runner.is_running()
         self.prompt_edit.setEnabled(self.custom_prompt.isChecked() and not running)
         self.upsampler_picker.setEnabled(self.upsample_check.isChecked() and not running)
