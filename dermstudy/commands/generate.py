@@ -64,6 +64,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="upsampler model (default models/upsample.pt)",
     )
+    run.add_argument(
+        "--base-sha256", metavar="HASH", help="refuse a base file with another SHA-256"
+    )
+    run.add_argument(
+        "--upsampler-sha256", metavar="HASH", help="refuse an upsampler file with another SHA-256"
+    )
     run.add_argument("--batch-size", type=int, default=1, metavar="N")
     run.add_argument("--device", default="auto", help="auto, cpu or cuda")
     run.add_argument(
@@ -123,6 +129,8 @@ def run_generate(args: argparse.Namespace) -> int:
         dtype=args.dtype,
         base=args.base,
         upsampler=args.upsampler,
+        base_sha256=args.base_sha256,
+        upsampler_sha256=args.upsampler_sha256,
         upsample=not args.no_upsample,
         temperature=args.temperature,
     )

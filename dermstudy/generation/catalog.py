@@ -6,10 +6,9 @@ runs the command line that :func:`generate_arguments` builds.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
-
-import json
 
 from dermstudy.paths import demo_models_dir, models_dir
 from dermstudy.workspace import Workspace

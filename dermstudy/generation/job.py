@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import secrets
+import shlex
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -77,6 +78,8 @@ class GenerateSettings:
     upsampler: Path | None = None
     upsample: bool = True
     temperature: float = UPSAMPLE_TEMPERATURE
+    base_sha256: str | None = None  # when given, the base file must have this hash
+    upsampler_sha256: str | None = None
 
 
 @dataclass
@@ -148,9 +151,32 @@ def _validate(settings: GenerateSettings, device: torch.device) -> None:
         raise GenerationError("--guidance must not be negative")
 
 
-def _model_path(given: Path | None, kind: str) -> Path:
+def model_reference(path: Path, workspace: Path) -> str:
+    """How a provenance names a model file: relative to the workspace, the models folder or the
+    project (in that order) when it lies inside one, else absolute; :func:`_model_path` finds it."""
+    from dermstudy.paths import PROJECT_ROOT, models_dir
+
+    resolved = Path(path).resolve()
+    for root in (Path(workspace), models_dir(), PROJECT_ROOT):
+        try:
+            return resolved.relative_to(root.resolve()).as_posix()
+        except ValueError:
+            continue
+    return str(resolved)
+
+
+def _model_path(given: Path | None, kind: str, workspace: Path | None = None) -> Path:
     if given is not None:
-        return Path(given)
+        given = Path(given)
+        if given.is_absolute() or given.exists():
+            return given
+        from dermstudy.paths import PROJECT_ROOT, models_dir
+
+        roots = [Path(workspace)] if workspace else []
+        for root in [*roots, models_dir(), PROJECT_ROOT]:
+            if (root / given).is_file():
+                return root / given
+        return given
     found = find_model_or_demo(kind)
     if found is None:
         from dermstudy.paths import models_dir
@@ -162,7 +188,14 @@ def _model_path(given: Path | None, kind: str) -> Path:
     return found
 
 
-def _load_stage(path: Path, kind: str, steps: str, sampler: str, device, dtype) -> _Stage:
+def _load_stage(
+    path: Path, kind: str, steps: str, sampler: str, device, dtype, sha256: str | None = None
+) -> _Stage:
+    digest = sha256_of(path) if path.is_file() else ""
+    if sha256 and digest and digest != sha256.lower():
+        raise GenerationError(
+            f"{path}: SHA-256 is {digest}, not the {sha256} asked for (another file of that name)"
+        )
     try:
         loaded = load_checkpoint(
             path,
@@ -177,7 +210,7 @@ def _load_stage(path: Path, kind: str, steps: str, sampler: str, device, dtype) 
         raise GenerationError(f"{kind} steps: {exc}") from None
     # NHWC convolutions are ~8% faster on CPU (oneDNN) and what tensor cores want on GPU.
     loaded.model.to(memory_format=torch.channels_last)
-    return _Stage(loaded, sha256_of(path), diffusion, steps, sampler)
+    return _Stage(loaded, digest, diffusion, steps, sampler)
 
 
 # -- the job ----------------------------------------------------------------------------------------
@@ -201,22 +234,24 @@ def generate_images(
     _validate(settings, device)
     base_default, up_default, up_sampler = SAMPLER_DEFAULTS[settings.sampler]
     base = _load_stage(
-        _model_path(settings.base, "base"),
+        _model_path(settings.base, "base", Path(workspace_path)),
         "base",
         settings.base_steps or base_default,
         settings.sampler,
         device,
         settings.dtype,
+        settings.base_sha256,
     )
     up = None
     if settings.upsample:
         up = _load_stage(
-            _model_path(settings.upsampler, "upsample"),
+            _model_path(settings.upsampler, "upsample", Path(workspace_path)),
             "upsample",
             settings.upsample_steps or up_default,
             up_sampler,
             device,
             settings.dtype,
+            settings.upsampler_sha256,
         )
     first_seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
     seeds = [first_seed + i for i in range(settings.count)]
@@ -262,7 +297,16 @@ def generate_images(
                     pixels,
                     entity,
                     _provenance(
-                        settings, prompt, entity, seed, batch_seeds, base, up, device, seconds
+                        settings,
+                        prompt,
+                        entity,
+                        seed,
+                        batch_seeds,
+                        base,
+                        up,
+                        device,
+                        seconds,
+                        ws.root,
                     ),
                 )
                 result.image_ids.append(image_id)
@@ -369,10 +413,12 @@ def _provenance(
     up: _Stage | None,
     device: torch.device,
     seconds: float,
+    workspace: Path,
 ) -> dict[str, Any]:
     def stage(s: _Stage, **extra: Any) -> dict[str, Any]:
         return {
             "file": s.loaded.path.name,
+            "path": model_reference(s.loaded.path, workspace),
             "sha256": s.sha256,
             "format": s.loaded.format,
             "sampler": s.sampler,
@@ -400,7 +446,7 @@ def _provenance(
         "time": now_iso(),
         "dermstudy": __version__,
         "torch": torch.__version__,
-        "reproduce": _reproduce_command(settings, entity, batch_seeds, base, up),
+        "reproduce": _reproduce_command(settings, entity, batch_seeds, base, up, workspace),
     }
 
 
@@ -410,7 +456,12 @@ def _reproduce_command(
     batch_seeds: list[int],
     base: _Stage,
     up: _Stage | None,
+    workspace: Path,
 ) -> str:
+    def model(flag: str, stage: _Stage) -> str:
+        where = shlex.quote(model_reference(stage.loaded.path, workspace))
+        return f"--{flag} {where} --{flag}-sha256 {stage.sha256}"
+
     parts = [
         "dermstudy generate",
         f"--entity {entity}",
@@ -421,11 +472,13 @@ def _reproduce_command(
         f"--guidance {settings.guidance}",
         f"--base-steps {base.steps}",
         f"--dtype {settings.dtype}",
+        model("base", base),
     ]
     if settings.prompt:
         parts.append(f"--prompt {json.dumps(settings.prompt)}")
     if up:
         parts.append(f"--upsample-steps {up.steps} --temperature {settings.temperature}")
+        parts.append(model("upsampler", up))
     else:
         parts.append("--no-upsample")
     return " ".join(parts)

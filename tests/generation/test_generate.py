@@ -177,3 +177,32 @@ def test_ctrl_c_in_a_subprocess_keeps_finished_images(tmp_path, models) -> None:
     assert summary["event"] == "done" and summary["cancelled"] and 1 <= summary["images"] < 200
     images, _ = _rows(ws)
     assert [r["id"] for r in images] == summary["image_ids"]
+
+
+def test_the_provenance_reproduce_line_finds_and_checks_the_exact_files(
+    tmp_path, models, monkeypatch, capsys
+) -> None:
+    import shlex
+    import shutil
+
+    base, up = models
+    ws = tmp_path / "ws"
+    (ws / "models").mkdir(parents=True)  # model files inside the workspace: named relative to it
+    shutil.copy(base, ws / "models" / "b.pt")
+    shutil.copy(up, ws / "models" / "u.pt")
+    args = ["--entity", "akiec", "--seed", "5", "--base", str(ws / "models" / "b.pt"),
+            "--upsampler", str(ws / "models" / "u.pt"), "--base-steps", "3",
+            "--upsample-steps", "2"]  # fmt: skip
+    assert main(["--workspace", str(ws), "generate", *args]) == 0
+    first, _ = _rows(ws)
+    line = json.loads(first[0]["provenance"])["reproduce"]
+    assert "--base models/b.pt --base-sha256 " in line
+    assert "--upsampler models/u.pt --upsampler-sha256 " in line
+    monkeypatch.chdir(tmp_path)  # another folder: the workspace-relative names still resolve
+    replay = shlex.split(line)[1:]
+    assert main(["--workspace", str(ws), *replay]) == 0
+    again, _ = _rows(ws)
+    assert again[-1]["sha256"] == first[0]["sha256"]  # the same bytes again
+    shutil.copy(base, ws / "models" / "u.pt")  # another file under the recorded name
+    assert main(["--workspace", str(ws), *replay]) == 2
+    assert "SHA-256 is" in capsys.readouterr().err
