@@ -500,8 +500,14 @@ def _register_model(ws: Workspace, stage: _Stage) -> int:
 def _store_image(
     ws: Workspace, pixels: torch.Tensor, entity: str, provenance: dict
 ) -> tuple[int, str]:
-    data = png_bytes(pixels)
     height, width = int(pixels.shape[0]), int(pixels.shape[1])
+    return store_generated_png(ws, png_bytes(pixels), width, height, entity, provenance)
+
+
+def store_generated_png(
+    ws: Workspace, data: bytes, width: int, height: int, entity: str, provenance: dict
+) -> tuple[int, str]:
+    """Record one generated PNG with its provenance; (image id, file). Idempotent by content."""
     digest, relpath = ws.store_blob(data, ".png")
     with ws.transaction():
         row = ws.conn.execute("SELECT id, file FROM images WHERE sha256 = ?", (digest,)).fetchone()

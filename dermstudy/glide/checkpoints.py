@@ -227,6 +227,9 @@ def load_checkpoint(
     path = Path(path)
     payload = read_checkpoint_file(path)
     state, options, fmt, extra = split_checkpoint(path, payload)
+    # A sparse tensor stands for a dense one with zero rows (the demo model stores only the rows of
+    # its token embedding that its prompts use); the model always gets dense weights.
+    state = {k: (v.to_dense() if v.is_sparse else v) for k, v in state.items()}
     file_kind = detect_kind(path, state)
     if options is None:
         options = default_options(file_kind)
