@@ -171,21 +171,21 @@ def test_selections_use_the_study_filter_language(quality_ws) -> None:
 
 
 def test_tiny_sets_get_notes_instead_of_numbers(quality_ws) -> None:
-    report = compute_quality(
-        quality_ws,
-        FAST,
-    )
-    assert _only_row(report).fid is None  # Inception off
-    library = QualityImages(quality_ws.conn, quality_ws.root)
-    one = library.select("synthetic", "df")[:1]
-    notes: list[str] = []
-    fid = report_mod._distances(np.ones((1, 4)), np.ones((3, 4)), FAST, notes, "FID")
-    assert fid == (None, None, None, None) and "at least 2" in notes[0]
-    assert len(one) == 1
-    # IS with fewer images than splits: a note, no number.
-    notes = []
-    assert report_mod._is(np.zeros((3, 1008)), FAST, notes) == (None, None)
-    assert "at least 10" in notes[0]
+    try:
+        feats_mod.inception_torchscript_path()
+    except feats_mod.WeightsMissing as exc:
+        pytest.skip(str(exc))
+    seed_inception_cache(quality_ws)
+    # One synthetic image, chosen by a provenance field of the filter language.
+    options = QualityOptions(classifier=None, synthetic_filters=(("original_file", "novel.jpg"),))
+    report = compute_quality(quality_ws, options)
+    row = _only_row(report)
+    assert (row.n_synthetic, row.n_pairs) == (1, 1)
+    assert row.ssim is not None  # one pair still gives pixel metrics
+    assert row.fid is None and row.kid_mean is None and row.is_mean is None
+    assert any("at least 2 images" in note for note in row.notes)
+    assert "is" in report.skipped  # no .pth here; with one, a note says IS needs 10 images
+    assert row.near_copies == 0 and len(report.memorisation) == 1
 
 
 def test_cli_prints_the_table_writes_json_and_xlsx(quality_ws, tmp_path, capsys) -> None:
