@@ -55,6 +55,9 @@ def cell(row: QualityRow, key: str) -> str:
     if key in ("n_synthetic", "n_real", "near_copies"):
         return str(getattr(row, key))
     digits = _DIGITS[key]
+    if key == "cls_fd" and row.cls_fd is not None and not math.isinf(row.cls_fd):
+        # A classifier's feature scale is its own: significant digits, not fixed decimals.
+        return f"{row.cls_fd:.4g}"
     if key in ("is", "kid", "cls_kid"):
         mean = value(row, key)
         std = {"is": row.is_std, "kid": row.kid_std, "cls_kid": row.cls_kid_std}[key]
