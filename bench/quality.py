@@ -1,0 +1,166 @@
+"""Benchmark: FID Inception feature throughput (CPU, and CUDA when present) and the quality table.
+
+Prints JSON lines:
+
+* ``inception``: images/s of :class:`dermstudy.quality.features.InceptionFeatures` (resize to 299 +
+  forward) on 600 x 450 HAM10000 images, per device, at batch size 16, after one warm-up batch.
+* ``table``: a workspace with ``--per-entity`` real and as many synthetic images (blurred and noised
+  copies of other real images) for each of the 7 entities, then :func:`compute_quality` with every
+  metric (cold feature cache), timed by phase. ``--per-entity 100`` is the issue's 7 x 100 table;
+  on a loaded 2-core CPU that is long (about 1,400 Inception passes plus the real pool), so the
+  default is smaller and the line also gives ``estimated_7x100_seconds``: the measured
+  non-Inception time scaled to 7 x 100 plus 1,400 images at the measured Inception rate.
+
+Every line names the CPU and the load average. Usage::
+
+    nice -n 10 python bench/quality.py [--images 16] [--per-entity 6] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageFilter
+
+from dermstudy.datasets.ham10000 import import_ham10000
+from dermstudy.datasets.synthetic import import_synthetic
+from dermstudy.quality.features import InceptionFeatures, WeightsMissing
+from dermstudy.quality.report import QualityOptions, compute_quality
+from dermstudy.workspace import Workspace
+
+SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "ham10000-sample"
+
+
+def machine() -> dict:
+    name = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": name,
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def bench_inception(images: list[Image.Image], device: str) -> dict:
+    extractor = InceptionFeatures(device)
+    extractor(images[:2])  # warm-up (TorchScript optimisation passes, allocator)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    for start in range(0, len(images), 16):
+        extractor(images[start : start + 16])
+    if device == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - started
+    return {
+        "bench": "inception",
+        "device": device,
+        "images": len(images),
+        "seconds": round(seconds, 2),
+        "images_per_second": round(len(images) / seconds, 2),
+        **machine(),
+    }
+
+
+def make_workspace(root: Path, per_entity: int) -> Workspace:
+    ws = Workspace.open(root)
+    import_ham10000(ws, SAMPLE)
+    rng = random.Random(0)
+    files = []
+    out = root.parent / "synthetic"
+    out.mkdir(exist_ok=True)
+    for (entity,) in ws.conn.execute("SELECT DISTINCT entity FROM images ORDER BY entity"):
+        paths = [
+            ws.root / f
+            for (f,) in ws.conn.execute(
+                "SELECT file FROM images WHERE entity = ? AND kind = 'real'", (entity,)
+            )
+        ]
+        for i in range(per_entity):
+            im = Image.open(rng.choice(paths)).convert("RGB").resize((256, 256))
+            x = np.asarray(im.filter(ImageFilter.GaussianBlur(1.5)), dtype=np.float32)
+            x += np.random.default_rng(i).normal(0, 6, x.shape)
+            path = out / f"{entity}_{i:04d}.png"
+            Image.fromarray(x.clip(0, 255).astype(np.uint8)).save(path)
+            files.append((path, entity))
+    import_synthetic(ws, files, "bench")
+    return ws
+
+
+def bench_table(per_entity: int, inception_rate: float | None) -> dict:
+    with tempfile.TemporaryDirectory(prefix="dermstudy-bench-quality-") as tmp:
+        ws = make_workspace(Path(tmp) / "ws", per_entity)
+        phases: dict[str, float] = {}
+        last = [time.perf_counter()]
+
+        def progress(event) -> None:
+            # The work before an event belongs to that event's phase ("<entity>: <phase>").
+            phase = event.message.split(": ")[-1] if event.message else ""
+            now = time.perf_counter()
+            phases[phase] = phases.get(phase, 0.0) + now - last[0]
+            last[0] = now
+
+        options = QualityOptions(max_real=per_entity, classifier=None, is_splits=1)
+        started = time.perf_counter()
+        report = compute_quality(ws, options, progress)
+        seconds = time.perf_counter() - started
+        ws.close()
+    n_real = sum(r.n_real for r in report.rows)
+    n_syn = sum(r.n_synthetic for r in report.rows)
+    inception_seconds = phases.get("fid-inception-2015-12-05", 0.0)
+    line = {
+        "bench": "table",
+        "entities": len(report.rows),
+        "real_images": n_real,
+        "synthetic_images": n_syn,
+        "seconds": round(seconds, 1),
+        "inception_seconds": round(inception_seconds, 1),
+        "skipped": sorted(report.skipped),
+        **machine(),
+    }
+    if inception_rate:
+        other = (seconds - inception_seconds) * (100 / per_entity)
+        line["estimated_7x100_seconds"] = round(other + 1400 / inception_rate, 0)
+    return line
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=16, help="images for the throughput")
+    parser.add_argument("--per-entity", type=int, default=6, help="images per entity and side")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    paths = sorted((SAMPLE / "images").glob("*.jpg"))[: args.images]
+    images = [Image.open(p).convert("RGB") for p in paths]
+    rate = None
+    try:
+        for device in ["cpu"] + (["cuda"] if torch.cuda.is_available() else []):
+            line = bench_inception(images, device)
+            rate = line["images_per_second"] if device == "cpu" else rate
+            print(json.dumps(line), flush=True)
+        if not torch.cuda.is_available():
+            print(json.dumps({"bench": "inception", "device": "cuda", "skipped": "no CUDA"}))
+    except WeightsMissing as exc:
+        print(json.dumps({"bench": "inception", "skipped": str(exc)}))
+    print(json.dumps(bench_table(args.per_entity, rate)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,411 @@
+"""Quality panel: the per-entity image-quality table, memorisation pairs side by side, export.
+
+A thin view over :func:`dermstudy.quality.report.compute_quality` (the job behind
+``dermstudy quality``), run on a :class:`~dermstudy.ui.workers.JobWorker` with progress and Cancel.
+This is a coordinator view: it shows real and synthetic images together, never to readers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dermstudy.entities import parse_entity
+from dermstudy.jobs import ProgressEvent
+from dermstudy.quality.report import NearestReal, QualityOptions, QualityReport, compute_quality
+from dermstudy.quality.tables import COLUMNS, cell, value, write_xlsx
+from dermstudy.ui.style import SPACING, hint_label, page_layout
+from dermstudy.ui.workers import JobWorker
+
+TITLE = "Quality"
+PAIR_SIZE = 240
+FILTER_HINT = "KEY=PATTERN, comma-separated, e.g. model=<checkpoint SHA or file>, source=glide*"
+
+
+def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget:
+    return QualityPanel(workspace_path, parent)
+
+
+class SortItem(QTableWidgetItem):
+    """A cell that sorts by its number (None last), not by its text."""
+
+    def __init__(self, text: str, key: float | int | str | None) -> None:
+        super().__init__(text)
+        self.key = key
+        self.setFlags(self.flags() & ~Qt.ItemFlag.ItemIsEditable)
+        if isinstance(key, (int, float)):
+            self.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+    def __lt__(self, other: QTableWidgetItem) -> bool:
+        mine, theirs = self.key, getattr(other, "key", None)
+        if mine is None or theirs is None:
+            return mine is not None and theirs is None
+        if isinstance(mine, str) or isinstance(theirs, str):
+            return str(mine) < str(theirs)
+        return mine < theirs
+
+
+def parse_filters(text: str) -> tuple[tuple[str, str], ...]:
+    from dermstudy.study.pools import parse_filter
+
+    return tuple(parse_filter(part) for part in text.split(",") if part.strip())
+
+
+class QualityPanel(QWidget):
+    def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace_path = Path(workspace_path)
+        self.worker: JobWorker | None = None
+        self.report: QualityReport | None = None
+        self._build()
+
+    # -- layout --------------------------------------------------------------------------------
+    def _build(self) -> None:
+        intro = hint_label(
+            "Synthetic images against real images of the same entity: paired SSIM/PSNR/MSE, FID, "
+            "IS, KID, a classifier distance, and each synthetic image's nearest real image."
+        )
+        layout = page_layout(self, "Quality", intro)
+        layout.addLayout(self._build_controls())
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.table = self._table()
+        self.overall = self._table()
+        self.overall.setSortingEnabled(False)
+        self.overall.horizontalHeader().setVisible(False)
+        self.overall.setMaximumHeight(40)
+        table_page = QWidget()
+        table_layout = QVBoxLayout(table_page)
+        table_layout.setContentsMargins(0, 0, 0, 0)
+        table_layout.addWidget(self.table, 1)
+        table_layout.addWidget(self.overall)
+        # The overall line sits under the entity table, column for column.
+        self.overall.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.overall.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.horizontalScrollBar().valueChanged.connect(
+            self.overall.horizontalScrollBar().setValue
+        )
+        self.table.horizontalHeader().sectionResized.connect(
+            lambda index, _old, new: self.overall.setColumnWidth(index, new)
+        )
+        self.tabs.addTab(table_page, "Per entity")
+        self.tabs.addTab(self._build_memorisation(), "Memorisation")
+        self.notes = QTextEdit()
+        self.notes.setReadOnly(True)
+        self.tabs.addTab(self.notes, "Notes")
+        layout.addWidget(self.tabs, 1)
+
+    def _build_controls(self) -> QGridLayout:
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(SPACING)
+        self.synthetic_edit = QLineEdit()
+        self.synthetic_edit.setPlaceholderText(FILTER_HINT)
+        self.real_edit = QLineEdit()
+        self.real_edit.setPlaceholderText("all real images; e.g. split=NAME:train")
+        self.entity_edit = QLineEdit()
+        self.entity_edit.setPlaceholderText("all entities with synthetic images; e.g. mel nv df")
+        grid.addWidget(QLabel("Synthetic:"), 0, 0)
+        grid.addWidget(self.synthetic_edit, 0, 1, 1, 3)
+        grid.addWidget(QLabel("Real:"), 1, 0)
+        grid.addWidget(self.real_edit, 1, 1, 1, 3)
+        grid.addWidget(QLabel("Entities:"), 2, 0)
+        grid.addWidget(self.entity_edit, 2, 1)
+        options = QHBoxLayout()
+        self.max_real_spin = _spin(0, 100_000, 200, "real images per entity (0 = all)")
+        self.seed_spin = _spin(0, 2**31 - 1, 0, "pairing and sampling seed")
+        self.inception_check = QCheckBox("FID / KID / IS")
+        self.inception_check.setChecked(True)
+        self.inception_check.setToolTip("The Inception network is slow on CPU (about 1 image/s)")
+        self.classifier_check = QCheckBox("Classifier distance")
+        self.classifier_check.setChecked(True)
+        for widget in (
+            QLabel("Max real:"),
+            self.max_real_spin,
+            QLabel("Seed:"),
+            self.seed_spin,
+            self.inception_check,
+            self.classifier_check,
+        ):
+            options.addWidget(widget)
+        grid.addLayout(options, 2, 2, 1, 2)
+        buttons = QHBoxLayout()
+        self.run_button = QPushButton("Compute")
+        self.run_button.setProperty("role", "primary")
+        self.run_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.xlsx_button = QPushButton("Save workbook…")
+        self.xlsx_button.clicked.connect(self.export_workbook)
+        self.json_button = QPushButton("Save JSON…")
+        self.json_button.clicked.connect(self.export_json)
+        for button in (self.run_button, self.cancel_button, self.xlsx_button, self.json_button):
+            buttons.addWidget(button)
+        self.xlsx_button.setEnabled(False)
+        self.json_button.setEnabled(False)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setVisible(False)
+        buttons.addWidget(self.progress_bar, 1)
+        self.status_label = QLabel()
+        self.status_label.setProperty("role", "hint")
+        buttons.addWidget(self.status_label, 1)
+        grid.addLayout(buttons, 3, 0, 1, 4)
+        grid.setColumnStretch(1, 1)
+        return grid
+
+    def _table(self) -> QTableWidget:
+        table = QTableWidget(0, len(COLUMNS))
+        table.setHorizontalHeaderLabels([header for _, header in COLUMNS])
+        table.setSortingEnabled(True)
+        table.verticalHeader().setVisible(False)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        return table
+
+    def _build_memorisation(self) -> QWidget:
+        self.memo_table = QTableWidget(0, 7)
+        self.memo_table.setHorizontalHeaderLabels(
+            ["Entity", "Synthetic", "Real (pixels)", "Pixel RMSE",
+             "Real (Inception)", "Cosine", "Near-copy"]
+        )  # fmt: skip
+        self.memo_table.setSortingEnabled(True)
+        self.memo_table.verticalHeader().setVisible(False)
+        self.memo_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.memo_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.memo_table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.memo_table.itemSelectionChanged.connect(self._show_pair)
+        pair = QWidget()
+        pair_layout = QGridLayout(pair)
+        self.synthetic_image = _image_label()
+        self.real_image = _image_label()
+        self.synthetic_caption = QLabel("Synthetic")
+        self.real_caption = QLabel("Nearest real image (pixels)")
+        pair_layout.addWidget(self.synthetic_caption, 0, 0)
+        pair_layout.addWidget(self.real_caption, 0, 1)
+        pair_layout.addWidget(self.synthetic_image, 1, 0)
+        pair_layout.addWidget(self.real_image, 1, 1)
+        pair_layout.setRowStretch(2, 1)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.memo_table)
+        splitter.addWidget(pair)
+        splitter.setStretchFactor(0, 1)
+        splitter.setSizes([620, 2 * PAIR_SIZE + 3 * SPACING])
+        return splitter
+
+    # -- running -------------------------------------------------------------------------------
+    def options(self) -> QualityOptions:
+        """The form as options; ValueError with a readable message for bad input."""
+        entities = tuple(parse_entity(text) for text in self.entity_edit.text().split())
+        return QualityOptions(
+            synthetic_filters=parse_filters(self.synthetic_edit.text()),
+            real_filters=parse_filters(self.real_edit.text()),
+            entities=entities,
+            seed=self.seed_spin.value(),
+            max_real=self.max_real_spin.value(),
+            inception=self.inception_check.isChecked(),
+            classifier="auto" if self.classifier_check.isChecked() else None,
+        )
+
+    def start(self) -> JobWorker | None:
+        try:
+            options = self.options()
+        except ValueError as exc:
+            QMessageBox.warning(self, "Quality", str(exc))
+            return None
+        path = self.workspace_path
+        self.worker = JobWorker(
+            lambda progress, cancel: compute_quality(path, options, progress, cancel)
+        )
+        self.worker.progress.connect(self._on_progress)
+        self.worker.finished.connect(self.show_report)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.cancelled.connect(lambda: self.status_label.setText("Cancelled."))
+        self.worker.done.connect(lambda: self._set_busy(False))
+        self._set_busy(True)
+        self.worker.start()
+        return self.worker
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+
+    def shutdown(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel_and_wait()
+
+    def _set_busy(self, busy: bool) -> None:
+        self.run_button.setEnabled(not busy)
+        self.cancel_button.setEnabled(busy)
+        self.xlsx_button.setEnabled(not busy and self.report is not None)
+        self.json_button.setEnabled(not busy and self.report is not None)
+        self.progress_bar.setVisible(busy)
+        if busy:
+            self.progress_bar.setRange(0, 0)
+            self.status_label.setText("Computing…")
+
+    def _on_progress(self, event: ProgressEvent) -> None:
+        if event.total:
+            self.progress_bar.setRange(0, event.total)
+            self.progress_bar.setValue(event.done)
+        if event.message:
+            self.status_label.setText(event.message)
+
+    def _on_failed(self, message: str) -> None:
+        self.status_label.setText(f"Failed: {message}")
+        QMessageBox.warning(self, "Quality", message)
+
+    # -- showing -------------------------------------------------------------------------------
+    def show_report(self, report: QualityReport) -> None:
+        self.report = report
+        _fill(self.table, report.rows)
+        _fill(self.overall, [report.overall], sortable=False)
+        self.table.resizeColumnsToContents()
+        self.overall.resizeColumnsToContents()
+        for column in range(self.table.columnCount()):
+            width = max(self.table.columnWidth(column), self.overall.columnWidth(column))
+            self.table.setColumnWidth(column, width)
+            self.overall.setColumnWidth(column, width)
+        self._fill_memorisation(report.memorisation)
+        lines = [*report.notes]
+        lines += [f"Skipped ({metric}): {reason}" for metric, reason in report.skipped.items()]
+        for row in [*report.rows, report.overall]:
+            lines += [f"{row.entity}: {note}" for note in row.notes]
+        lines += [f"Features: {name}" for name in report.extractors.values()]
+        self.notes.setPlainText("\n\n".join(lines))
+        copies = report.overall.near_copies
+        self.status_label.setText(
+            f"{report.overall.n_synthetic} synthetic images, {len(report.rows)} entities; "
+            f"{copies} near-cop{'y' if copies == 1 else 'ies'}."
+        )
+
+    def _fill_memorisation(self, items: list[NearestReal]) -> None:
+        table = self.memo_table
+        table.setSortingEnabled(False)
+        table.setRowCount(len(items))
+        for r, m in enumerate(items):
+            cells = [
+                SortItem(m.entity, m.entity),
+                SortItem(str(m.synthetic_id), m.synthetic_id),
+                SortItem(str(m.pixel_real_id), m.pixel_real_id),
+                SortItem(f"{m.pixel_rmse:.4f}", m.pixel_rmse),
+                SortItem(
+                    "–" if m.feature_real_id is None else str(m.feature_real_id), m.feature_real_id
+                ),
+                SortItem(
+                    "–" if m.feature_cosine is None else f"{m.feature_cosine:.4f}", m.feature_cosine
+                ),
+                SortItem("yes" if m.near_copy else "", int(m.near_copy)),
+            ]
+            cells[0].setData(Qt.ItemDataRole.UserRole, m)
+            for c, item in enumerate(cells):
+                table.setItem(r, c, item)
+        table.setSortingEnabled(True)
+        table.sortItems(3, Qt.SortOrder.AscendingOrder)
+        if items:
+            table.selectRow(0)
+
+    def selected_pair(self) -> NearestReal | None:
+        rows = self.memo_table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self.memo_table.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)
+
+    def _show_pair(self) -> None:
+        pair = self.selected_pair()
+        if pair is None:
+            return
+        _set_image(self.synthetic_image, pair.synthetic_path)
+        _set_image(self.real_image, pair.pixel_real_path)
+        flag = " — near-copy" if pair.near_copy else ""
+        self.synthetic_caption.setText(f"Synthetic image {pair.synthetic_id} ({pair.entity}){flag}")
+        self.real_caption.setText(
+            f"Nearest real image {pair.pixel_real_id}: pixel RMSE {pair.pixel_rmse:.4f}"
+        )
+
+    # -- export --------------------------------------------------------------------------------
+    def export_workbook(self, path: str | None = None) -> None:
+        if self.report is None:
+            return
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, "Save workbook", "quality.xlsx", "*.xlsx")
+        if path:
+            write_xlsx(self.report, Path(path))
+            self.status_label.setText(f"Saved {path}")
+
+    def export_json(self, path: str | None = None) -> None:
+        if self.report is None:
+            return
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, "Save JSON", "quality.json", "*.json")
+        if path:
+            Path(path).write_text(json.dumps(self.report.to_dict(), indent=2, default=str))
+            self.status_label.setText(f"Saved {path}")
+
+
+def _fill(table: QTableWidget, rows, sortable: bool = True) -> None:
+    table.setSortingEnabled(False)
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, (key, _) in enumerate(COLUMNS):
+            text = row.entity if key == "entity" else cell(row, key)
+            item = SortItem(text, value(row, key))
+            if key == "entity":
+                item.setToolTip("\n".join([cell(row, key), *row.notes]))
+            table.setItem(r, c, item)
+    table.setSortingEnabled(sortable)
+
+
+def _spin(low: int, high: int, val: int, tip: str) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(low, high)
+    spin.setValue(val)
+    spin.setToolTip(tip)
+    return spin
+
+
+def _image_label() -> QLabel:
+    label = QLabel()
+    label.setFixedSize(PAIR_SIZE, PAIR_SIZE)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setStyleSheet("QLabel { background: #202020; }")
+    return label
+
+
+def _set_image(label: QLabel, path: str) -> None:
+    pixmap = QPixmap(path)
+    if pixmap.isNull():
+        label.setText("(image not readable)")
+        return
+    label.setPixmap(
+        pixmap.scaled(
+            PAIR_SIZE,
+            PAIR_SIZE,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+    )
