@@ -179,6 +179,7 @@ def grid(shipped: list[dict], folder: Path, real_dir: Path, out: Path, per: int 
         real_ids = sorted(meta.get(code, []))[:per]
         tiles = [load_rgb(folder / e["file"], 128) for e in gen]
         tiles += [load_rgb(next(real_dir.glob(f"**/{i}.jpg")), 128) for i in real_ids]
+        tiles += [np.full((128, 128, 3), 255, np.uint8)] * (2 * per - len(tiles))
         for c, ax in enumerate(axes[r]):
             ax.imshow(tiles[c])
             ax.set_xticks([])

@@ -66,6 +66,32 @@ def test_tampered_vector_fails(tmp_path, base_vectors) -> None:
     assert results["forward"].max_abs_diff == pytest.approx(1e-3, rel=0.05)
 
 
+def test_trace_checks_scale_with_amplification_and_find_the_first_bad_step(tmp_path) -> None:
+    import torch
+
+    data = torch.load(VECTORS / "base_small.pt", weights_only=True)
+    results = {r.check: r for r in _results(VECTORS / "base_small.pt")}
+    assert (
+        results["trace.teacher_forced"].passed
+        and "no step over" in results["trace.teacher_forced"].detail
+    )
+    # A rounding-sized error where the first x0 prediction amplifies it is not a failure...
+    noisy = dict(data, trace=dict(data["trace"]))
+    pred = [p.clone() for p in noisy["trace"]["pred_xstart"]]
+    pred[0] = pred[0] + 1.5e-3
+    noisy["trace"]["pred_xstart"] = pred
+    # ...but a real error in one late state is, and teacher forcing names that step.
+    states = [s.clone() for s in noisy["trace"]["states"]]
+    late = len(states) - 3
+    states[late] = states[late] + 0.05
+    noisy["trace"]["states"] = states
+    torch.save(noisy, tmp_path / "noisy.pt")
+    checks = {r.check: r for r in verify_file(tmp_path / "noisy.pt")}
+    assert checks["trace.pred_xstart"].passed
+    assert not checks["trace.teacher_forced"].passed
+    assert f"first error at step {late}" in checks["trace.teacher_forced"].detail
+
+
 def test_empty_directory_fails(tmp_path) -> None:
     results = verify_directory(tmp_path)
     assert any(not r.passed and r.check == "read" for r in results)
