@@ -344,9 +344,22 @@ def or_analysis(
     """Obuchowski-Rockette analysis (Hillis 2007 df) as the Iowa program prints it."""
     aucs = wilcoxon_aucs(ratings)
     cov = auc_covariance(ratings, cov_method, n_boot, seed)
+    return or_from_covariance(aucs, cov, ratings.modalities, ratings.readers, cov_method, alpha)
+
+
+def or_from_covariance(
+    aucs: np.ndarray,
+    cov: np.ndarray,
+    modalities: list[str],
+    readers: list[str],
+    cov_method: str,
+    alpha: float = 0.05,
+) -> dict:
+    """The OR tests from reader AUCs (modalities x readers) and their covariance matrix
+    (modality-major), whatever design produced them."""
     comp = or_components(aucs, cov)
     t, r = aucs.shape
-    mods = ratings.modalities
+    mods = modalities
     means = aucs.mean(axis=1)
     out: dict = {"method": "or", "covariance": cov_method, "components": comp}
     # Single-modality intervals (parts 1c, 2c, 3c of the Iowa output).
@@ -401,7 +414,7 @@ def or_analysis(
     den = comp["var_error"] - comp["cov1"] + (r - 1) * max(comp["cov2"] - comp["cov3"], 0.0)
     x2 = (t - 1) * ms_t / den
     per_reader = []
-    for j, reader in enumerate(ratings.readers):
+    for j, reader in enumerate(readers):
         pr = comp["per_reader"][j]
         se = math.sqrt(2 * (pr["var"] - pr["cov1"]))
         for row in _diff_rows(aucs[:, [j]], mods, se, None, alpha):

@@ -45,12 +45,14 @@ def build_report(
     cancel: CancelToken | None = None,
     covariance: str = "jackknife",
     complete_readers_only: bool = False,
+    by: str | None = None,
 ) -> dict[str, Any]:
     """Every table of the study report, computed from the tidy answer frame.
 
     ``covariance`` (jackknife, delong, bootstrap) is the AUC covariance of the reader-averaged
     AUC; ``complete_readers_only`` picks its incomplete-reader rule (see
-    :func:`reader_averaged_aucs`).
+    :func:`reader_averaged_aucs`). ``by`` (a provenance key such as ``model`` or ``guidance``)
+    adds ``detection_by_setting``.
     """
     cancel = cancel or CancelToken()
     answers = data.answers
@@ -101,6 +103,10 @@ def build_report(
     }
     step("agreement")
     report["reader_vs_model"] = reader_vs_model(data, report["entity"])
+    if by:
+        from dermstudy.analysis.inside import detection_by_setting
+
+        report["detection_by_setting"] = detection_by_setting(answers, data.provenance, by)
     report["missing"] = missing_section(answers)
     report["methods"] = methods_section(n_resamples, seed, covariance)
     report["software"] = {
@@ -304,7 +310,46 @@ def reader_vs_model(data: StudyData, pooled_entity: dict[str, Any]) -> dict[str,
             "model": model_rep,
             "readers_scope": scope,
             "table": table2_rows(model_rep, readers_rep),
+            "tests": model_tests(data.answers, data.cases, preds),
         }
+    return out
+
+
+def model_tests(answers: pd.DataFrame, cases: pd.DataFrame, preds: pd.DataFrame) -> dict[str, Any]:
+    """Per entity: the model (its probability for the entity) as a fixed reader against the
+    readers' one-vs-rest rating score, on the cases the model rated and every included reader
+    answered (readers who skipped one of them are left out and named)."""
+    from dermstudy.analysis.inside import model_vs_readers
+
+    probs = {
+        c: p
+        for c, p in zip(preds["case"], preds["probabilities"], strict=True)
+        if isinstance(p, dict)
+    }
+    covered = [c for c in cases["case"] if c in probs]
+    rows = answers[answers["case"].isin(covered) & ~answers["missing"]]
+    counts = rows.groupby("reader")["case"].nunique()
+    readers = [r for r in dict.fromkeys(answers["reader"]) if counts.get(r, 0) == len(covered)]
+    left_out = [r for r in dict.fromkeys(answers["reader"]) if r not in readers]
+    out: dict[str, Any] = {"readers": readers, "left_out": left_out, "n_cases": len(covered)}
+    if len(readers) < 2 or not covered:
+        out["note"] = "no test: needs model probabilities and two readers who answered those cases"
+        return out
+    if not rows["confidence"].notna().all():
+        out["note"] = "no test: the readers gave no entity confidence (no rating to compare)"
+        return out
+    rows = rows.sort_values(["reader", "case"])
+    order = sorted(covered)
+    truth_of = dict(zip(cases["case"], cases["true_entity"], strict=True))
+    for code in CODES:
+        truth = np.array([truth_of[c] == code for c in order])
+        if truth.sum() < 2 or (~truth).sum() < 2 or not all(code in probs[c] for c in order):
+            out[code] = None
+            continue
+        score = metrics.entity_rating_score(code)
+        reader_scores = np.stack([score(rows[rows["reader"] == r]) for r in readers])
+        model_score = np.array([float(probs[c][code]) for c in order])
+        out[code] = model_vs_readers(truth, reader_scores, model_score)
     return out
 
 

@@ -60,6 +60,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="reader-averaged AUC only from readers who answered every case (default: readers "
         "with any answer, on the cases all of them answered)",
     )
+    report.add_argument(
+        "--by",
+        metavar="KEY",
+        help="detection of synthetic images per generation setting: a provenance key such as "
+        "model, guidance, sampler, base.sampler (any dotted key)",
+    )
     report.set_defaults(handler=run_report)
 
     preds = subparsers.add_parser(
@@ -130,6 +136,7 @@ def run_report(args: argparse.Namespace) -> int:
         progress=bar,
         covariance=args.cov,
         complete_readers_only=args.complete_readers_only,
+        by=args.by,
     )
     try:
         write_outputs(

@@ -472,6 +472,13 @@ def all_tables(
         reader_averaged_table(report),
         agreement_table(report),
         *model_tables(report),
+        *_inside_tables(report),
         missing_table(report),
     ]
     return tables
+
+
+def _inside_tables(report: dict[str, Any]) -> list[Table]:
+    from dermstudy.reports.inside_tables import inside_tables
+
+    return inside_tables(report)

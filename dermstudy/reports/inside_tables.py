@@ -1,0 +1,105 @@
+"""Report tables of the in-study comparisons (:mod:`dermstudy.analysis.inside`): detection per
+generation setting with its test, and the model-vs-readers test beside Table 2."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dermstudy.reports.tables import Table, Value
+
+
+def detection_table(report: dict[str, Any]) -> Table | None:
+    det = report.get("detection_by_setting")
+    if not det:
+        return None
+    readers = list(dict.fromkeys(r for g in det["groups"] for r in g["reader_aucs"]))
+    header = [det["key"], "cases", "answers", "share called AI", "mean AI rating"]
+    header += ["mean reader AUC", *[f"AUC {r}" for r in readers]]
+    rows: list[list[Value]] = [
+        [
+            g["value"],
+            g["n_cases"],
+            g["n_answers"],
+            g["share_called_ai"],
+            g["mean_rating"],
+            g["mean_reader_auc"],
+            *[g["reader_aucs"].get(r) for r in readers],
+        ]
+        for g in det["groups"]
+    ]
+    notes = [
+        f"synthetic cases grouped by provenance key {det['key']!r}; AUC: each group's synthetic "
+        f"cases against all {det['n_real_cases']} real cases"
+    ]
+    test = det["test"]
+    if "rrrc" in test:
+        rr = test["rrrc"]
+        notes.append(
+            f"test of equal AUC across settings: F({rr['ndf']}, {rr['ddf']:.2f}) = {rr['f']:.2f}, "
+            f"p = {rr['p']:.4f} ({test['method']}; readers {', '.join(test['readers'])})"
+        )
+        for d in rr["differences"]:
+            notes.append(
+                f"{d['comparison']}: {d['difference']:.4f} (95% CI {d['ci_low']:.4f} to "
+                f"{d['ci_high']:.4f}, p = {d['p']:.4f})"
+            )
+    else:
+        notes.append(test.get("note", ""))
+    return Table(
+        "detection_by_setting",
+        f"Detection of synthetic images by {det['key']}",
+        header,
+        rows,
+        notes,
+        set(range(3, len(header))),
+    )
+
+
+def model_test_tables(report: dict[str, Any]) -> list[Table]:
+    out = []
+    for model, result in report.get("reader_vs_model", {}).items():
+        tests = result.get("tests") or {}
+        header = ["entity", "model AUC", "mean reader AUC", "difference", "SE", "df", "p"]
+        header += ["CI low", "CI high"]
+        rows: list[list[Value]] = []
+        for code, t in tests.items():
+            if isinstance(t, dict) and "difference" in t:
+                rows.append(
+                    [
+                        code,
+                        t["model_auc"],
+                        t["mean_reader_auc"],
+                        t["difference"],
+                        t["se"],
+                        t["df"],
+                        t["p"],
+                        t["ci_low"],
+                        t["ci_high"],
+                    ]
+                )
+        notes = [
+            "difference = mean reader AUC - model AUC; model as a fixed reader, readers random "
+            "(single-treatment OR on the differences, jackknife, Hillis df; RJafroc's CAD method)"
+        ]
+        if tests.get("note"):
+            notes.append(tests["note"])
+        if tests.get("left_out"):
+            notes.append(f"left out (did not answer every case): {', '.join(tests['left_out'])}")
+        out.append(
+            Table(
+                f"modeltest_{model}",
+                f"Model vs readers test: {model}",
+                header,
+                rows,
+                notes,
+                {1, 2, 3, 4, 7, 8},
+            )
+        )
+    return out
+
+
+def inside_tables(report: dict[str, Any]) -> list[Table]:
+    """The new tables in workbook order (none when the report has no such sections)."""
+    tables = model_test_tables(report)
+    det = detection_table(report)
+    return [*tables, det] if det else tables
