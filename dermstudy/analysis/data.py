@@ -55,6 +55,9 @@ class StudyData:
     )
     # case code -> generation provenance of its image ({} for real images)
     provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # the audit trail of the design: each reader's session and case order, the practice cases
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+    practice_cases: list[str] = field(default_factory=list)
 
     @property
     def readers(self) -> list[str]:
@@ -214,6 +217,7 @@ def load_study(ws: Workspace, study: str | int, readers: list[str] | None = None
     if answers.empty:
         raise AnalysisInputError(f"study {info['name']!r} has no reader sessions yet")
     from dermstudy.workspace.case_provenance import CaseProvenanceRepository
+    from dermstudy.workspace.session_orders import SessionOrderRepository
 
     provenance = {
         p.case: p.provenance for p in CaseProvenanceRepository(ws.conn).for_study(info["id"])
@@ -224,4 +228,6 @@ def load_study(ws: Workspace, study: str | int, readers: list[str] | None = None
         cases=cases,
         predictions=load_predictions(ws, info["id"]),
         provenance=provenance,
+        sessions=[vars(s) for s in SessionOrderRepository(ws.conn).for_study(info["id"])],
+        practice_cases=SessionOrderRepository(ws.conn).practice_codes(info["id"]),
     )

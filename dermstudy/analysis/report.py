@@ -108,6 +108,7 @@ def build_report(
 
         report["detection_by_setting"] = detection_by_setting(answers, data.provenance, by)
     report["missing"] = missing_section(answers)
+    report["design_trail"] = design_trail(data)
     report["methods"] = methods_section(n_resamples, seed, covariance)
     report["software"] = {
         "dermstudy": __version__,
@@ -397,6 +398,20 @@ def _table_row(name: str, m: dict, r: dict, support: int, readers_support: int) 
         # the model answers each case once, the readers once each: both counts are shown
         "support": support,
         "readers_support": readers_support,
+    }
+
+
+def design_trail(data: StudyData) -> dict[str, Any]:
+    """What a reviewer needs to re-derive what each reader saw: the study seed and order settings,
+    the practice cases, and each reader's case order (practice block first) with session times."""
+    settings = data.study.get("settings", {})
+    return {
+        "seed": data.study.get("seed"),
+        "order_settings": {
+            k: v for k, v in settings.items() if "order" in k or k in ("reading", "seed")
+        },
+        "practice_cases": list(data.practice_cases),
+        "sessions": [dict(s) for s in data.sessions],
     }
 
 

@@ -98,8 +98,37 @@ def model_test_tables(report: dict[str, Any]) -> list[Table]:
     return out
 
 
+def case_order_table(report: dict[str, Any]) -> Table | None:
+    """Each reader's case order, one row per position (the audit trail of the design)."""
+    trail = report.get("design_trail")
+    if not trail or not trail.get("sessions"):
+        return None
+    practice = set(trail.get("practice_cases", []))
+    rows: list[list[Value]] = []
+    for session in trail["sessions"]:
+        for position, case in enumerate(session["case_order"], start=1):
+            rows.append([session["reader"], position, case, "yes" if case in practice else ""])
+    notes = [
+        f"study seed {trail.get('seed')}; each reader's order as stored when the session began "
+        "(practice cases first)"
+    ]
+    notes += [
+        f"{s['reader']}: started {s['started_at']}, finished {s['finished_at'] or '-'}"
+        for s in trail["sessions"]
+    ]
+    return Table(
+        "case_orders",
+        "Case order per reader (audit trail)",
+        ["reader", "position", "case", "practice"],
+        rows,
+        notes,
+    )
+
+
 def inside_tables(report: dict[str, Any]) -> list[Table]:
     """The new tables in workbook order (none when the report has no such sections)."""
     tables = model_test_tables(report)
-    det = detection_table(report)
-    return [*tables, det] if det else tables
+    for extra in (detection_table(report), case_order_table(report)):
+        if extra is not None:
+            tables.append(extra)
+    return tables

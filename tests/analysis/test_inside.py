@@ -129,3 +129,32 @@ def test_model_vs_readers_equals_or_with_the_model_as_every_reader_s_second_moda
     assert res["df"] == pytest.approx(rrrc["ddf"], rel=1e-10)
     assert res["p"] == pytest.approx(rrrc["p"], rel=1e-10)
     assert (res["ci_low"], res["ci_high"]) == pytest.approx((diff["ci_low"], diff["ci_high"]))
+
+
+def test_design_trail_has_seed_and_each_reader_s_order(workspace, tmp_path):
+    from dermstudy.reading import Answer, open_reading
+    from dermstudy.reports.excel import write_workbook
+    from dermstudy.reports.tables import all_tables
+    from dermstudy.study.builder import StudyDesign, create_study
+    from dermstudy.study.sample_data import add_sample_images
+
+    add_sample_images(workspace, 3, 3, seed=3)
+    design = StudyDesign.with_counts(
+        "trail", ["mel", "nv"], 2, 2, seed=11, practice=1, display_size=32, order="per-reader"
+    )
+    create_study(workspace, design)
+    seen = {}
+    for reader in ("ann", "bob"):
+        with open_reading(workspace.root, "trail", reader) as session:
+            seen[reader] = [session.case_code(i) for i in range(session.total)]
+            session.submit(0, Answer(entity="mel", ai_scale=3))
+    report = build_report(load_study(workspace, "trail"), n_resamples=100)
+    trail = report["design_trail"]
+    assert trail["seed"] == 11
+    assert [s["reader"] for s in trail["sessions"]] == ["ann", "bob"]
+    for session in trail["sessions"]:
+        assert session["case_order"] == seen[session["reader"]]
+        assert session["case_order"][0] in trail["practice_cases"]  # practice block first
+    table = next(t for t in all_tables(report) if t.name == "case_orders")
+    assert len(table.rows) == sum(len(v) for v in seen.values())
+    write_workbook(tmp_path / "r.xlsx", [table], [])
