@@ -211,3 +211,73 @@ def model_vs_readers(
         "ms_r": ms_r,
         "cov2": cov2,
     }
+
+
+def diagnosis_real_vs_synthetic(answers: pd.DataFrame) -> dict[str, Any]:
+    """Entity accuracy on the real and on the synthetic cases, per reader, with paired tests across
+    readers (paired t-test and Wilcoxon signed-rank on synthetic - real)."""
+    answered = answers[~answers["missing"]]
+    rows = []
+    for reader, mine in answered.groupby("reader", sort=False):
+        entry: dict[str, Any] = {"reader": reader}
+        for source in ("real", "synthetic"):
+            part = mine[mine["true_source"] == source]
+            entry[f"n_{source}"] = len(part)
+            entry[f"accuracy_{source}"] = (
+                float((part["pred_entity"] == part["true_entity"]).mean()) if len(part) else None
+            )
+        both = entry["accuracy_real"] is not None and entry["accuracy_synthetic"] is not None
+        entry["difference"] = entry["accuracy_synthetic"] - entry["accuracy_real"] if both else None
+        rows.append(entry)
+    diffs = np.array([r["difference"] for r in rows if r["difference"] is not None])
+    out: dict[str, Any] = {"readers": rows, "n_readers_paired": len(diffs)}
+    if len(diffs) >= 2:
+        out["mean_difference"] = float(diffs.mean())
+        if np.ptp(diffs) > 0:
+            t = stats.ttest_rel(
+                [r["accuracy_synthetic"] for r in rows if r["difference"] is not None],
+                [r["accuracy_real"] for r in rows if r["difference"] is not None],
+            )
+            out["paired_t"] = {"t": float(t.statistic), "df": len(diffs) - 1, "p": float(t.pvalue)}
+        if diffs.any():
+            w = stats.wilcoxon(diffs)
+            out["wilcoxon"] = {"statistic": float(w.statistic), "p": float(w.pvalue)}
+    else:
+        out["note"] = "paired test needs two readers with both real and synthetic answers"
+    return mrmc.jsonable(out)
+
+
+GALLERY_KEYS = ("base.file", "guidance", "sampler", "seed", "prompt")
+
+
+def fooling_cases(
+    answers: pd.DataFrame, provenance: dict[str, dict[str, Any]], top: int = 20
+) -> dict[str, Any]:
+    """The synthetic cases most often called real and the real cases most often called AI, with
+    their votes and generation settings (coordinator's view: shows the truth)."""
+    answered = answers[~answers["missing"]]
+    out: dict[str, Any] = {}
+    for source, fooled_by in (("synthetic", "real"), ("real", "synthetic")):
+        part = answered[answered["true_source"] == source]
+        entries = []
+        for case, rows in part.groupby("case", sort=False):
+            n = len(rows)
+            wrong = int((rows["pred_source"] == fooled_by).sum())
+            prov = provenance.get(case, {})
+            entries.append(
+                {
+                    "case": case,
+                    "entity": rows["true_entity"].iloc[0],
+                    "n_votes": n,
+                    "votes_wrong": wrong,
+                    "share_wrong": wrong / n,
+                    "mean_rating": float(rows["ai_scale"].dropna().mean())
+                    if rows["ai_scale"].notna().any()
+                    else None,
+                    "provenance": {k: lookup(prov, k) for k in GALLERY_KEYS if lookup(prov, k)},
+                }
+            )
+        entries.sort(key=lambda e: (-e["share_wrong"], -e["votes_wrong"], e["case"]))
+        key = "synthetic_called_real" if source == "synthetic" else "real_called_ai"
+        out[key] = [e for e in entries if e["votes_wrong"] > 0][:top]
+    return mrmc.jsonable(out)

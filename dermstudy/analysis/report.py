@@ -101,8 +101,17 @@ def build_report(
         "entity": metrics.agreement(answers, "pred_entity", CODES),
         "ai_vs_real": metrics.agreement(answers, "pred_source", metrics.SOURCES),
     }
+    from dermstudy.analysis.agreement_extra import agreement_beyond_kappa
+
+    report["agreement_extra"] = agreement_beyond_kappa(
+        answers, n_resamples=min(n_resamples, 200), seed=seed
+    )
     step("agreement")
     report["reader_vs_model"] = reader_vs_model(data, report["entity"])
+    from dermstudy.analysis.inside import diagnosis_real_vs_synthetic, fooling_cases
+
+    report["diagnosis_real_vs_synthetic"] = diagnosis_real_vs_synthetic(answers)
+    report["fooling_cases"] = fooling_cases(answers, data.provenance)
     if by:
         from dermstudy.analysis.inside import detection_by_setting
 
@@ -116,11 +125,21 @@ def build_report(
         "pandas": pd.__version__,
         "numpy": np.__version__,
         "scipy": scipy.__version__,
+        "krippendorff": _version("krippendorff"),
         "matplotlib": matplotlib.__version__,
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     step("done")
     return json_safe(report)
+
+
+def _version(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
 
 
 def study_section(data: StudyData) -> dict[str, Any]:

@@ -125,10 +125,167 @@ def case_order_table(report: dict[str, Any]) -> Table | None:
     )
 
 
+def diagnosis_table(report: dict[str, Any]) -> Table | None:
+    diag = report.get("diagnosis_real_vs_synthetic")
+    if not diag or not diag.get("readers"):
+        return None
+    rows: list[list[Value]] = [
+        [
+            r["reader"],
+            r["n_real"],
+            r["accuracy_real"],
+            r["n_synthetic"],
+            r["accuracy_synthetic"],
+            r["difference"],
+        ]
+        for r in diag["readers"]
+    ]
+    notes = [
+        "entity accuracy on the real and on the synthetic cases; difference = synthetic - real"
+    ]
+    if "paired_t" in diag:
+        t = diag["paired_t"]
+        notes.append(
+            f"paired t-test across {diag['n_readers_paired']} readers: mean difference "
+            f"{diag['mean_difference']:.4f}, t({t['df']}) = {t['t']:.3f}, p = {t['p']:.4f}"
+        )
+    if "wilcoxon" in diag:
+        notes.append(f"Wilcoxon signed-rank: p = {diag['wilcoxon']['p']:.4f}")
+    if diag.get("note"):
+        notes.append(diag["note"])
+    return Table(
+        "diagnosis_real_vs_synthetic",
+        "Diagnosis on real vs synthetic images, per reader",
+        [
+            "reader",
+            "real cases",
+            "accuracy real",
+            "synthetic cases",
+            "accuracy synthetic",
+            "difference",
+        ],
+        rows,
+        notes,
+        {2, 4, 5},
+    )
+
+
+def fooling_table(report: dict[str, Any]) -> Table | None:
+    fool = report.get("fooling_cases")
+    if not fool or not (fool.get("synthetic_called_real") or fool.get("real_called_ai")):
+        return None
+    rows: list[list[Value]] = []
+    for key, label in (
+        ("synthetic_called_real", "synthetic, called real"),
+        ("real_called_ai", "real, called AI"),
+    ):
+        for e in fool.get(key, []):
+            settings = ", ".join(f"{k}={v}" for k, v in e["provenance"].items())
+            rows.append(
+                [
+                    label,
+                    e["case"],
+                    e["entity"],
+                    e["votes_wrong"],
+                    e["n_votes"],
+                    e["share_wrong"],
+                    e["mean_rating"],
+                    settings,
+                ]
+            )
+    return Table(
+        "fooling_cases",
+        "Cases that fooled readers (coordinator only)",
+        [
+            "kind",
+            "case",
+            "entity",
+            "wrong votes",
+            "votes",
+            "share wrong",
+            "mean AI rating",
+            "generation settings",
+        ],
+        rows,
+        ["most-fooling first; reveals the truth: not for readers"],
+        {5, 6},
+    )
+
+
+def agreement_extra_table(report: dict[str, Any]) -> Table | None:
+    extra = report.get("agreement_extra")
+    if not extra:
+        return None
+    rows: list[list[Value]] = []
+    for task in ("entity", "ai_vs_real", "ai_scale"):
+        entry = extra.get(task)
+        if not entry:
+            continue
+        for key, value in entry.items():
+            if key.startswith("krippendorff_alpha_"):
+                level = key.removeprefix("krippendorff_alpha_")
+                rows.append(
+                    [
+                        task,
+                        f"Krippendorff's alpha ({level})",
+                        "all",
+                        value["alpha"],
+                        value["ci_low"],
+                        value["ci_high"],
+                        None,
+                    ]
+                )
+        if entry.get("fleiss_kappa"):
+            f = entry["fleiss_kappa"]
+            rows.append(
+                [task, "Fleiss' kappa", "all", f["kappa"], f["ci_low"], f["ci_high"], f["n_cases"]]
+            )
+        for pair in entry["pairs"]:
+            who = f"{pair['reader_a']} / {pair['reader_b']}"
+            rows.append(
+                [
+                    task,
+                    "Cohen's kappa",
+                    who,
+                    pair["kappa"],
+                    pair["ci_low"],
+                    pair["ci_high"],
+                    pair["n_cases"],
+                ]
+            )
+            for weights in ("linear", "quadratic"):
+                if f"kappa_{weights}" in pair:
+                    rows.append(
+                        [
+                            task,
+                            f"weighted kappa ({weights})",
+                            who,
+                            pair[f"kappa_{weights}"],
+                            None,
+                            None,
+                            pair["n_cases"],
+                        ]
+                    )
+    return Table(
+        "agreement_extra",
+        "Agreement beyond kappa",
+        ["task", "statistic", "readers", "value", "CI low", "CI high", "cases"],
+        rows,
+        [extra["method"]],
+        {3, 4, 5},
+    )
+
+
 def inside_tables(report: dict[str, Any]) -> list[Table]:
     """The new tables in workbook order (none when the report has no such sections)."""
     tables = model_test_tables(report)
-    for extra in (detection_table(report), case_order_table(report)):
+    for extra in (
+        detection_table(report),
+        diagnosis_table(report),
+        fooling_table(report),
+        agreement_extra_table(report),
+        case_order_table(report),
+    ):
         if extra is not None:
             tables.append(extra)
     return tables

@@ -158,3 +158,23 @@ def test_design_trail_has_seed_and_each_reader_s_order(workspace, tmp_path):
     table = next(t for t in all_tables(report) if t.name == "case_orders")
     assert len(table.rows) == sum(len(v) for v in seen.values())
     write_workbook(tmp_path / "r.xlsx", [table], [])
+
+
+def test_diagnosis_real_vs_synthetic_and_fooling_cases_by_hand(workspace):
+    from tests.analysis.tiny import make_tiny_study
+
+    make_tiny_study(workspace, readers="AB")
+    report = build_report(load_study(workspace, "tiny"), n_resamples=100)
+    diag = report["diagnosis_real_vs_synthetic"]
+    by_reader = {r["reader"]: r for r in diag["readers"]}
+    # A: real c1 c3 c5 right (c7 missing) -> 3/3; synthetic c2, c8 right, c4, c6 wrong -> 2/4
+    assert (by_reader["A"]["accuracy_real"], by_reader["A"]["accuracy_synthetic"]) == (1.0, 0.5)
+    assert (by_reader["B"]["accuracy_real"], by_reader["B"]["accuracy_synthetic"]) == (1.0, 0.75)
+    # differences -0.5, -0.25: mean -0.375, SE 0.125 -> t(1) = -3, p = 1 - 2/pi * atan(3)
+    assert diag["paired_t"]["t"] == pytest.approx(-3.0)
+    assert diag["paired_t"]["p"] == pytest.approx(1 - 2 / np.pi * np.arctan(3))
+    fool = report["fooling_cases"]
+    assert [e["case"] for e in fool["synthetic_called_real"]] == ["c2", "c6"]
+    assert [e["case"] for e in fool["real_called_ai"]] == ["c5"]
+    assert fool["real_called_ai"][0]["votes_wrong"] == 1
+    assert fool["real_called_ai"][0]["n_votes"] == 2

@@ -1,0 +1,158 @@
+"""Agreement beyond Cohen's and Fleiss' kappa: weighted kappa on the five-point AI scale, kappa
+confidence intervals, and Krippendorff's alpha (which uses every answer, missing ones allowed).
+
+Weighted kappa is scikit-learn's ``cohen_kappa_score(weights=...)``; Krippendorff's alpha comes
+from the maintained ``krippendorff`` package (Castro, PyPI). Intervals: Cohen's kappa per pair
+gets the large-sample standard error of Fleiss, Cohen & Everitt (1969) as scikit-learn has none;
+Fleiss' kappa and Krippendorff's alphas get a percentile case bootstrap (cases resampled with all
+their answers).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from typing import Any
+
+import krippendorff
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.metrics import cohen_kappa_score
+
+from dermstudy.analysis import metrics
+from dermstudy.entities import CODES
+
+SCALE = [1, 2, 3, 4, 5]
+
+
+def _matrix(answers: pd.DataFrame, column: str, labels: list) -> tuple[np.ndarray, list[str]]:
+    """readers x cases matrix of label positions, NaN where a reader gave no answer."""
+    answered = answers[~answers["missing"] & answers[column].notna()]
+    readers = list(dict.fromkeys(answers["reader"]))
+    cases = list(dict.fromkeys(answers["case"]))
+    wide = answered.pivot(index="reader", columns="case", values=column)
+    wide = wide.reindex(index=readers, columns=cases)
+    index = {label: k for k, label in enumerate(labels)}
+    codes = wide.map(lambda v: index.get(v, np.nan) if not pd.isna(v) else np.nan)
+    return codes.to_numpy(dtype=float), readers
+
+
+def cohen_kappa_ci(a: np.ndarray, b: np.ndarray, n_labels: int, level: float = 0.95) -> dict:
+    """Cohen's kappa of two label-position vectors with the Fleiss-Cohen-Everitt (1969) SE."""
+    n = len(a)
+    table = np.zeros((n_labels, n_labels))
+    np.add.at(table, (a.astype(int), b.astype(int)), 1.0)
+    p = table / n
+    rows, cols = p.sum(axis=1), p.sum(axis=0)
+    po, pe = float(np.trace(p)), float(rows @ cols)
+    if n == 0 or pe >= 1:
+        return {"kappa": None, "se": None, "ci_low": None, "ci_high": None, "n_cases": n}
+    kappa = (po - pe) / (1 - pe)
+    diag = sum(p[i, i] * (1 - (rows[i] + cols[i]) * (1 - kappa)) ** 2 for i in range(n_labels))
+    off = (1 - kappa) ** 2 * sum(
+        p[i, j] * (cols[i] + rows[j]) ** 2
+        for i in range(n_labels)
+        for j in range(n_labels)
+        if i != j
+    )
+    var = (diag + off - (kappa - pe * (1 - kappa)) ** 2) / (n * (1 - pe) ** 2)
+    se = math.sqrt(max(var, 0.0))
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    return {
+        "kappa": kappa,
+        "se": se,
+        "ci_low": max(-1.0, kappa - z * se),  # kappa lies in [-1, 1]
+        "ci_high": min(1.0, kappa + z * se),
+        "n_cases": n,
+    }
+
+
+def _value_counts(codes: np.ndarray, n_labels: int) -> np.ndarray:
+    """cases x labels counts of the answers (krippendorff's ``value_counts`` input)."""
+    counts = np.zeros((codes.shape[1], n_labels))
+    for k in range(n_labels):
+        counts[:, k] = (codes == k).sum(axis=0)
+    return counts
+
+
+def _alpha(counts: np.ndarray, level: str) -> float | None:
+    usable = counts[counts.sum(axis=1) >= 2]
+    if len(usable) == 0 or (usable.sum(axis=0) > 0).sum() < 2:
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = krippendorff.alpha(
+            value_counts=usable,
+            value_domain=list(range(counts.shape[1])),
+            level_of_measurement=level,
+        )
+    return metrics.clean_number(float(value))
+
+
+def agreement_beyond_kappa(
+    answers: pd.DataFrame, n_resamples: int = 200, seed: int = 20240, level: float = 0.95
+) -> dict[str, Any]:
+    """Weighted kappa per reader pair on the AI scale, Cohen's kappa CIs, Krippendorff's alpha
+    (entity and AI vote nominal, AI scale ordinal and interval) with case-bootstrap CIs."""
+    tasks = {
+        "entity": ("pred_entity", list(CODES), ["nominal"]),
+        "ai_vs_real": ("pred_source", list(metrics.SOURCES), ["nominal"]),
+        "ai_scale": ("ai_scale", SCALE, ["ordinal", "interval"]),
+    }
+    rng = np.random.default_rng(seed)
+    out: dict[str, Any] = {
+        "method": "Krippendorff's alpha (krippendorff package) with all answers, missing allowed; "
+        f"{n_resamples}-resample percentile case bootstrap (seed {seed}) for alpha and Fleiss; "
+        "Cohen's kappa CI: Fleiss, Cohen & Everitt (1969) standard error; weighted kappa: "
+        "scikit-learn (linear and quadratic weights) on the AI scale"
+    }
+    for task, (column, labels, levels) in tasks.items():
+        codes, readers = _matrix(answers, column, labels)
+        if codes.size == 0 or np.isnan(codes).all():
+            out[task] = None
+            continue
+        counts = _value_counts(codes, len(labels))
+        entry: dict[str, Any] = {"n_readers": len(readers), "pairs": []}
+        for i, j in itertools.combinations(range(len(readers)), 2):
+            both = ~np.isnan(codes[i]) & ~np.isnan(codes[j])
+            a, b = codes[i, both], codes[j, both]
+            pair: dict[str, Any] = {"reader_a": readers[i], "reader_b": readers[j]}
+            pair.update(cohen_kappa_ci(a, b, len(labels), level))
+            if task == "ai_scale" and both.sum():
+                with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+                    warnings.simplefilter("ignore", UndefinedMetricWarning)
+                    for weights in ("linear", "quadratic"):
+                        value = cohen_kappa_score(a, b, weights=weights, labels=range(5))
+                        pair[f"kappa_{weights}"] = metrics.clean_number(float(value))
+            entry["pairs"].append(pair)
+        # Bootstrap: resample cases (columns); every statistic of one resample uses the same draw.
+        picks = rng.integers(0, counts.shape[0], size=(n_resamples, counts.shape[0]))
+        for lev in levels:
+            point = _alpha(counts, lev)
+            boot = [_alpha(counts[p], lev) for p in picks] if point is not None else []
+            boot = [v for v in boot if v is not None]
+            alpha = (1 - level) / 2
+            low, high = np.quantile(boot, [alpha, 1 - alpha]) if boot else (None, None)
+            entry[f"krippendorff_alpha_{lev}"] = {
+                "alpha": point,
+                "ci_low": metrics.clean_number(low),
+                "ci_high": metrics.clean_number(high),
+            }
+        complete = counts[counts.sum(axis=1) == len(readers)]
+        if len(readers) >= 2 and len(complete):
+            fleiss = metrics.fleiss_kappa(complete)
+            sub = rng.integers(0, len(complete), size=(n_resamples, len(complete)))
+            boot = [metrics.fleiss_kappa(complete[p]) for p in sub] if fleiss is not None else []
+            boot = [v for v in boot if v is not None]
+            alpha = (1 - level) / 2
+            low, high = np.quantile(boot, [alpha, 1 - alpha]) if boot else (None, None)
+            entry["fleiss_kappa"] = {
+                "kappa": fleiss,
+                "ci_low": metrics.clean_number(low),
+                "ci_high": metrics.clean_number(high),
+                "n_cases": len(complete),
+            }
+        out[task] = entry
+    return out
