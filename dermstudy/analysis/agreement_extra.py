@@ -91,6 +91,41 @@ def _alpha(counts: np.ndarray, level: str) -> float | None:
     return metrics.clean_number(float(value))
 
 
+def _unit_coincidences(counts: np.ndarray) -> np.ndarray:
+    """Each pairable unit's contribution to Krippendorff's coincidence matrix (units x L x L)."""
+    usable = counts[counts.sum(axis=1) >= 2]
+    m = usable.sum(axis=1)
+    outer = usable[:, :, None] * usable[:, None, :]
+    idx = np.arange(counts.shape[1])
+    outer[:, idx, idx] -= usable
+    return outer / (m - 1)[:, None, None]
+
+
+def bootstrap_alphas(counts: np.ndarray, level: str, picks_weights: np.ndarray) -> np.ndarray:
+    """Krippendorff's alpha of many case resamples at once: ``picks_weights`` (resamples x units)
+    says how often each pairable unit is drawn; the coincidence matrix of a resample is the
+    weighted sum of the units' contributions, so one matrix product serves all resamples."""
+    units = _unit_coincidences(counts)
+    n_labels = counts.shape[1]
+    o = (picks_weights @ units.reshape(len(units), -1)).reshape(-1, n_labels, n_labels)
+    n_c = o.sum(axis=2)
+    n = n_c.sum(axis=1)
+    idx = np.arange(n_labels)
+    if level == "nominal":
+        delta = np.broadcast_to((idx[:, None] != idx[None, :]).astype(float), o.shape)
+    elif level == "interval":
+        delta = np.broadcast_to(((idx[:, None] - idx[None, :]) ** 2).astype(float), o.shape)
+    else:  # ordinal: (sum of n_g from c to k - (n_c + n_k) / 2)^2
+        cum = np.cumsum(n_c, axis=1)
+        lo, hi = np.minimum.outer(idx, idx), np.maximum.outer(idx, idx)
+        between = cum[:, hi] - cum[:, lo] + n_c[:, lo]
+        delta = (between - (n_c[:, :, None] + n_c[:, None, :]) / 2) ** 2
+    observed = (o * delta).sum(axis=(1, 2))
+    expected = (n_c[:, :, None] * n_c[:, None, :] * delta).sum(axis=(1, 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 1 - (n - 1) * observed / expected
+
+
 def agreement_beyond_kappa(
     answers: pd.DataFrame, n_resamples: int = 200, seed: int = 20240, level: float = 0.95
 ) -> dict[str, Any]:
@@ -127,14 +162,18 @@ def agreement_beyond_kappa(
                         value = cohen_kappa_score(a, b, weights=weights, labels=range(5))
                         pair[f"kappa_{weights}"] = metrics.clean_number(float(value))
             entry["pairs"].append(pair)
-        # Bootstrap: resample cases (columns); every statistic of one resample uses the same draw.
-        picks = rng.integers(0, counts.shape[0], size=(n_resamples, counts.shape[0]))
+        # Bootstrap: resample the pairable cases; one weight matrix serves every statistic.
+        pairable = int((counts.sum(axis=1) >= 2).sum())
+        weights = np.zeros((n_resamples, pairable))
+        if pairable:
+            picks = rng.integers(0, pairable, size=(n_resamples, pairable))
+            np.add.at(weights, (np.arange(n_resamples)[:, None], picks), 1.0)
         for lev in levels:
             point = _alpha(counts, lev)
-            boot = [_alpha(counts[p], lev) for p in picks] if point is not None else []
-            boot = [v for v in boot if v is not None]
+            boot = bootstrap_alphas(counts, lev, weights) if point is not None else np.array([])
+            boot = boot[np.isfinite(boot)]
             alpha = (1 - level) / 2
-            low, high = np.quantile(boot, [alpha, 1 - alpha]) if boot else (None, None)
+            low, high = np.quantile(boot, [alpha, 1 - alpha]) if len(boot) else (None, None)
             entry[f"krippendorff_alpha_{lev}"] = {
                 "alpha": point,
                 "ci_low": metrics.clean_number(low),

@@ -259,25 +259,38 @@ def fooling_cases(
     out: dict[str, Any] = {}
     for source, fooled_by in (("synthetic", "real"), ("real", "synthetic")):
         part = answered[answered["true_source"] == source]
+        per_case = (
+            part.assign(
+                wrong=(part["pred_source"] == fooled_by).astype(int),
+                rating=part["ai_scale"].astype("Float64"),
+            )
+            .groupby("case", sort=False)
+            .agg(
+                n=("wrong", "size"),
+                wrong=("wrong", "sum"),
+                entity=("true_entity", "first"),
+                rating=("rating", "mean"),
+            )
+        )
+        per_case = per_case[per_case["wrong"] > 0]
+        per_case = per_case.assign(share=per_case["wrong"] / per_case["n"]).reset_index()
+        per_case = per_case.sort_values(
+            ["share", "wrong", "case"], ascending=[False, False, True]
+        ).head(top)
         entries = []
-        for case, rows in part.groupby("case", sort=False):
-            n = len(rows)
-            wrong = int((rows["pred_source"] == fooled_by).sum())
-            prov = provenance.get(case, {})
+        for row in per_case.itertuples(index=False):
+            prov = provenance.get(row.case, {})
             entries.append(
                 {
-                    "case": case,
-                    "entity": rows["true_entity"].iloc[0],
-                    "n_votes": n,
-                    "votes_wrong": wrong,
-                    "share_wrong": wrong / n,
-                    "mean_rating": float(rows["ai_scale"].dropna().mean())
-                    if rows["ai_scale"].notna().any()
-                    else None,
+                    "case": row.case,
+                    "entity": row.entity,
+                    "n_votes": int(row.n),
+                    "votes_wrong": int(row.wrong),
+                    "share_wrong": float(row.share),
+                    "mean_rating": None if pd.isna(row.rating) else float(row.rating),
                     "provenance": {k: lookup(prov, k) for k in GALLERY_KEYS if lookup(prov, k)},
                 }
             )
-        entries.sort(key=lambda e: (-e["share_wrong"], -e["votes_wrong"], e["case"]))
         key = "synthetic_called_real" if source == "synthetic" else "real_called_ai"
-        out[key] = [e for e in entries if e["votes_wrong"] > 0][:top]
+        out[key] = entries
     return mrmc.jsonable(out)

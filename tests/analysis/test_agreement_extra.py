@@ -61,3 +61,22 @@ def test_weighted_and_unweighted_kappa_match_sklearn_and_the_se_the_bootstrap():
         pick = rng.integers(0, 300, 300)
         boot.append(cohen_kappa_score(a[pick], b[pick]))
     assert pair["se"] == pytest.approx(np.std(boot), rel=0.2)
+
+
+def test_vectorised_bootstrap_alpha_equals_the_package_on_each_resample():
+    import krippendorff
+
+    codes, _ = ax._matrix(_frame(K2011), "ai_scale", ax.SCALE)
+    counts = ax._value_counts(codes, 5)
+    usable = counts[counts.sum(axis=1) >= 2]
+    rng = np.random.default_rng(2)
+    picks = rng.integers(0, len(usable), size=(5, len(usable)))
+    weights = np.zeros((5, len(usable)))
+    np.add.at(weights, (np.arange(5)[:, None], picks), 1.0)
+    for level in ("nominal", "ordinal", "interval"):
+        ours = ax.bootstrap_alphas(counts, level, weights)
+        for k in range(5):
+            theirs = krippendorff.alpha(
+                value_counts=usable[picks[k]], value_domain=range(5), level_of_measurement=level
+            )
+            assert ours[k] == pytest.approx(theirs, rel=1e-10), (level, k)
