@@ -1,7 +1,8 @@
 """Agreement beyond Cohen's and Fleiss' kappa: weighted kappa on the five-point AI scale, kappa
 confidence intervals, and Krippendorff's alpha (which uses every answer, missing ones allowed).
 
-Weighted kappa is scikit-learn's ``cohen_kappa_score(weights=...)``; Krippendorff's alpha comes
+Weighted kappa is scikit-learn's ``cohen_kappa_score(weights=...)`` formula (computed from each
+pair's table for speed, tested equal); Krippendorff's alpha comes
 from the maintained ``krippendorff`` package (Castro, PyPI). Intervals: Cohen's kappa per pair
 gets the large-sample standard error of Fleiss, Cohen & Everitt (1969) as scikit-learn has none;
 Fleiss' kappa and Krippendorff's alphas get a percentile case bootstrap (cases resampled with all
@@ -12,15 +13,12 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from typing import Any
 
 import krippendorff
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.metrics import cohen_kappa_score
 
 from dermstudy.analysis import metrics
 from dermstudy.entities import CODES
@@ -33,16 +31,38 @@ def _matrix(answers: pd.DataFrame, column: str, labels: list) -> tuple[np.ndarra
     answered = answers[~answers["missing"] & answers[column].notna()]
     readers = list(dict.fromkeys(answers["reader"]))
     cases = list(dict.fromkeys(answers["case"]))
-    wide = answered.pivot(index="reader", columns="case", values=column)
-    wide = wide.reindex(index=readers, columns=cases)
-    index = {label: k for k, label in enumerate(labels)}
-    codes = wide.map(lambda v: index.get(v, np.nan) if not pd.isna(v) else np.nan)
-    return codes.to_numpy(dtype=float), readers
+    values = answered[column].to_numpy(dtype=object)
+    if column == "ai_scale":
+        values = values.astype(int)
+    code = pd.Categorical(values, categories=labels).codes.astype(float)
+    code[code < 0] = np.nan
+    r = pd.Categorical(answered["reader"], categories=readers).codes
+    c = pd.Categorical(answered["case"], categories=cases).codes
+    out = np.full((len(readers), len(cases)), np.nan)
+    out[r, c] = code
+    return out, readers
+
+
+def weighted_kappa(a: np.ndarray, b: np.ndarray, n_labels: int, weights: str) -> float | None:
+    """Cohen's weighted kappa, the formula of scikit-learn's ``cohen_kappa_score(weights=...)``
+    (tests check they agree); computed here from the pair's table because the library's input
+    validation costs more than the statistic when there are hundreds of reader pairs."""
+    table = np.zeros((n_labels, n_labels))
+    np.add.at(table, (a.astype(int), b.astype(int)), 1.0)
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+    idx = np.arange(n_labels)
+    w = np.abs(idx[:, None] - idx[None, :]).astype(float)
+    if weights == "quadratic":
+        w = w**2
+    den = (w * expected).sum()
+    return metrics.clean_number(1 - (w * table).sum() / den) if den > 0 else None
 
 
 def cohen_kappa_ci(a: np.ndarray, b: np.ndarray, n_labels: int, level: float = 0.95) -> dict:
     """Cohen's kappa of two label-position vectors with the Fleiss-Cohen-Everitt (1969) SE."""
     n = len(a)
+    if n == 0:
+        return {"kappa": None, "se": None, "ci_low": None, "ci_high": None, "n_cases": 0}
     table = np.zeros((n_labels, n_labels))
     np.add.at(table, (a.astype(int), b.astype(int)), 1.0)
     p = table / n
@@ -156,11 +176,8 @@ def agreement_beyond_kappa(
             pair: dict[str, Any] = {"reader_a": readers[i], "reader_b": readers[j]}
             pair.update(cohen_kappa_ci(a, b, len(labels), level))
             if task == "ai_scale" and both.sum():
-                with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-                    warnings.simplefilter("ignore", UndefinedMetricWarning)
-                    for weights in ("linear", "quadratic"):
-                        value = cohen_kappa_score(a, b, weights=weights, labels=range(5))
-                        pair[f"kappa_{weights}"] = metrics.clean_number(float(value))
+                for weights in ("linear", "quadratic"):
+                    pair[f"kappa_{weights}"] = weighted_kappa(a, b, len(labels), weights)
             entry["pairs"].append(pair)
         # Bootstrap: resample the pairable cases; one weight matrix serves every statistic.
         pairable = int((counts.sum(axis=1) >= 2).sum())

@@ -21,7 +21,6 @@ from sklearn.metrics import (
     classification_report,
     cohen_kappa_score,
     confusion_matrix,
-    precision_recall_fscore_support,
 )
 
 from dermstudy.analysis import roc
@@ -98,11 +97,19 @@ def classification_summary(
             "f1": clean_number(float(entry["f1-score"])),
         }
 
+    # Averages over the scored classes with undefined ratios as 0 (scikit-learn's
+    # zero_division=0 averages), from the per-class values already computed: no second pass.
+    def ratios(key: str) -> np.ndarray:
+        return np.nan_to_num(np.array([float(raw[labels[i]][key]) for i in scored]))
+
+    support = np.array([matrix[i].sum() for i in scored], dtype=float)
+
     def average(kind: str) -> dict[str, float | None]:
-        p, r, f, _ = precision_recall_fscore_support(
-            true_codes, pred_codes, labels=scored, average=kind, zero_division=0
-        )
-        return {"precision": float(p), "recall": float(r), "f1": float(f)}
+        weights = support / support.sum() if kind == "weighted" else None
+        return {
+            name: float(np.average(ratios(key), weights=weights))
+            for name, key in (("precision", "precision"), ("recall", "recall"), ("f1", "f1-score"))
+        }
 
     return {
         "labels": labels,
