@@ -1,9 +1,11 @@
 """The full study report as one plain dict: the JSON contract of ``dermstudy report --json``.
 
 Top-level keys: ``study``, ``readers``, ``entity``, ``ai_vs_real``, ``subsets`` (``real``,
-``synthetic``), ``per_reader``, ``reader_summary``, ``agreement``, ``reader_vs_model``, ``missing``,
-``methods``, ``software``. Every report object has ``labels``, ``per_class``, ``accuracy``,
-``macro_avg``, ``weighted_avg``, ``confusion_matrix`` (rows true, columns predicted),
+``synthetic``), ``per_reader``, ``reader_summary``, ``agreement``, ``agreement_extra``,
+``reader_vs_model``, ``diagnosis_real_vs_synthetic``, ``fooling_cases``, ``detection_by_setting``
+(only with ``by``), ``missing``, ``design_trail``, ``methods``, ``software``. Every report
+object has ``labels``, ``per_class``, ``accuracy``, ``macro_avg``, ``weighted_avg``,
+``average_labels``, ``confusion_matrix`` (rows true, columns predicted),
 ``confusion_matrix_normalized``, ``auc`` and ``roc`` plus the answer counts ``n_expected``,
 ``n_answered`` and ``missing``.
 """
