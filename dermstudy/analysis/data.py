@@ -53,6 +53,11 @@ class StudyData:
     predictions: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=PREDICTION_COLUMNS)
     )
+    # case code -> generation provenance of its image ({} for real images)
+    provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # the audit trail of the design: each reader's session and case order, the practice cases
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+    practice_cases: list[str] = field(default_factory=list)
 
     @property
     def readers(self) -> list[str]:
@@ -211,6 +216,18 @@ def load_study(ws: Workspace, study: str | int, readers: list[str] | None = None
         raise AnalysisInputError(f"study {info['name']!r} has no scored cases")
     if answers.empty:
         raise AnalysisInputError(f"study {info['name']!r} has no reader sessions yet")
+    from dermstudy.workspace.case_provenance import CaseProvenanceRepository
+    from dermstudy.workspace.session_orders import SessionOrderRepository
+
+    provenance = {
+        p.case: p.provenance for p in CaseProvenanceRepository(ws.conn).for_study(info["id"])
+    }
     return StudyData(
-        study=info, answers=answers, cases=cases, predictions=load_predictions(ws, info["id"])
+        study=info,
+        answers=answers,
+        cases=cases,
+        predictions=load_predictions(ws, info["id"]),
+        provenance=provenance,
+        sessions=[vars(s) for s in SessionOrderRepository(ws.conn).for_study(info["id"])],
+        practice_cases=SessionOrderRepository(ws.conn).practice_codes(info["id"]),
     )

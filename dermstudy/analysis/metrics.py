@@ -55,8 +55,12 @@ def classification_summary(
 ) -> dict[str, Any]:
     """Per-class precision/recall/F1/support, accuracy, averages and confusion matrices.
 
-    Classes never predicted (or never true) score 0 for the undefined ratio, as scikit-learn's
-    ``zero_division=0``; all ``labels`` are listed in order even when absent from the data.
+    All ``labels`` are listed in order even when absent from the data. A ratio with a zero
+    denominator is undefined and reported as None (precision of a class nobody chose, recall of a
+    class with no scored true case), like the normalised confusion row of such a class. The macro
+    and weighted averages run over the classes with at least one scored true case (the study's
+    classes, not every possible one); among those, a class nobody chose counts precision 0 (as
+    scikit-learn's ``zero_division=0``).
     """
     labels = list(labels)
     if len(y_true) == 0:
@@ -67,6 +71,7 @@ def classification_summary(
             "accuracy": None,
             "macro_avg": dict(empty),
             "weighted_avg": dict(empty),
+            "average_labels": [],
             "confusion_matrix": [[0] * len(labels) for _ in labels],
             "confusion_matrix_normalized": [[None] * len(labels) for _ in labels],
         }
@@ -75,15 +80,35 @@ def classification_summary(
     pred_codes = _codes(y_pred, labels)
     index = list(range(len(labels)))
     raw = classification_report(
-        true_codes, pred_codes, labels=index, target_names=labels, output_dict=True, zero_division=0
+        true_codes,
+        pred_codes,
+        labels=index,
+        target_names=labels,
+        output_dict=True,
+        zero_division=np.nan,
     )
     matrix = confusion_matrix(true_codes, pred_codes, labels=index)
+    scored = [i for i in index if matrix[i].sum() > 0]
 
-    def scores(entry: dict[str, float]) -> dict[str, float]:
+    def scores(entry: dict[str, float]) -> dict[str, float | None]:
         return {
-            "precision": float(entry["precision"]),
-            "recall": float(entry["recall"]),
-            "f1": float(entry["f1-score"]),
+            "precision": clean_number(float(entry["precision"])),
+            "recall": clean_number(float(entry["recall"])),
+            "f1": clean_number(float(entry["f1-score"])),
+        }
+
+    # Averages over the scored classes with undefined ratios as 0 (scikit-learn's
+    # zero_division=0 averages), from the per-class values already computed: no second pass.
+    def ratios(key: str) -> np.ndarray:
+        return np.nan_to_num(np.array([float(raw[labels[i]][key]) for i in scored]))
+
+    support = np.array([matrix[i].sum() for i in scored], dtype=float)
+
+    def average(kind: str) -> dict[str, float | None]:
+        weights = support / support.sum() if kind == "weighted" else None
+        return {
+            name: float(np.average(ratios(key), weights=weights))
+            for name, key in (("precision", "precision"), ("recall", "recall"), ("f1", "f1-score"))
         }
 
     return {
@@ -92,8 +117,9 @@ def classification_summary(
             lab: {**scores(raw[lab]), "support": int(raw[lab]["support"])} for lab in labels
         },
         "accuracy": float(raw["accuracy"]),
-        "macro_avg": scores(raw["macro avg"]),
-        "weighted_avg": scores(raw["weighted avg"]),
+        "macro_avg": average("macro"),
+        "weighted_avg": average("weighted"),
+        "average_labels": [labels[i] for i in scored],
         "confusion_matrix": matrix.astype(int).tolist(),
         "confusion_matrix_normalized": _row_normalise(matrix),
     }

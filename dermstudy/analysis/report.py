@@ -1,9 +1,11 @@
 """The full study report as one plain dict: the JSON contract of ``dermstudy report --json``.
 
 Top-level keys: ``study``, ``readers``, ``entity``, ``ai_vs_real``, ``subsets`` (``real``,
-``synthetic``), ``per_reader``, ``reader_summary``, ``agreement``, ``reader_vs_model``, ``missing``,
-``methods``, ``software``. Every report object has ``labels``, ``per_class``, ``accuracy``,
-``macro_avg``, ``weighted_avg``, ``confusion_matrix`` (rows true, columns predicted),
+``synthetic``), ``per_reader``, ``reader_summary``, ``agreement``, ``agreement_extra``,
+``reader_vs_model``, ``diagnosis_real_vs_synthetic``, ``fooling_cases``, ``detection_by_setting``
+(only with ``by``), ``missing``, ``design_trail``, ``methods``, ``software``. Every report
+object has ``labels``, ``per_class``, ``accuracy``, ``macro_avg``, ``weighted_avg``,
+``average_labels``, ``confusion_matrix`` (rows true, columns predicted),
 ``confusion_matrix_normalized``, ``auc`` and ``roc`` plus the answer counts ``n_expected``,
 ``n_answered`` and ``missing``.
 """
@@ -17,6 +19,7 @@ from typing import Any
 import matplotlib
 import numpy as np
 import pandas as pd
+import scipy
 import sklearn
 
 from dermstudy import __version__
@@ -42,8 +45,17 @@ def build_report(
     seed: int = metrics.BOOTSTRAP_SEED,
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
+    covariance: str = "jackknife",
+    complete_readers_only: bool = False,
+    by: str | None = None,
 ) -> dict[str, Any]:
-    """Every table of the study report, computed from the tidy answer frame."""
+    """Every table of the study report, computed from the tidy answer frame.
+
+    ``covariance`` (jackknife, delong, bootstrap) is the AUC covariance of the reader-averaged
+    AUC; ``complete_readers_only`` picks its incomplete-reader rule (see
+    :func:`reader_averaged_aucs`). ``by`` (a provenance key such as ``model`` or ``guidance``)
+    adds ``detection_by_setting``.
+    """
     cancel = cancel or CancelToken()
     answers = data.answers
     readers = data.readers
@@ -78,26 +90,58 @@ def build_report(
             "ai_vs_real": metrics.source_report(rows),
         }
         step(f"reader {name}")
-    report["reader_summary"] = reader_summary(answers, report["per_reader"])
+    report["reader_summary"] = reader_summary(
+        answers,
+        report["per_reader"],
+        covariance=covariance,
+        complete_readers_only=complete_readers_only,
+        n_boot=n_resamples,
+        seed=seed,
+    )
     step("reader summary")
     report["agreement"] = {
         "entity": metrics.agreement(answers, "pred_entity", CODES),
         "ai_vs_real": metrics.agreement(answers, "pred_source", metrics.SOURCES),
     }
+    from dermstudy.analysis.agreement_extra import agreement_beyond_kappa
+
+    report["agreement_extra"] = agreement_beyond_kappa(
+        answers, n_resamples=min(n_resamples, 200), seed=seed
+    )
     step("agreement")
     report["reader_vs_model"] = reader_vs_model(data, report["entity"])
+    from dermstudy.analysis.inside import diagnosis_real_vs_synthetic, fooling_cases
+
+    report["diagnosis_real_vs_synthetic"] = diagnosis_real_vs_synthetic(answers)
+    report["fooling_cases"] = fooling_cases(answers, data.provenance)
+    if by:
+        from dermstudy.analysis.inside import detection_by_setting
+
+        report["detection_by_setting"] = detection_by_setting(answers, data.provenance, by)
     report["missing"] = missing_section(answers)
-    report["methods"] = methods_section(n_resamples, seed)
+    report["design_trail"] = design_trail(data)
+    report["methods"] = methods_section(n_resamples, seed, covariance)
     report["software"] = {
         "dermstudy": __version__,
         "scikit-learn": sklearn.__version__,
         "pandas": pd.__version__,
         "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "krippendorff": _version("krippendorff"),
         "matplotlib": matplotlib.__version__,
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     step("done")
     return json_safe(report)
+
+
+def _version(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
 
 
 def study_section(data: StudyData) -> dict[str, Any]:
@@ -145,7 +189,9 @@ def _reader_metric(per_reader: dict[str, Any], section: str, metric: str) -> flo
     return auc["rating"] if auc["rating"] is not None else auc["binary"]
 
 
-def reader_summary(answers: pd.DataFrame, per_reader: dict[str, Any]) -> dict[str, Any]:
+def reader_summary(
+    answers: pd.DataFrame, per_reader: dict[str, Any], **averaged: Any
+) -> dict[str, Any]:
     """Mean and spread of reader-level metrics, and the reader-averaged AUCs (OR / Hillis)."""
     spread: dict[str, Any] = {}
     for key, section, metric in SUMMARY_METRICS:
@@ -158,26 +204,76 @@ def reader_summary(answers: pd.DataFrame, per_reader: dict[str, Any]) -> dict[st
             "max": float(np.max(values)) if values else None,
             "n_readers": len(values),
         }
-    return {"metrics": spread, "reader_averaged_auc": reader_averaged_aucs(answers)}
+    return {"metrics": spread, "reader_averaged_auc": reader_averaged_aucs(answers, **averaged)}
 
 
-def reader_averaged_aucs(answers: pd.DataFrame) -> dict[str, Any]:
-    """Obuchowski-Rockette reader-averaged AUC (DeLong covariances) for AI-vs-real and entities.
+RULE_COMPLETE_CASES = (
+    "complete cases: readers with no scored answer are left out; the cases every remaining "
+    "reader answered are used"
+)
+RULE_COMPLETE_READERS = (
+    "complete readers only: readers who did not answer every scored case are left out; all "
+    "cases are used"
+)
 
-    Uses the cases every reader answered (the count is reported); needs at least two readers.
-    """
+
+def averaged_readers(
+    answers: pd.DataFrame, complete_readers_only: bool = False
+) -> tuple[list[str], list[dict[str, Any]], str]:
+    """Which readers enter the reader-averaged (complete-case) analyses, who is left out and why,
+    and the rule that decided it."""
     readers = list(dict.fromkeys(answers["reader"]))
-    if len(readers) < 2:
-        return {"note": "needs at least two readers"}
+    n_cases = answers["case"].nunique()
+    answered = answers[~answers["missing"]].groupby("reader")["case"].nunique()
+    keep, left_out = [], []
+    for name in readers:
+        count = int(answered.get(name, 0))
+        if count == 0:
+            left_out.append({"reader": name, "answered": 0, "reason": "no scored answer"})
+        elif complete_readers_only and count < n_cases:
+            reason = f"answered {count} of {n_cases} scored cases"
+            left_out.append({"reader": name, "answered": count, "reason": reason})
+        else:
+            keep.append(name)
+    return keep, left_out, RULE_COMPLETE_READERS if complete_readers_only else RULE_COMPLETE_CASES
+
+
+def reader_averaged_aucs(
+    answers: pd.DataFrame,
+    covariance: str = "jackknife",
+    complete_readers_only: bool = False,
+    n_boot: int = metrics.BOOTSTRAP_RESAMPLES,
+    seed: int = metrics.BOOTSTRAP_SEED,
+) -> dict[str, Any]:
+    """Obuchowski-Rockette reader-averaged AUC for AI-vs-real and each entity.
+
+    Readers without any scored answer never enter (a reader who opened the window and quit must
+    not empty the analysis); with ``complete_readers_only`` neither does a reader who skipped a
+    case. The analysis then uses the cases every remaining reader answered (counts reported),
+    needs at least two readers, and says which rule ran and who was left out.
+    """
+    keep, left_out, rule = averaged_readers(answers, complete_readers_only)
+    head: dict[str, Any] = {
+        "rule": rule,
+        "readers": keep,
+        "left_out": left_out,
+        "covariance": covariance,
+    }
+    if len(keep) < 2:
+        return {"note": "needs at least two readers with answers", **head}
+    answers = answers[answers["reader"].isin(keep)]
+    readers = keep
     answered = answers[~answers["missing"]]
     complete = answered.groupby("case")["reader"].nunique()
     cases = complete.index[complete == len(readers)]
     rows = answered[answered["case"].isin(cases)].sort_values(["reader", "case"])
     out: dict[str, Any] = {
+        **head,
         "n_cases": len(cases),
         "excluded_cases": answers["case"].nunique() - len(cases),
     }
     if len(cases) == 0:
+        out["note"] = "no case was answered by every included reader"
         return out
     truth_by_case = rows.drop_duplicates("case").set_index("case")
     tasks = {
@@ -207,7 +303,9 @@ def reader_averaged_aucs(answers: pd.DataFrame) -> dict[str, Any]:
         scores = np.stack(
             [score_fn(rows[rows["reader"] == r]) for r in readers]
         )  # readers x cases, both sorted by case code
-        result = roc.reader_averaged_auc(truth, scores, covariance="delong").as_dict()
+        result = roc.reader_averaged_auc(
+            truth, scores, covariance=covariance, n_boot=n_boot, seed=seed
+        ).as_dict()
         out[name] = {"score": "rating" if use_rating else "binary", **result}
     return out
 
@@ -234,7 +332,46 @@ def reader_vs_model(data: StudyData, pooled_entity: dict[str, Any]) -> dict[str,
             "model": model_rep,
             "readers_scope": scope,
             "table": table2_rows(model_rep, readers_rep),
+            "tests": model_tests(data.answers, data.cases, preds),
         }
+    return out
+
+
+def model_tests(answers: pd.DataFrame, cases: pd.DataFrame, preds: pd.DataFrame) -> dict[str, Any]:
+    """Per entity: the model (its probability for the entity) as a fixed reader against the
+    readers' one-vs-rest rating score, on the cases the model rated and every included reader
+    answered (readers who skipped one of them are left out and named)."""
+    from dermstudy.analysis.inside import model_vs_readers
+
+    probs = {
+        c: p
+        for c, p in zip(preds["case"], preds["probabilities"], strict=True)
+        if isinstance(p, dict)
+    }
+    covered = [c for c in cases["case"] if c in probs]
+    rows = answers[answers["case"].isin(covered) & ~answers["missing"]]
+    counts = rows.groupby("reader")["case"].nunique()
+    readers = [r for r in dict.fromkeys(answers["reader"]) if counts.get(r, 0) == len(covered)]
+    left_out = [r for r in dict.fromkeys(answers["reader"]) if r not in readers]
+    out: dict[str, Any] = {"readers": readers, "left_out": left_out, "n_cases": len(covered)}
+    if len(readers) < 2 or not covered:
+        out["note"] = "no test: needs model probabilities and two readers who answered those cases"
+        return out
+    if not rows["confidence"].notna().all():
+        out["note"] = "no test: the readers gave no entity confidence (no rating to compare)"
+        return out
+    rows = rows.sort_values(["reader", "case"])
+    order = sorted(covered)
+    truth_of = dict(zip(cases["case"], cases["true_entity"], strict=True))
+    for code in CODES:
+        truth = np.array([truth_of[c] == code for c in order])
+        if truth.sum() < 2 or (~truth).sum() < 2 or not all(code in probs[c] for c in order):
+            out[code] = None
+            continue
+        score = metrics.entity_rating_score(code)
+        reader_scores = np.stack([score(rows[rows["reader"] == r]) for r in readers])
+        model_score = np.array([float(probs[c][code]) for c in order])
+        out[code] = model_vs_readers(truth, reader_scores, model_score)
     return out
 
 
@@ -243,7 +380,7 @@ def table2_rows(model_rep: dict[str, Any], reader_rep: dict[str, Any]) -> list[d
     rows = []
     for label in CODES:
         m, r = model_rep["per_class"][label], reader_rep["per_class"][label]
-        rows.append(_table_row(label, m, r, m["support"]))
+        rows.append(_table_row(label, m, r, m["support"], r["support"]))
     rows.append(
         {
             "row": "accuracy",
@@ -254,14 +391,23 @@ def table2_rows(model_rep: dict[str, Any], reader_rep: dict[str, Any]) -> list[d
             "readers_recall": None,
             "readers_f1": reader_rep["accuracy"],
             "support": model_rep["n_answered"],
+            "readers_support": reader_rep["n_answered"],
         }
     )
     for key, title in (("macro_avg", "macro avg"), ("weighted_avg", "weighted avg")):
-        rows.append(_table_row(title, model_rep[key], reader_rep[key], model_rep["n_answered"]))
+        rows.append(
+            _table_row(
+                title,
+                model_rep[key],
+                reader_rep[key],
+                model_rep["n_answered"],
+                reader_rep["n_answered"],
+            )
+        )
     return rows
 
 
-def _table_row(name: str, m: dict, r: dict, support: int) -> dict[str, Any]:
+def _table_row(name: str, m: dict, r: dict, support: int, readers_support: int) -> dict[str, Any]:
     return {
         "row": name,
         "model_precision": m["precision"],
@@ -270,7 +416,23 @@ def _table_row(name: str, m: dict, r: dict, support: int) -> dict[str, Any]:
         "readers_precision": r["precision"],
         "readers_recall": r["recall"],
         "readers_f1": r["f1"],
+        # the model answers each case once, the readers once each: both counts are shown
         "support": support,
+        "readers_support": readers_support,
+    }
+
+
+def design_trail(data: StudyData) -> dict[str, Any]:
+    """What a reviewer needs to re-derive what each reader saw: the study seed and order settings,
+    the practice cases, and each reader's case order (practice block first) with session times."""
+    settings = data.study.get("settings", {})
+    return {
+        "seed": data.study.get("seed"),
+        "order_settings": {
+            k: v for k, v in settings.items() if "order" in k or k in ("reading", "seed")
+        },
+        "practice_cases": list(data.practice_cases),
+        "sessions": [dict(s) for s in data.sessions],
     }
 
 
@@ -288,10 +450,10 @@ def missing_section(answers: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def methods_section(n_resamples: int, seed: int) -> dict[str, str]:
+def methods_section(n_resamples: int, seed: int, covariance: str = "jackknife") -> dict[str, str]:
     return {
         "classification": "scikit-learn classification_report and confusion_matrix on answered "
-        "cases; undefined ratios (no predictions or no true cases of a class) are 0",
+        "cases; undefined ratios (no predictions or no true cases of a class) are null",
         "missing": "unanswered cases are excluded from every metric and counted as missing",
         "auc_binary": "the original research's method: roc_auc_score on binarised true and "
         "predicted labels (one operating point)",
@@ -301,8 +463,16 @@ def methods_section(n_resamples: int, seed: int) -> dict[str, str]:
         "ci_pooled": f"95% percentile interval of a case bootstrap stratified by the true class "
         f"({n_resamples} resamples, seed {seed}); all readers' answers to a case are resampled "
         "together",
-        "reader_averaged_auc": "Obuchowski-Rockette with DeLong covariances; random readers: "
-        "Hillis (2007) degrees of freedom; fixed readers: normal interval",
+        "reader_averaged_auc": f"Obuchowski-Rockette with {covariance} AUC covariances"
+        + (
+            " (as the Iowa OR-DBM MRMC program and RJafroc by default)"
+            if covariance == "jackknife"
+            else ""
+        )
+        + "; random readers: Hillis (2007) degrees of freedom; fixed readers: normal interval; "
+        "readers with no scored answer are left out (see reader_averaged_auc.rule)",
+        "macro_average": "unweighted mean over the classes with at least one scored true case; "
+        "a ratio with a zero denominator is null per class and counts 0 in the averages",
         "agreement": "Cohen's kappa (scikit-learn) per reader pair on cases both answered; "
         "Fleiss' kappa on cases every reader answered",
     }

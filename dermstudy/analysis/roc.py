@@ -6,7 +6,9 @@ adds their uncertainty. All functions are pure numpy over arrays.
 
 References: DeLong, DeLong & Clarke-Pearson (1988), Biometrics 44:837; the fast midrank algorithm of
 Sun & Xu (2014), IEEE SPL 21:1389; Obuchowski & Rockette (1995); Hillis (2007), Stat Med 26:596.
-The multi-reader code is checked against the Iowa OR-DBM MRMC 2.51 output for the Van Dyke data.
+With jackknife covariances the multi-reader code reproduces the Iowa OR-DBM MRMC 2.51 output
+(Van Dyke, Franken); with DeLong covariances RJafroc's ``covEstMethod = "DeLong"``. The full
+modality comparison lives in :mod:`dermstudy.analysis.mrmc`.
 """
 
 from __future__ import annotations
@@ -157,9 +159,10 @@ class ReaderAveragedAUC:
 
 
 def _auc_covariance(
-    y: np.ndarray, scores: np.ndarray, method: str
+    y: np.ndarray, scores: np.ndarray, method: str, n_boot: int = 2000, seed: int = 20240
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Reader AUCs and their covariance matrix across cases (``jackknife`` or ``delong``)."""
+    """Reader AUCs and their covariance matrix across cases (``jackknife``, ``delong`` or
+    ``bootstrap``)."""
     parts = [delong_components(y, s) for s in scores]
     aucs = np.array([p[0] for p in parts])
     v10 = np.stack([p[1] for p in parts])  # readers x positives
@@ -169,8 +172,17 @@ def _auc_covariance(
         raise ValueError("AUC covariances need at least two positive and two negative cases")
     if method == "delong":
         return aucs, np.atleast_2d(np.cov(v10) / m + np.cov(v01) / n)
+    if method == "bootstrap":
+        from dermstudy.analysis import mrmc
+
+        r = scores.shape[0]
+        cases = [str(i) for i in range(len(y))]
+        ratings = mrmc.Ratings([str(i) for i in range(r)], ["0"], cases, y, scores[None])
+        return aucs, mrmc.auc_covariance(ratings, "bootstrap", n_boot, seed)
     if method != "jackknife":
-        raise ValueError(f"unknown covariance method {method!r}; use 'jackknife' or 'delong'")
+        raise ValueError(
+            f"unknown covariance method {method!r}; use 'jackknife', 'delong' or 'bootstrap'"
+        )
     # Leaving out one case changes the AUC in closed form, so the jackknife needs no refits:
     # without positive i the AUC is (m*AUC - V10[i]) / (m-1); likewise for a negative.
     loo_pos = (m * aucs[:, None] - v10) / (m - 1)
@@ -186,6 +198,8 @@ def reader_averaged_auc(
     reader_scores: np.ndarray,
     covariance: str = "jackknife",
     level: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 20240,
 ) -> ReaderAveragedAUC:
     """Obuchowski-Rockette analysis of one modality read by several readers.
 
@@ -198,7 +212,7 @@ def reader_averaged_auc(
     r = scores.shape[0]
     if r < 2:
         raise ValueError("a reader-averaged analysis needs at least two readers")
-    aucs, cov = _auc_covariance(y, scores, covariance)
+    aucs, cov = _auc_covariance(y, scores, covariance, n_boot, seed)
     mean_auc = float(aucs.mean())
     var_error = float(np.mean(np.diag(cov)))
     off = cov[~np.eye(r, dtype=bool)]

@@ -19,7 +19,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     report.add_argument("study", metavar="STUDY", help="study name or id")
     report.add_argument(
-        "--reader", action="append", metavar="NAME", help="only this reader (repeatable)"
+        "--reader",
+        action="extend",
+        nargs="+",
+        metavar="NAME",
+        help="only these readers (--reader A B, or repeat --reader)",
     )
     report.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     report.add_argument("--xlsx", metavar="FILE", type=Path, help="write the Excel workbook")
@@ -44,6 +48,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="bootstrap resamples for pooled multi-reader AUC intervals (default 2000)",
     )
     report.add_argument("--seed", type=int, default=20240, help="bootstrap seed (default 20240)")
+    report.add_argument(
+        "--cov",
+        choices=("jackknife", "delong", "bootstrap"),
+        default="jackknife",
+        help="AUC covariance of the reader-averaged AUC (default jackknife, as the Iowa program)",
+    )
+    report.add_argument(
+        "--complete-readers-only",
+        action="store_true",
+        help="reader-averaged AUC only from readers who answered every case (default: readers "
+        "with any answer, on the cases all of them answered)",
+    )
+    report.add_argument(
+        "--by",
+        metavar="KEY",
+        help="detection of synthetic images per generation setting: a provenance key such as "
+        "model, guidance, sampler, base.sampler (any dotted key)",
+    )
     report.set_defaults(handler=run_report)
 
     preds = subparsers.add_parser(
@@ -107,7 +129,15 @@ def run_report(args: argparse.Namespace) -> int:
         except AnalysisInputError as exc:
             raise UserError(str(exc)) from None
     bar = TextProgressBar(label="report")
-    report = build_report(data, n_resamples=args.resamples, seed=args.seed, progress=bar)
+    report = build_report(
+        data,
+        n_resamples=args.resamples,
+        seed=args.seed,
+        progress=bar,
+        covariance=args.cov,
+        complete_readers_only=args.complete_readers_only,
+        by=args.by,
+    )
     try:
         write_outputs(
             report,

@@ -61,6 +61,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     iset.add_argument("--description", default="")
     iset.set_defaults(handler=run_image_set)
 
+    from dermstudy.commands._export_ratings import register_study_action
+
+    register_study_action(sub)
+
 
 def _register_create(sub: argparse._SubParsersAction) -> None:
     create = sub.add_parser("create", help="draw, blind and freeze a new study")

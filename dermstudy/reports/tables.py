@@ -317,11 +317,12 @@ def reader_averaged_table(report: dict[str, Any]) -> Table:
         [averaged["note"]]
         if "note" in averaged
         else [
-            "Obuchowski-Rockette with DeLong covariances on the cases every reader answered; "
+            f"Obuchowski-Rockette with {averaged.get('covariance', 'DeLong')} covariances on the "
+            "cases every reader answered; "
             "random readers: Hillis df, t interval; fixed readers: normal interval; "
             "not clipped to [0, 1] (as OR-DBM MRMC prints them)"
         ]
-    )
+    ) + _averaged_rule_notes(averaged)
     return Table(
         "reader_averaged",
         "Reader-averaged AUC (multi-reader ROC)",
@@ -330,6 +331,14 @@ def reader_averaged_table(report: dict[str, Any]) -> Table:
         notes,
         {2, 3, 4, 5, 6, 7, 8, 9, 10},
     )
+
+
+def _averaged_rule_notes(averaged: dict[str, Any]) -> list[str]:
+    """Which incomplete-reader rule ran and who it left out (reader-averaged AUC)."""
+    notes = [f"rule: {averaged['rule']}"] if averaged.get("rule") else []
+    for entry in averaged.get("left_out", []):
+        notes.append(f"left out: {entry['reader']} ({entry['reason']})")
+    return notes
 
 
 def agreement_table(report: dict[str, Any]) -> Table:
@@ -398,7 +407,8 @@ def model_tables(report: dict[str, Any]) -> list[Table]:
             "dermatologists precision",
             "dermatologists recall",
             "dermatologists F1",
-            "support",
+            "model support",
+            "dermatologists support",
         ]
         rows = [
             [
@@ -410,6 +420,7 @@ def model_tables(report: dict[str, Any]) -> list[Table]:
                 r["readers_recall"],
                 r["readers_f1"],
                 r["support"],
+                r.get("readers_support"),
             ]
             for r in result["table"]
         ]
@@ -461,6 +472,13 @@ def all_tables(
         reader_averaged_table(report),
         agreement_table(report),
         *model_tables(report),
+        *_inside_tables(report),
         missing_table(report),
     ]
     return tables
+
+
+def _inside_tables(report: dict[str, Any]) -> list[Table]:
+    from dermstudy.reports.inside_tables import inside_tables
+
+    return inside_tables(report)

@@ -9,10 +9,10 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from dermstudy.analysis import roc
-from tests.conftest import SHARED
+from tests.conftest import DATA
 
-MRMC = SHARED / "mrmc"
-needs_mrmc = pytest.mark.skipif(not MRMC.is_dir(), reason="needs ../shared/mrmc")
+# Copies of ../shared/mrmc/{vandyke,franken}.csv with their provenance (tests/data/mrmc/PROVENANCE.md)
+MRMC = DATA / "mrmc"
 
 
 def test_delong_by_hand():
@@ -47,7 +47,6 @@ def _modality(path, modality):
     return truth.to_numpy(), wide.to_numpy().T
 
 
-@needs_mrmc
 @pytest.mark.parametrize(
     ("modality", "auc", "se", "df", "low", "high", "fixed_se"),
     [
@@ -69,7 +68,6 @@ def test_reader_averaged_auc_matches_iowa_program_van_dyke(
     assert result.frrc_se == pytest.approx(fixed_se, abs=5e-9)
 
 
-@needs_mrmc
 def test_reader_averaged_auc_matches_iowa_program_franken():
     truth, scores = _modality(MRMC / "franken.csv", 0)
     result = roc.reader_averaged_auc(truth, scores, covariance="jackknife")
@@ -80,7 +78,6 @@ def test_reader_averaged_auc_matches_iowa_program_franken():
     assert result.cov2 == pytest.approx(0.00047230, abs=5e-9)
 
 
-@needs_mrmc
 @pytest.mark.parametrize(
     ("modality", "var_error", "cov2"),
     [

@@ -444,6 +444,7 @@ class ResultsPanel(QWidget):
         self.tabs.addTab(self._agreement_tab(report), "Agreement")
         if report.get("reader_vs_model"):
             self.tabs.addTab(self._model_tab(report), "Model vs readers")
+        self._add_inside_tab(report)
         self.figures = FigureView()
         self.figures.set_figures(analysis.figures_png)
         self.tabs.addTab(self.figures, "Figures")
@@ -520,6 +521,15 @@ class ResultsPanel(QWidget):
             for t in tables.model_tables(report)
         ]
         return _scroll(*sections)
+
+    def _add_inside_tab(self, report: dict[str, Any]) -> None:
+        """Detection per generation setting and the model-vs-readers tests, when present."""
+        from dermstudy.reports.inside_tables import inside_tables
+
+        extra = inside_tables(report)
+        if extra:
+            sections = [_section(t.title, _fit_height(table_widget(t)), t.notes) for t in extra]
+            self.tabs.addTab(_scroll(*sections), "Settings and model tests")
 
     # -- exports -------------------------------------------------------------------------------
     def export_workbook(self) -> None:

@@ -1,0 +1,65 @@
+"""``dermstudy study export-ratings STUDY --format imrmc|lrc|jafroc|mrmcaov-csv``: a study's
+AI-vs-real ratings for the field's MRMC programs (iMRMC, Iowa OR-DBM MRMC / RJafroc, MRMCaov)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from dermstudy.commands._common import UserError, open_workspace, print_json
+
+
+def register_study_action(sub: argparse._SubParsersAction) -> None:
+    from dermstudy.analysis.rating_exports import FORMATS
+
+    exp = sub.add_parser(
+        "export-ratings",
+        help="the AI-vs-real ratings for iMRMC, the Iowa program/RJafroc, JAFROC or MRMCaov "
+        "(coordinators only: contains the truth)",
+    )
+    exp.add_argument("name", metavar="STUDY")
+    exp.add_argument("--format", required=True, choices=tuple(FORMATS), dest="fmt")
+    exp.add_argument(
+        "--out", metavar="FILE", type=Path, help="file to write (default STUDY-ratings.EXT)"
+    )
+    exp.add_argument("--json", action="store_true", help="print a JSON summary")
+    exp.set_defaults(handler=run_export_ratings)
+
+
+def run_export_ratings(args: argparse.Namespace) -> int:
+    from dermstudy.analysis.data import AnalysisInputError, load_study
+    from dermstudy.analysis.mrmc import MrmcInputError
+    from dermstudy.analysis.rating_exports import FORMATS, study_ratings, write
+
+    with open_workspace(args, create=False) as ws:
+        try:
+            data = load_study(ws, args.name)
+            exported = study_ratings(data.answers, modality=data.study["name"])
+        except (AnalysisInputError, MrmcInputError) as exc:
+            raise UserError(str(exc)) from None
+        out = args.out or Path(f"{data.study['name']}-ratings{FORMATS[args.fmt]}")
+        try:
+            write(exported.ratings, args.fmt, out, title=f"dermstudy study {data.study['name']}")
+        except MrmcInputError as exc:
+            raise UserError(str(exc)) from None
+        with ws.transaction():
+            ws.audit("study.export-ratings", data.study["name"], {"format": args.fmt})
+    r = exported.ratings
+    summary = {
+        "file": str(out),
+        "format": args.fmt,
+        "readers": r.readers,
+        "n_cases": len(r.cases),
+        "left_out": exported.left_out,
+        "rating": exported.note,
+    }
+    if args.json:
+        print_json(summary)
+        return 0
+    print(f"wrote {out} ({len(r.readers)} readers x {len(r.cases)} cases; {exported.note})")
+    if exported.left_out:
+        print(
+            f"left out (not every case answered): {'; '.join(exported.left_out)}", file=sys.stderr
+        )
+    return 0
