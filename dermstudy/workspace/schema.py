@@ -236,6 +236,23 @@ def _predictions(conn: sqlite3.Connection) -> None:
     )
 
 
+def _study_secrets(conn: sqlite3.Connection) -> None:
+    """Per-study blinding secrets (the dither key), kept apart from ``studies.settings``.
+
+    Settings travel into reports, workbooks and (partly) reader packages; the secret must not, or a
+    reader could re-create case files from the public images and match them by hash.
+    """
+    run_script(
+        conn,
+        """
+        CREATE TABLE study_secrets (
+            study_id INTEGER PRIMARY KEY REFERENCES studies (id),
+            dither_secret TEXT NOT NULL
+        );
+        """,
+    )
+
+
 Migration = tuple[str, Callable[[sqlite3.Connection], None]]
 
 # Append only. The name is what is recorded in the database.
@@ -245,4 +262,5 @@ MIGRATIONS: list[Migration] = [
     ("0003_splits", _splits),
     ("0004_training_runs", _training_runs),
     ("0005_predictions", _predictions),
+    ("0006_study_secrets", _study_secrets),
 ]
