@@ -124,12 +124,16 @@ def case_order_for(cases: list[CaseRef], order: str, order_key: str, reader: str
 
 
 def check_reader_name(reader: str) -> str:
+    from dermstudy.workspace.votes import VoteRuleError
+    from dermstudy.workspace.votes import check_reader_name as check_rules
+
     name = " ".join(str(reader).split())
     if not name:
         raise ReadingError("a reader name is required (--reader NAME)")
-    if len(name) > 100:
-        raise ReadingError("a reader name must be at most 100 characters")
-    return name
+    try:
+        return check_rules(name)
+    except VoteRuleError as exc:
+        raise ReadingError(str(exc)) from None
 
 
 class ReadingSession:
