@@ -55,6 +55,13 @@ CREATE TABLE IF NOT EXISTS answers (
     answered_at TEXT NOT NULL,
     PRIMARY KEY (reader, code)
 );
+CREATE TABLE IF NOT EXISTS problems (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    reader TEXT NOT NULL,
+    code TEXT NOT NULL,
+    message TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS history (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
@@ -245,6 +252,13 @@ class PackageStore:
                         json.dumps(answer.to_dict()),
                     ),
                 )
+
+    def record_problem(self, case: CaseRef, message: str) -> None:
+        with self._transaction():
+            self.conn.execute(
+                "INSERT INTO problems (at, reader, code, message) VALUES (?, ?, ?, ?)",
+                (now_iso(), self.reader, case.code, message),
+            )
 
     def finished_at(self) -> str | None:
         row = self.conn.execute(

@@ -285,6 +285,12 @@ class ReadingSession:
             raise NavigationError("going back is not allowed in this study")
         return self.go_to(self._current - 1)
 
+    def record_unreadable(self, i: int, message: str) -> None:
+        """Record that case ``i`` could not be shown to the reader (it was not answered)."""
+        record = getattr(self._store, "record_problem", None)
+        if record is not None:
+            record(self._case(i), f"case image cannot be shown: {message}")
+
     def submit(self, i: int, answer: Answer) -> int:
         """Record ``answer`` for case ``i`` durably, then move on; returns the new ``current``.
 

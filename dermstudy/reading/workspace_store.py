@@ -164,6 +164,15 @@ class WorkspaceStore:
             previous=repo.session_vote(self._session_id, case_id),
         )
 
+    def record_problem(self, case: CaseRef, message: str) -> None:
+        with self.ws.transaction():
+            self.ws.audit(
+                "case.unreadable",
+                case.code,
+                {"session_id": self._session_id, "message": message},
+                actor=self.reader,
+            )
+
     def finished_at(self) -> str | None:
         row = self.ws.conn.execute(
             "SELECT finished_at FROM sessions WHERE id = ?", (self._session_id,)

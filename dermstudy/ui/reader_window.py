@@ -407,11 +407,16 @@ class ReaderWidget(QWidget):
             self._show_case(self.session.current)
 
     def _show_case(self, index: int) -> None:
-        self._shown_index = index
         self.pages.setCurrentIndex(0)
+        try:
+            pixmap = self._pixmap_for(index)
+        except Exception as exc:  # a damaged or unreadable case file: see _show_unreadable
+            self._show_unreadable(index, exc)
+            return
+        self._shown_index = index
         self.controls.setEnabled(True)
         self.pause_button.setEnabled(True)
-        self.image_view.set_pixmap(self._pixmap_for(index))
+        self.image_view.set_pixmap(pixmap)
         self.position_label.setText(self.session.position_label(index))
         self.code_label.setText(f"Case code {self.session.case_code(index)}")
         self._load_answer(self.session.answer(index))
@@ -421,6 +426,21 @@ class ReaderWidget(QWidget):
         self._preload(index + 1)
         if self.settings.allow_back:
             self._preload(index - 1)
+
+    def _show_unreadable(self, index: int, exc: Exception) -> None:
+        """A case that cannot be shown never accepts an answer: nothing selected, controls off,
+        a message in the window, and the problem recorded with the session."""
+        self._shown_index = None  # confirm() stores nothing while no case is on screen
+        self.image_view.set_pixmap(QPixmap())
+        self._load_answer(None)
+        self.controls.setEnabled(False)
+        self.position_label.setText(self.session.position_label(index))
+        self.code_label.setText(f"Case code {self.session.case_code(index)}")
+        self.session.record_unreadable(index, str(exc))
+        self._set_hint(
+            f"This case image cannot be shown ({exc}). It cannot be answered: please close the "
+            "window and tell the study coordinator; your earlier answers are saved."
+        )
 
     def _load_answer(self, answer: Answer | None) -> None:
         """Pre-select this reader's own earlier answer (or nothing for a new case)."""
