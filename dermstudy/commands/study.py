@@ -35,6 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     aud.add_argument("--json", action="store_true")
     aud.set_defaults(handler=run_audit)
 
+    ver = sub.add_parser(
+        "verify", help="check the tamper-evident record (audit log and votes) of the workspace"
+    )
+    ver.add_argument("name", metavar="STUDY", nargs="?", help="(the check covers the workspace)")
+    ver.add_argument("--json", action="store_true")
+    ver.set_defaults(handler=run_verify)
+
     key = sub.add_parser("key", help="the answer key (coordinators only: reveals the truth)")
     key.add_argument("name", metavar="STUDY")
     key.add_argument("--json", action="store_true", help="print a JSON list of cases")
@@ -208,6 +215,26 @@ def run_create(args: argparse.Namespace) -> int:
     else:
         print(_summary_text(summary))
     return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """Exit 0 when the record is intact, 1 (with the problems) when it has been altered."""
+    from dermstudy.study.builder import StudyError
+    from dermstudy.study.queries import find_study
+    from dermstudy.workspace.integrity import verify
+
+    with open_workspace(args, create=False) as ws:
+        if args.name:
+            try:
+                find_study(ws, args.name)
+            except StudyError as exc:
+                raise UserError(str(exc)) from None
+        report = verify(ws.conn)
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print(report.message())
+    return 0 if report.ok else 1
 
 
 def run_audit(args: argparse.Namespace) -> int:

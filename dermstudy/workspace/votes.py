@@ -18,6 +18,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from dermstudy.workspace.integrity import VOTE, append_link
+
 if TYPE_CHECKING:
     from dermstudy.workspace.core import Workspace
 
@@ -172,6 +174,10 @@ class VoteRepository:
                 "answered_at = excluded.answered_at, origin = excluded.origin",
                 values,
             )
+            vote_id = self.ws.conn.execute(
+                "SELECT id FROM votes WHERE session_id = ? AND case_id = ?", (session_id, case_id)
+            ).fetchone()[0]
+            append_link(self.ws.conn, VOTE, int(vote_id), answered_at)
             if previous is not None:
                 self.ws.audit(
                     "vote.change",
