@@ -9,9 +9,10 @@ A package (written by ``dermstudy study export-package``) is one zip file::
 Answers go to a sidecar SQLite file beside the package (``<package>.answers.sqlite`` by default),
 one file for all readers of that package on that machine. It uses a rollback journal (not WAL) so the
 single ``.sqlite`` file always holds every committed answer and can be carried back on its own;
-``synchronous=FULL`` makes each commit durable. The journal is kept (``PERSIST``: its header is zeroed
-after each commit instead of deleting the file), which halves the commit time on ext4; a leftover
-``-journal`` file beside the answers is therefore normal. ``dermstudy study import-results`` merges it back.
+``synchronous=FULL`` makes each commit durable. While reading, the journal is kept (``PERSIST``: its
+header is zeroed after each commit instead of deleting the file), which halves the commit time on
+ext4; closing the session switches back to ``DELETE`` so no ``-journal`` file stays beside the answers.
+The session lock lives in a per-user temporary folder (:func:`session_lock_path`). ``dermstudy study import-results`` merges it back.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import sqlite3
+import tempfile
 import threading
 import zipfile
 from pathlib import Path
@@ -71,6 +74,18 @@ CREATE TABLE IF NOT EXISTS history (
     new TEXT NOT NULL
 );
 """
+
+
+def session_lock_path(answers: Path, reader: str) -> Path:
+    """The lock file of ``reader``'s session on ``answers`` (a resolved path).
+
+    Kept in a per-user folder under the system's temporary directory, not beside the package, so
+    reading leaves nothing but the answers file next to the package.
+    """
+    user = getattr(os, "getuid", lambda: None)()
+    folder = Path(tempfile.gettempdir()) / f"dermstudy-locks-{user if user is not None else 'u'}"
+    key = hashlib.sha256(f"{answers}\0{reader}".encode()).hexdigest()[:32]
+    return folder / f"{key}.lock"
 
 
 def default_answers_path(package: Path) -> Path:
@@ -171,7 +186,8 @@ class PackageStore:
             raise ReadingError(
                 f"{self.package}: {len(absent)} case image(s) missing, e.g. {absent[0]}"
             )
-        self.answers_path = Path(answers_path or default_answers_path(self.package))
+        # Resolved, so a symlink or another spelling of the same file cannot open a second session.
+        self.answers_path = Path(answers_path or default_answers_path(self.package)).resolve()
         self.conn = open_sidecar(self.answers_path, manifest, self.package)
         row = self.conn.execute(
             "SELECT case_order FROM sessions WHERE reader = ?", (reader,)
@@ -196,8 +212,7 @@ class PackageStore:
                 f"{self.answers_path}: {reader!r}'s case order does not match the package"
             )
         self.cases = [by_code[code] for code in order]
-        reader_key = hashlib.sha256(reader.encode()).hexdigest()[:16]
-        self.lock_path = self.answers_path.with_name(f".{self.answers_path.name}.{reader_key}.lock")
+        self.lock_path = session_lock_path(self.answers_path, reader)
 
     @contextlib.contextmanager
     def _transaction(self):
@@ -274,5 +289,9 @@ class PackageStore:
             )
 
     def close(self) -> None:
+        # Leave only the answers file beside the package: DELETE mode removes the kept journal
+        # (it is empty after the last commit; PERSIST only saves time while reading).
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.execute("PRAGMA journal_mode=DELETE")
         self.conn.close()
         self._zip.close()

@@ -120,3 +120,22 @@ def test_reading_refuses_a_formula_reader_name(library, package):
     out, _sidecar = package
     with pytest.raises(ReadingError, match="must start with a letter or digit"):
         open_reading(out, None, "=1+1")
+
+
+def test_reading_a_package_leaves_only_the_answers_file_beside_it(library, package):
+    """Issue 13.3: no stray .lock or -journal files beside a package after reading."""
+    out, sidecar = package
+    with open_reading(out, None, "second") as s:
+        s.submit(0, Answer("mel", ai_scale=3))
+    beside = sorted(p.name for p in out.parent.iterdir() if p.name.startswith(("p.", ".p.")))
+    assert beside == ["p.zip", "p.zip.answers.sqlite"]
+
+
+def test_a_symlinked_answers_file_cannot_open_a_second_session(library, package, tmp_path):
+    """Issue 12 item 12: the reading lock is keyed by the resolved path."""
+    out, sidecar = package
+    link = tmp_path / "link.sqlite"
+    link.symlink_to(sidecar)
+    with open_reading(out, None, "third", answers=sidecar):
+        with pytest.raises(ReadingError, match="already open"):
+            open_reading(out, None, "third", answers=link)

@@ -39,3 +39,10 @@ def test_damaged_case_image_mid_study_stores_nothing_for_the_unseen_case(
             "SELECT subject FROM audit_log WHERE action = 'case.unreadable'"
         ).fetchall()
     assert logged and logged[0][0] == second
+
+
+def test_case_codes_are_shown_as_plain_text(qtbot, tmp_path, open_reader):
+    """Issue 12 item 12: a code from an edited manifest is never rendered as rich text."""
+    reader = open_reader(make_study(tmp_path / "ws"))
+    assert reader.code_label.textFormat() == Qt.TextFormat.PlainText
+    assert reader.position_label.textFormat() == Qt.TextFormat.PlainText
