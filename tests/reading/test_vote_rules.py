@@ -124,7 +124,7 @@ def test_reading_refuses_a_formula_reader_name(library, package):
 
 def test_reading_a_package_leaves_only_the_answers_file_beside_it(library, package):
     """Issue 13.3: no stray .lock or -journal files beside a package after reading."""
-    out, sidecar = package
+    out, _sidecar = package
     with open_reading(out, None, "second") as s:
         s.submit(0, Answer("mel", ai_scale=3))
     beside = sorted(p.name for p in out.parent.iterdir() if p.name.startswith(("p.", ".p.")))
@@ -136,6 +136,8 @@ def test_a_symlinked_answers_file_cannot_open_a_second_session(library, package,
     out, sidecar = package
     link = tmp_path / "link.sqlite"
     link.symlink_to(sidecar)
-    with open_reading(out, None, "third", answers=sidecar):
-        with pytest.raises(ReadingError, match="already open"):
-            open_reading(out, None, "third", answers=link)
+    with (
+        open_reading(out, None, "third", answers=sidecar),
+        pytest.raises(ReadingError, match="already open"),
+    ):
+        open_reading(out, None, "third", answers=link)
