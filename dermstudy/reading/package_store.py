@@ -103,16 +103,66 @@ def is_package(path: Path) -> bool:
         return False
 
 
+# A manifest lists codes and hashes only: even 100,000 cases stay far below this.
+MAX_MANIFEST_BYTES = 32 << 20
+
+
+def png_size_cap(display_size: int) -> int:
+    """The most bytes a case PNG of ``display_size`` may have (uncompressed RGB plus headers)."""
+    return 3 * display_size * display_size + 8 * display_size + (64 << 10)
+
+
+def read_capped(archive: zipfile.ZipFile, name: str, cap: int) -> bytes:
+    """An entry's bytes, refusing anything above ``cap`` before and while inflating it.
+
+    The header's size can lie, so the read itself is capped too: memory never exceeds ``cap``.
+    """
+    info = archive.getinfo(name)
+    if info.file_size > cap:
+        raise ValueError(f"{name} is {info.file_size} bytes, more than the {cap} expected")
+    with archive.open(info) as handle:
+        data = handle.read(cap + 1)
+    if len(data) > cap:
+        raise ValueError(f"{name} inflates to more than the {cap} bytes expected")
+    return data
+
+
 def read_manifest(archive: zipfile.ZipFile, path: Path) -> dict[str, Any]:
     try:
-        manifest = json.loads(archive.read(MANIFEST))
-    except (KeyError, ValueError, zipfile.BadZipFile) as exc:
+        manifest = json.loads(read_capped(archive, MANIFEST, MAX_MANIFEST_BYTES))
+    except (KeyError, ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
         raise ReadingError(f"{path}: unreadable package manifest ({exc})") from None
-    if manifest.get("format") != PACKAGE_FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") != PACKAGE_FORMAT:
         raise ReadingError(f"{path}: not a dermstudy reader package")
-    if int(manifest.get("version", 0)) > PACKAGE_VERSION:
+    try:
+        version = int(manifest.get("version", 0))
+        _check_manifest(manifest)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ReadingError(f"{path}: malformed package manifest ({exc})") from None
+    if version > PACKAGE_VERSION:
         raise ReadingError(f"{path}: written by a newer dermstudy; please update to read it")
     return manifest
+
+
+def _check_manifest(manifest: dict[str, Any]) -> None:
+    """The fields the reader uses, with their types (a hand-edited manifest gives one line)."""
+    for key in ("study", "study_uid"):
+        if not isinstance(manifest.get(key), str):
+            raise ValueError(f"{key!r} must be text")
+    if not isinstance(manifest.get("reading", {}), dict):
+        raise ValueError("'reading' must be an object")
+    ReadingSettings.from_dict(manifest.get("reading", {}))
+    cases = manifest.get("cases")
+    if not isinstance(cases, list) or not cases:
+        raise ValueError("'cases' must be a non-empty list")
+    for i, case in enumerate(cases):
+        if not (
+            isinstance(case, dict)
+            and isinstance(case.get("code"), str)
+            and isinstance(case.get("sha256"), str)
+            and "practice" in case
+        ):
+            raise ValueError(f"case {i + 1} needs text 'code' and 'sha256' and a 'practice' flag")
 
 
 def open_sidecar(path: Path, manifest: dict[str, Any], package: Path) -> sqlite3.Connection:
@@ -225,8 +275,12 @@ class PackageStore:
         self.conn.execute("COMMIT")
 
     def read_image(self, case: CaseRef) -> bytes:
+        cap = png_size_cap(self.settings.display_size)
         with self._lock:
-            data = self._zip.read(f"cases/{case.code}.png")
+            try:
+                data = read_capped(self._zip, f"cases/{case.code}.png", cap)
+            except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+                raise ReadingError(f"{self.package}: case image {case.code}: {exc}") from None
         if sha256_bytes(data) != case.sha256:
             raise ReadingError(f"{self.package}: case image {case.code} is damaged (hash mismatch)")
         return data

@@ -76,6 +76,8 @@ def blind_image(
             rgb = oriented.convert(BLINDED_MODE)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise BlindingError(f"cannot decode image ({exc})") from exc
+    except Image.DecompressionBombError as exc:  # not an OSError: a bomb would abort the study
+        raise BlindingError(f"refused: {exc}") from exc
     square = centre_square(rgb)
     resized = square.resize((size, size), Image.Resampling.LANCZOS, reducing_gap=None)
     rng = np.random.default_rng(_noise_key(data, secret))

@@ -279,8 +279,10 @@ def _verified(
 
 def package_summary(path: Path) -> dict[str, Any]:
     """What a package holds (for display): study name, settings and case counts; no truth in it."""
+    from dermstudy.reading.package_store import read_manifest
+
     with zipfile.ZipFile(path) as archive:
-        manifest = json.loads(archive.read(MANIFEST))
+        manifest = read_manifest(archive, path)
     return {
         "study": manifest["study"],
         "cases": sum(1 for c in manifest["cases"] if not c["practice"]),
