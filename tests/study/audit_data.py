@@ -37,8 +37,9 @@ def never_jpeg_counterpart(data: bytes, seed: int, size: int = 256) -> bytes:
 
 def sample_sources(n_real: int, n_synthetic: int) -> tuple[list[bytes], list[bytes]]:
     """(real JPEG bytes, never-JPEG synthetic PNG bytes) from the shared HAM10000 sample."""
+    # Interleaved, so both halves draw on the same mix of entities and photographs.
     files = sorted(SAMPLE.glob("*.jpg"))
-    real = [f.read_bytes() for f in files[:n_real]]
-    others = files[n_real : n_real + n_synthetic]
+    real = [f.read_bytes() for f in files[0::2][:n_real]]
+    others = files[1::2][:n_synthetic]
     synthetic = [never_jpeg_counterpart(f.read_bytes(), i) for i, f in enumerate(others)]
     return real, synthetic
