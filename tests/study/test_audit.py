@@ -22,6 +22,12 @@ from dermstudy.study.queries import answer_key, study_summary
 from tests.study.audit_data import SAMPLE, never_jpeg_counterpart, sample_sources
 
 
+@pytest.fixture(autouse=True)
+def _full_permutations(monkeypatch):
+    """The audit's real permutation count (tests/conftest.py lowers it for every other test)."""
+    monkeypatch.setattr("dermstudy.study.audit.CLASSIFIER_PERMUTATIONS", 40)
+
+
 def pixels(png: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(png)) as image:
         return np.asarray(image.convert("RGB"))
