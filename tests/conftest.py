@@ -40,3 +40,11 @@ def workspace(tmp_path: Path):
     ws = Workspace.open(tmp_path / "ws")
     yield ws
     ws.close()
+
+
+@pytest.fixture(autouse=True)
+def _quick_blinding_audit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Few classifier permutations in the blinding audit that every study creation runs: most tests
+    create studies and do not check the audit's threshold (tests/study/test_audit.py does, at the
+    full count)."""
+    monkeypatch.setattr("dermstudy.study.audit.CLASSIFIER_PERMUTATIONS", 5)

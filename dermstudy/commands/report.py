@@ -108,6 +108,7 @@ def run_report(args: argparse.Namespace) -> int:
     from dermstudy.jobs import TextProgressBar
     from dermstudy.reports.bundle import report_json, write_outputs
     from dermstudy.reports.text import render_text
+    from dermstudy.workspace.integrity import check_for_report
 
     formats = parse_formats(args.format)
     if args.resamples < 100:
@@ -128,6 +129,9 @@ def run_report(args: argparse.Namespace) -> int:
             data = load_study(ws, args.study, args.reader)
         except AnalysisInputError as exc:
             raise UserError(str(exc)) from None
+        integrity = check_for_report(ws, args.study, "cli")
+    if not integrity.ok:
+        print(f"dermstudy: warning: {integrity.message()}", file=sys.stderr)
     bar = TextProgressBar(label="report")
     report = build_report(
         data,
@@ -138,6 +142,7 @@ def run_report(args: argparse.Namespace) -> int:
         complete_readers_only=args.complete_readers_only,
         by=args.by,
     )
+    report["integrity"] = integrity.to_dict()
     try:
         write_outputs(
             report,
@@ -152,6 +157,8 @@ def run_report(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(report_json(report) + "\n")
     else:
+        if not integrity.ok:
+            sys.stdout.write(f"WARNING: {integrity.message()}\n\n")
         sys.stdout.write(render_text(report))
     for label, path in (("json", json_path), ("workbook", xlsx_path), ("figures", figures_dir)):
         if path is not None:

@@ -27,6 +27,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     delete.add_argument("name", metavar="STUDY")
     delete.set_defaults(handler=run_delete)
 
+    aud = sub.add_parser(
+        "audit",
+        help="blinding audit: can non-semantic image features tell real from synthetic cases?",
+    )
+    aud.add_argument("name", metavar="STUDY")
+    aud.add_argument("--json", action="store_true")
+    aud.set_defaults(handler=run_audit)
+
+    ver = sub.add_parser(
+        "verify", help="check the tamper-evident record (audit log and votes) of the workspace"
+    )
+    ver.add_argument("name", metavar="STUDY", nargs="?", help="(the check covers the workspace)")
+    ver.add_argument("--json", action="store_true")
+    ver.set_defaults(handler=run_verify)
+
     key = sub.add_parser("key", help="the answer key (coordinators only: reveals the truth)")
     key.add_argument("name", metavar="STUDY")
     key.add_argument("--json", action="store_true", help="print a JSON list of cases")
@@ -110,6 +125,13 @@ def _register_create(sub: argparse._SubParsersAction) -> None:
         help="allow several images of one lesion (default: at most one per lesion)",
     )
     create.add_argument("--size", type=int, default=256, help="display size in pixels (square)")
+    create.add_argument(
+        "--harmonise",
+        choices=["soften", "jpeg", "none"],
+        default="soften",
+        help="common low-level treatment of every case so that compression traces, sharpness and "
+        "noise do not tell real from synthetic (default: soften; see README)",
+    )
     create.add_argument("--seed", type=int, help="random seed (default: a random one, recorded)")
     create.add_argument("--order", choices=["same", "per-reader"], default="same")
     create.add_argument(
@@ -161,6 +183,7 @@ def _design_from_args(args: argparse.Namespace):
             entity_confidence=args.entity_confidence,
             practice=args.practice,
             pools=pools,
+            harmonise=args.harmonise,
         )
     except (PoolError, UnknownEntityError) as exc:
         raise UserError(str(exc)) from None
@@ -195,6 +218,41 @@ def run_create(args: argparse.Namespace) -> int:
         print_json(summary)
     else:
         print(_summary_text(summary))
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """Exit 0 when the record is intact, 1 (with the problems) when it has been altered."""
+    from dermstudy.study.builder import StudyError
+    from dermstudy.study.queries import find_study
+    from dermstudy.workspace.integrity import verify
+
+    with open_workspace(args, create=False) as ws:
+        if args.name:
+            try:
+                find_study(ws, args.name)
+            except StudyError as exc:
+                raise UserError(str(exc)) from None
+        report = verify(ws.conn)
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print(report.message())
+    return 0 if report.ok else 1
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    from dermstudy.study.builder import StudyError, audit_study
+
+    with open_workspace(args, create=False) as ws:
+        try:
+            result = audit_study(ws, args.name)
+        except StudyError as exc:
+            raise UserError(str(exc)) from None
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(result.to_text())
     return 0
 
 
@@ -246,6 +304,12 @@ def _summary_text(s: dict) -> str:
         "  cases per entity (real + synthetic):",
     ]
     lines += [f"    {code:<6} {c['real']:>3} + {c['synthetic']}" for code, c in s["counts"].items()]
+    audit = s.get("blinding", {}).get("audit")
+    if audit and audit.get("combined"):
+        lines.append(
+            f"  blinding audit: non-semantic real-vs-synthetic AUC {audit['combined']['auc']:.2f} "
+            f"(chance threshold {audit['combined']['threshold']:.2f}; details: dermstudy study audit)"
+        )
     lines += [f"  warning: {w}" for w in s.get("warnings", [])]
     lines.append(f"  readers: {len(s['readers']) or 'none yet'}")
     for r in s["readers"]:

@@ -9,9 +9,10 @@ A package (written by ``dermstudy study export-package``) is one zip file::
 Answers go to a sidecar SQLite file beside the package (``<package>.answers.sqlite`` by default),
 one file for all readers of that package on that machine. It uses a rollback journal (not WAL) so the
 single ``.sqlite`` file always holds every committed answer and can be carried back on its own;
-``synchronous=FULL`` makes each commit durable. The journal is kept (``PERSIST``: its header is zeroed
-after each commit instead of deleting the file), which halves the commit time on ext4; a leftover
-``-journal`` file beside the answers is therefore normal. ``dermstudy study import-results`` merges it back.
+``synchronous=FULL`` makes each commit durable. While reading, the journal is kept (``PERSIST``: its
+header is zeroed after each commit instead of deleting the file), which halves the commit time on
+ext4; closing the session switches back to ``DELETE`` so no ``-journal`` file stays beside the answers.
+The session lock lives in a per-user temporary folder (:func:`session_lock_path`). ``dermstudy study import-results`` merges it back.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import sqlite3
+import tempfile
 import threading
 import zipfile
 from pathlib import Path
@@ -55,6 +58,13 @@ CREATE TABLE IF NOT EXISTS answers (
     answered_at TEXT NOT NULL,
     PRIMARY KEY (reader, code)
 );
+CREATE TABLE IF NOT EXISTS problems (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    reader TEXT NOT NULL,
+    code TEXT NOT NULL,
+    message TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS history (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
@@ -64,6 +74,18 @@ CREATE TABLE IF NOT EXISTS history (
     new TEXT NOT NULL
 );
 """
+
+
+def session_lock_path(answers: Path, reader: str) -> Path:
+    """The lock file of ``reader``'s session on ``answers`` (a resolved path).
+
+    Kept in a per-user folder under the system's temporary directory, not beside the package, so
+    reading leaves nothing but the answers file next to the package.
+    """
+    user = getattr(os, "getuid", lambda: None)()
+    folder = Path(tempfile.gettempdir()) / f"dermstudy-locks-{user if user is not None else 'u'}"
+    key = hashlib.sha256(f"{answers}\0{reader}".encode()).hexdigest()[:32]
+    return folder / f"{key}.lock"
 
 
 def default_answers_path(package: Path) -> Path:
@@ -81,16 +103,66 @@ def is_package(path: Path) -> bool:
         return False
 
 
+# A manifest lists codes and hashes only: even 100,000 cases stay far below this.
+MAX_MANIFEST_BYTES = 32 << 20
+
+
+def png_size_cap(display_size: int) -> int:
+    """The most bytes a case PNG of ``display_size`` may have (uncompressed RGB plus headers)."""
+    return 3 * display_size * display_size + 8 * display_size + (64 << 10)
+
+
+def read_capped(archive: zipfile.ZipFile, name: str, cap: int) -> bytes:
+    """An entry's bytes, refusing anything above ``cap`` before and while inflating it.
+
+    The header's size can lie, so the read itself is capped too: memory never exceeds ``cap``.
+    """
+    info = archive.getinfo(name)
+    if info.file_size > cap:
+        raise ValueError(f"{name} is {info.file_size} bytes, more than the {cap} expected")
+    with archive.open(info) as handle:
+        data = handle.read(cap + 1)
+    if len(data) > cap:
+        raise ValueError(f"{name} inflates to more than the {cap} bytes expected")
+    return data
+
+
 def read_manifest(archive: zipfile.ZipFile, path: Path) -> dict[str, Any]:
     try:
-        manifest = json.loads(archive.read(MANIFEST))
-    except (KeyError, ValueError, zipfile.BadZipFile) as exc:
+        manifest = json.loads(read_capped(archive, MANIFEST, MAX_MANIFEST_BYTES))
+    except (KeyError, ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
         raise ReadingError(f"{path}: unreadable package manifest ({exc})") from None
-    if manifest.get("format") != PACKAGE_FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") != PACKAGE_FORMAT:
         raise ReadingError(f"{path}: not a dermstudy reader package")
-    if int(manifest.get("version", 0)) > PACKAGE_VERSION:
+    try:
+        version = int(manifest.get("version", 0))
+        _check_manifest(manifest)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ReadingError(f"{path}: malformed package manifest ({exc})") from None
+    if version > PACKAGE_VERSION:
         raise ReadingError(f"{path}: written by a newer dermstudy; please update to read it")
     return manifest
+
+
+def _check_manifest(manifest: dict[str, Any]) -> None:
+    """The fields the reader uses, with their types (a hand-edited manifest gives one line)."""
+    for key in ("study", "study_uid"):
+        if not isinstance(manifest.get(key), str):
+            raise ValueError(f"{key!r} must be text")
+    if not isinstance(manifest.get("reading", {}), dict):
+        raise ValueError("'reading' must be an object")
+    ReadingSettings.from_dict(manifest.get("reading", {}))
+    cases = manifest.get("cases")
+    if not isinstance(cases, list) or not cases:
+        raise ValueError("'cases' must be a non-empty list")
+    for i, case in enumerate(cases):
+        if not (
+            isinstance(case, dict)
+            and isinstance(case.get("code"), str)
+            and isinstance(case.get("sha256"), str)
+            and "practice" in case
+        ):
+            raise ValueError(f"case {i + 1} needs text 'code' and 'sha256' and a 'practice' flag")
 
 
 def open_sidecar(path: Path, manifest: dict[str, Any], package: Path) -> sqlite3.Connection:
@@ -164,7 +236,8 @@ class PackageStore:
             raise ReadingError(
                 f"{self.package}: {len(absent)} case image(s) missing, e.g. {absent[0]}"
             )
-        self.answers_path = Path(answers_path or default_answers_path(self.package))
+        # Resolved, so a symlink or another spelling of the same file cannot open a second session.
+        self.answers_path = Path(answers_path or default_answers_path(self.package)).resolve()
         self.conn = open_sidecar(self.answers_path, manifest, self.package)
         row = self.conn.execute(
             "SELECT case_order FROM sessions WHERE reader = ?", (reader,)
@@ -189,8 +262,7 @@ class PackageStore:
                 f"{self.answers_path}: {reader!r}'s case order does not match the package"
             )
         self.cases = [by_code[code] for code in order]
-        reader_key = hashlib.sha256(reader.encode()).hexdigest()[:16]
-        self.lock_path = self.answers_path.with_name(f".{self.answers_path.name}.{reader_key}.lock")
+        self.lock_path = session_lock_path(self.answers_path, reader)
 
     @contextlib.contextmanager
     def _transaction(self):
@@ -203,8 +275,12 @@ class PackageStore:
         self.conn.execute("COMMIT")
 
     def read_image(self, case: CaseRef) -> bytes:
+        cap = png_size_cap(self.settings.display_size)
         with self._lock:
-            data = self._zip.read(f"cases/{case.code}.png")
+            try:
+                data = read_capped(self._zip, f"cases/{case.code}.png", cap)
+            except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+                raise ReadingError(f"{self.package}: case image {case.code}: {exc}") from None
         if sha256_bytes(data) != case.sha256:
             raise ReadingError(f"{self.package}: case image {case.code} is damaged (hash mismatch)")
         return data
@@ -246,6 +322,13 @@ class PackageStore:
                     ),
                 )
 
+    def record_problem(self, case: CaseRef, message: str) -> None:
+        with self._transaction():
+            self.conn.execute(
+                "INSERT INTO problems (at, reader, code, message) VALUES (?, ?, ?, ?)",
+                (now_iso(), self.reader, case.code, message),
+            )
+
     def finished_at(self) -> str | None:
         row = self.conn.execute(
             "SELECT finished_at FROM sessions WHERE reader = ?", (self.reader,)
@@ -260,5 +343,9 @@ class PackageStore:
             )
 
     def close(self) -> None:
+        # Leave only the answers file beside the package: DELETE mode removes the kept journal
+        # (it is empty after the last commit; PERSIST only saves time while reading).
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.execute("PRAGMA journal_mode=DELETE")
         self.conn.close()
         self._zip.close()

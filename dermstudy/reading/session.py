@@ -124,12 +124,16 @@ def case_order_for(cases: list[CaseRef], order: str, order_key: str, reader: str
 
 
 def check_reader_name(reader: str) -> str:
+    from dermstudy.workspace.votes import VoteRuleError
+    from dermstudy.workspace.votes import check_reader_name as check_rules
+
     name = " ".join(str(reader).split())
     if not name:
         raise ReadingError("a reader name is required (--reader NAME)")
-    if len(name) > 100:
-        raise ReadingError("a reader name must be at most 100 characters")
-    return name
+    try:
+        return check_rules(name)
+    except VoteRuleError as exc:
+        raise ReadingError(str(exc)) from None
 
 
 class ReadingSession:
@@ -280,6 +284,12 @@ class ReadingSession:
         if not self.can_go_back():
             raise NavigationError("going back is not allowed in this study")
         return self.go_to(self._current - 1)
+
+    def record_unreadable(self, i: int, message: str) -> None:
+        """Record that case ``i`` could not be shown to the reader (it was not answered)."""
+        record = getattr(self._store, "record_problem", None)
+        if record is not None:
+            record(self._case(i), f"case image cannot be shown: {message}")
 
     def submit(self, i: int, answer: Answer) -> int:
         """Record ``answer`` for case ``i`` durably, then move on; returns the new ``current``.

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dermstudy.entities import UnknownEntityError, parse_entity
-from dermstudy.reading.answers import Answer, InvalidAnswerError
+from dermstudy.reading.answers import Answer, InvalidAnswerError, ReadingSettings
 from dermstudy.reading.merge import IncomingAnswer, merge_answers
 from dermstudy.reading.workspace_store import answer_from_row
 from dermstudy.workspace import Workspace
@@ -181,6 +181,9 @@ def import_votes(
         r[0] for r in ws.conn.execute("SELECT code FROM cases WHERE study_id = ?", (study["id"],))
     }
     stored = _stored_answers(ws, study["id"], reader)
+    # The same rules as the reader window (answer scale, entity confidence): one 'ai' row in a
+    # five-point study would otherwise switch every reader's rating AUC to the binary one.
+    rules = ReadingSettings.from_dict(study["settings"].get("reading", {}))
     seen: dict[str, int] = {}
     valid: list[IncomingAnswer] = []
     for line, values in rows:
@@ -188,6 +191,10 @@ def import_votes(
             code, answer = parse_row(values, cases)
             if code in seen:
                 raise ValueError(f"case {code} appears again (first on line {seen[code]})")
+            try:
+                rules.check(answer)
+            except InvalidAnswerError as exc:
+                raise ValueError(f"case {code}: {exc}") from None
             if code in stored and not answer.same_choice(stored[code]):
                 raise ValueError(
                     f"case {code} already has a different answer from {reader!r}; "

@@ -3,8 +3,9 @@
 Tables used (their meaning is shared with analysis): ``readers`` (one row per reader name),
 ``sessions`` (one per study and reader; ``case_order`` is the JSON list of case codes in this reader's
 order, practice cases first; ``finished_at`` set by finish), ``votes`` (one row per session and case;
-``origin`` 'reader-window'). A changed answer is upserted and the previous one goes to ``audit_log``
-as action ``vote.change`` in the same transaction.
+``origin`` 'reader-window'). Votes are written only through
+:class:`~dermstudy.workspace.votes.VoteRepository` (the study's rules checked; a changed answer is
+upserted and the previous one goes to ``audit_log`` as ``vote.change`` in the same transaction).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dermstudy.reading.answers import Answer, ReadingSettings
 from dermstudy.reading.session import CaseRef, ReadingError, case_order_for
 from dermstudy.workspace import Workspace, WorkspaceError, now_iso
 from dermstudy.workspace.core import sha256_bytes
+from dermstudy.workspace.votes import VoteRepository, VoteRuleError, check_reader_name
 
 ORIGIN_READER_WINDOW = "reader-window"
 
@@ -37,6 +39,10 @@ def get_or_create_reader(ws: Workspace, name: str) -> int:
     row = ws.conn.execute("SELECT id FROM readers WHERE name = ?", (name,)).fetchone()
     if row:
         return int(row[0])
+    try:
+        check_reader_name(name)
+    except VoteRuleError as exc:
+        raise ReadingError(str(exc)) from None
     with ws.transaction():
         cursor = ws.conn.execute(
             "INSERT INTO readers (name, created_at) VALUES (?, ?)", (name, now_iso())
@@ -144,38 +150,28 @@ class WorkspaceStore:
         return {row[0]: answer_from_row(row[1:]) for row in rows}
 
     def save_answer(self, case: CaseRef, answer: Answer, previous: Answer | None) -> None:
+        repo = VoteRepository(self.ws)
+        case_id = self._case_ids[case.code]
+        repo.write(
+            self._session_id,
+            case_id,
+            case.code,
+            answer,
+            self.settings,
+            origin=ORIGIN_READER_WINDOW,
+            answered_at=now_iso(),
+            actor=self.reader,
+            previous=repo.session_vote(self._session_id, case_id),
+        )
+
+    def record_problem(self, case: CaseRef, message: str) -> None:
         with self.ws.transaction():
-            self.ws.conn.execute(
-                "INSERT INTO votes (session_id, case_id, entity, ai_scale, ai_vote, "
-                "entity_confidence, seconds, answered_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (session_id, case_id) DO UPDATE SET entity = excluded.entity, "
-                "ai_scale = excluded.ai_scale, ai_vote = excluded.ai_vote, "
-                "entity_confidence = excluded.entity_confidence, seconds = excluded.seconds, "
-                "answered_at = excluded.answered_at, origin = excluded.origin",
-                (
-                    self._session_id,
-                    self._case_ids[case.code],
-                    answer.entity,
-                    answer.ai_scale,
-                    answer.ai_vote,
-                    answer.entity_confidence,
-                    answer.seconds,
-                    now_iso(),
-                    ORIGIN_READER_WINDOW,
-                ),
+            self.ws.audit(
+                "case.unreadable",
+                case.code,
+                {"session_id": self._session_id, "message": message},
+                actor=self.reader,
             )
-            if previous is not None:
-                self.ws.audit(
-                    "vote.change",
-                    case.code,
-                    {
-                        "session_id": self._session_id,
-                        "reader": self.reader,
-                        "old": previous.to_dict(),
-                        "new": answer.to_dict(),
-                    },
-                    actor=self.reader,
-                )
 
     def finished_at(self) -> str | None:
         row = self.ws.conn.execute(
@@ -184,12 +180,7 @@ class WorkspaceStore:
         return row[0] if row else None
 
     def mark_finished(self) -> None:
-        with self.ws.transaction():
-            self.ws.conn.execute(
-                "UPDATE sessions SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
-                (now_iso(), self._session_id),
-            )
-            self.ws.audit("session.finish", self.reader, {"session_id": self._session_id})
+        VoteRepository(self.ws).finish_session(self._session_id, now_iso(), self.reader)
 
     def close(self) -> None:
         self.ws.close()

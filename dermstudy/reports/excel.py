@@ -75,8 +75,23 @@ def _widths(table: Table) -> list[float]:
     return [min(max(w, 8), MAX_WIDTH) for w in widths]
 
 
+def _neutral(ws, value):
+    """Text that starts with '=' as a text cell: openpyxl would otherwise write it as a live formula.
+
+    Reader names, study names, notes and codes come from users (issue 12 item 6: a reader named
+    ``=cmd|' /C calc'!A0`` became 140 formula cells). Every value the workbook writes passes here.
+    """
+    if isinstance(value, str) and value.startswith("="):
+        cell = WriteOnlyCell(ws, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
+
+
 def _styled(ws, value, *, font=None, fill=None, border=None, number_format=None, wrap=False):
     cell = WriteOnlyCell(ws, value=value)
+    if isinstance(value, str) and value.startswith("="):
+        cell.data_type = "s"  # see _neutral
     if font is not None:
         cell.font = font
     if fill is not None:
@@ -123,12 +138,11 @@ def write_table_sheet(wb: Workbook, table: Table, name: str) -> None:
         i: _styled(ws, None, number_format=DECIMAL_FORMAT) for i in table.decimal_columns
     }
     for row in table.rows:
-        if decimal_cells:
-            row = list(row)
-            for i, cell in decimal_cells.items():
-                if isinstance(row[i], float):
-                    cell.value = row[i]
-                    row[i] = cell
+        row = [_neutral(ws, v) for v in row]
+        for i, cell in decimal_cells.items():
+            if isinstance(row[i], float):
+                cell.value = row[i]
+                row[i] = cell
         ws.append(row)
 
 
@@ -153,7 +167,7 @@ def write_blocks_sheet(wb: Workbook, tables: list[Table], name: str) -> None:
                 [
                     _styled(ws, v, number_format=DECIMAL_FORMAT)
                     if i in table.decimal_columns and isinstance(v, float)
-                    else v
+                    else _neutral(ws, v)
                     for i, v in enumerate(row)
                 ]
             )

@@ -22,13 +22,20 @@ from dermstudy import __version__
 from dermstudy.entities import CODES, parse_entity
 from dermstudy.jobs import CancelToken, Progress, ProgressEvent, no_progress
 from dermstudy.reading.answers import ANSWER_SCALES, FIVE_POINT, ORDER_SAME, ORDERS, ReadingSettings
+from dermstudy.study.audit import AuditResult, audit_features, image_features
 from dermstudy.study.blinding import (
     BLINDED_FORMAT,
     BLINDED_MODE,
     BLINDED_SUFFIX,
+    DEFAULT_HARMONISE,
+    HARMONISATIONS,
+    JPEG_QUALITY,
+    SOFTEN_NOISE,
+    SOFTEN_SIGMA,
     BlindingError,
     blind_image,
     new_case_code,
+    new_secret,
 )
 from dermstudy.study.pools import Pool, PoolError, PoolOptions, build_pool, excluded_image_ids
 from dermstudy.workspace import Workspace, now_iso
@@ -55,6 +62,7 @@ class StudyDesign:
     entity_confidence: bool = False
     practice: int = 0
     pools: PoolOptions = field(default_factory=PoolOptions)
+    harmonise: str = DEFAULT_HARMONISE
 
     @classmethod
     def with_counts(
@@ -91,6 +99,8 @@ class StudyDesign:
             raise StudyError(f"answer scale must be one of {', '.join(ANSWER_SCALES)}")
         if self.practice < 0:
             raise StudyError("practice cases cannot be negative")
+        if self.harmonise not in HARMONISATIONS:
+            raise StudyError(f"harmonisation must be one of {', '.join(HARMONISATIONS)}")
 
     def reading_settings(self) -> ReadingSettings:
         return ReadingSettings(
@@ -186,15 +196,24 @@ def create_study(
         raise StudyError(f"a study named {design.name!r} already exists (studies never change)")
     seed = design.seed if design.seed is not None else secrets.randbelow(2**31)
     drawn = draw_cases(ws, design, seed)
-    blinded = blind_all(ws, drawn, design.display_size, progress, cancel)
+    secret = new_secret()
+    blinded, features = blind_all(
+        ws, drawn, design.display_size, progress, cancel, secret=secret, harmonise=design.harmonise
+    )
     settings = study_settings(design, seed, drawn)
     settings["blinding"]["sources"] = source_sizes(ws, drawn, design.display_size)
+    settings["blinding"]["audit"] = audit_drawn(ws, drawn, features).to_dict()
     with ws.transaction():
         cursor = ws.conn.execute(
             "INSERT INTO studies (name, seed, settings, created_at) VALUES (?, ?, ?, ?)",
             (design.name, seed, json.dumps(settings, sort_keys=True), now_iso()),
         )
         study_id = int(cursor.lastrowid)
+        # The dither secret lives only here: never in settings (which reports and packages show).
+        ws.conn.execute(
+            "INSERT INTO study_secrets (study_id, dither_secret) VALUES (?, ?)",
+            (study_id, secret.hex()),
+        )
         taken = {r[0] for r in ws.conn.execute("SELECT code FROM cases")}
         ws.conn.executemany(
             "INSERT INTO cases (study_id, code, position, image_id, practice, blinded_sha256) "
@@ -218,27 +237,50 @@ def blind_all(
     size: int,
     progress: Progress,
     cancel: CancelToken | None,
-) -> list[str]:
-    """Blind every drawn image into the ``cases`` store; returns the blinded SHA-256s in order."""
+    *,
+    secret: bytes | None = None,
+    harmonise: str = DEFAULT_HARMONISE,
+) -> tuple[list[str], list[dict[str, float]]]:
+    """Blind every drawn image into the ``cases`` store.
+
+    Returns the blinded SHA-256s in order and each case file's audit features (computed here, while
+    the bytes are in memory).
+    """
     files = dict(
         ws.conn.execute(
             f"SELECT id, file FROM images WHERE id IN ({','.join('?' * len(drawn))})",
             [c.image_id for c in drawn],
         ).fetchall()
     )
-    hashes = []
+    hashes, features = [], []
     for done, case in enumerate(drawn):
         if cancel is not None:
             cancel.raise_if_cancelled()
         path = ws.path_of(files[case.image_id])
         try:
-            png = blind_image(path.read_bytes(), size)
+            png = blind_image(path.read_bytes(), size, secret=secret, harmonise=harmonise)
         except (OSError, BlindingError) as exc:
             raise StudyError(f"image {case.image_id} ({files[case.image_id]}): {exc}") from None
         digest, _relative = ws.store_blob(png, BLINDED_SUFFIX, folder="cases")
         hashes.append(digest)
+        features.append(image_features(png))
         progress(ProgressEvent(done + 1, len(drawn), "blinding case images"))
-    return hashes
+    return hashes, features
+
+
+def image_kinds(ws: Workspace, image_ids: list[int]) -> dict[int, str]:
+    marks = ",".join("?" * len(image_ids))
+    return dict(
+        ws.conn.execute(f"SELECT id, kind FROM images WHERE id IN ({marks})", image_ids).fetchall()
+    )
+
+
+def audit_drawn(
+    ws: Workspace, drawn: list[DrawnCase], features: list[dict[str, float]]
+) -> AuditResult:
+    """The blinding audit over every case a reader sees (practice cases included)."""
+    kinds = image_kinds(ws, [c.image_id for c in drawn])
+    return audit_features(features, [kinds[c.image_id] == "synthetic" for c in drawn])
 
 
 def source_sizes(ws: Workspace, drawn: list[DrawnCase], size: int) -> dict[str, dict[str, int]]:
@@ -262,6 +304,11 @@ def source_sizes(ws: Workspace, drawn: list[DrawnCase], size: int) -> dict[str, 
 
 def blinding_warnings(settings: dict) -> list[str]:
     """Plain-language warnings about differences between real and synthetic sources."""
+    audit = settings.get("blinding", {}).get("audit")
+    return _upscale_warnings(settings) + (list(audit.get("warnings", [])) if audit else [])
+
+
+def _upscale_warnings(settings: dict) -> list[str]:
     sources = settings.get("blinding", {}).get("sources", {})
     size = settings.get("blinding", {}).get("size")
     real, synthetic = sources.get("real"), sources.get("synthetic")
@@ -300,6 +347,40 @@ def study_settings(design: StudyDesign, seed: int, drawn: list[DrawnCase]) -> di
             "crop": "centre-square",
             "filter": "lanczos",
             "png_compression": 0,
+            "harmonise": design.harmonise,
+            "harmonise_parameters": harmonise_parameters(design.harmonise),
+            "dither": "secret per-study +-1 (HMAC-SHA-256 keyed; secret kept in the workspace only)",
         },
         "created_by": f"dermstudy {__version__}",
     }
+
+
+def harmonise_parameters(harmonise: str) -> dict[str, float]:
+    if harmonise == "soften":
+        return {"blur_sigma_px": SOFTEN_SIGMA, "noise_sigma": SOFTEN_NOISE}
+    if harmonise == "jpeg":
+        return {"jpeg_quality": JPEG_QUALITY}
+    return {}
+
+
+def audit_study(ws: Workspace, name: str) -> AuditResult:
+    """Re-run the blinding audit on a study's stored case files (as readers receive them)."""
+    from dermstudy.study.queries import find_study
+
+    study = find_study(ws, name)
+    rows = ws.conn.execute(
+        "SELECT c.blinded_sha256, i.kind FROM cases c JOIN images i ON i.id = c.image_id "
+        "WHERE c.study_id = ? ORDER BY c.position",
+        (study["id"],),
+    ).fetchall()
+    features = []
+    for sha, _kind in rows:
+        path = ws.path_of(ws.relative_blob_path(sha, BLINDED_SUFFIX, "cases"))
+        try:
+            features.append(image_features(path.read_bytes()))
+        except OSError as exc:
+            raise StudyError(f"case file {path} cannot be read ({exc.strerror})") from None
+    result = audit_features(features, [kind == "synthetic" for _sha, kind in rows])
+    with ws.transaction():
+        ws.audit("study.audit", name, {"study_id": study["id"], **result.to_dict()})
+    return result

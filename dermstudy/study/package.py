@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dermstudy.reading.answers import Answer, InvalidAnswerError
+from dermstudy.reading.answers import Answer, InvalidAnswerError, ReadingSettings
 from dermstudy.reading.merge import IncomingAnswer, MergeResult, merge_answers
 from dermstudy.reading.package_store import (
     ANSWERS_FORMAT,
@@ -36,6 +36,7 @@ from dermstudy.study.builder import StudyError
 from dermstudy.study.queries import find_study
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.core import sha256_file
+from dermstudy.workspace.votes import VoteRuleError, check_reader_name
 
 ORIGIN_PACKAGE = "package"
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
@@ -110,6 +111,8 @@ class ImportResults:
             "readers": [r.to_dict() for r in self.readers],
             "inserted": sum(len(r.inserted) for r in self.readers),
             "unchanged": sum(len(r.unchanged) for r in self.readers),
+            "corrected": sum(len(r.corrected) for r in self.readers),
+            "superseded": sum(len(r.superseded) for r in self.readers),
             "conflicts": self.conflicts,
         }
 
@@ -118,7 +121,8 @@ class ImportResults:
         for r in self.readers:
             lines.append(
                 f"  {r.reader}: {len(r.inserted)} new, {len(r.unchanged)} already present, "
-                f"{len(r.conflicts)} conflict(s)"
+                f"{len(r.corrected)} corrected by the reader, {len(r.conflicts)} conflict(s)"
+                + (", session finished" if r.finished else "")
             )
             for c in r.conflicts:
                 lines.append(
@@ -156,8 +160,11 @@ def import_results(ws: Workspace, study_name: str, file: Path) -> ImportResults:
             f"{path} holds answers for study {meta.get('study')!r} (a different study than "
             f"{study['name']!r}); nothing imported"
         )
-    incoming = _verified(ws, study, path, answers)
+    incoming = _verified(ws, study, path, answers, sessions, history)
     result = ImportResults(study["name"], str(path))
+    # Readers with answers but no session row still get their answers merged, never dropped.
+    known = {reader for reader, _s, _f in sessions}
+    sessions = list(sessions) + [(r, None, None) for r in sorted(incoming) if r not in known]
     with ws.transaction():
         for reader, started_at, finished_at in sessions:
             merged = merge_answers(
@@ -224,13 +231,30 @@ def _read_answers_file(path: Path) -> tuple[dict, list[tuple], list[tuple], list
 
 
 def _verified(
-    ws: Workspace, study: dict, path: Path, answers: list[tuple]
+    ws: Workspace,
+    study: dict,
+    path: Path,
+    answers: list[tuple],
+    sessions: list[tuple] = (),
+    history: list[tuple] = (),
 ) -> dict[str, list[IncomingAnswer]]:
-    """Answers grouped by reader, after checking every case code and image hash (all or nothing)."""
+    """Answers grouped by reader, after checking every reader name, case code, image hash and the
+    study's reading rules (all or nothing)."""
     hashes = dict(
         ws.conn.execute("SELECT code, blinded_sha256 FROM cases WHERE study_id = ?", (study["id"],))
     )
+    rules = ReadingSettings.from_dict(study["settings"].get("reading", {}))
     problems: list[str] = []
+    for reader in sorted({row[0] for row in sessions} | {row[0] for row in answers}):
+        try:
+            check_reader_name(reader)
+        except VoteRuleError as exc:
+            problems.append(str(exc))
+    if history and not rules.allow_back:
+        problems.append(
+            f"{len(history)} changed answer(s) recorded, but this study does not let readers "
+            "go back and change answers"
+        )
     grouped: dict[str, list[IncomingAnswer]] = {}
     for reader, code, sha, entity, scale, vote, confidence, seconds, answered_at in answers:
         where = f"reader {reader!r}, case {code}"
@@ -242,7 +266,8 @@ def _verified(
             continue
         try:
             answer = Answer(entity, scale, vote, confidence, seconds)
-        except InvalidAnswerError as exc:
+            rules.check(answer)
+        except (InvalidAnswerError, TypeError, ValueError) as exc:
             problems.append(f"{where}: {exc}")
             continue
         grouped.setdefault(reader, []).append(IncomingAnswer(code, answer, answered_at, where))
@@ -254,8 +279,10 @@ def _verified(
 
 def package_summary(path: Path) -> dict[str, Any]:
     """What a package holds (for display): study name, settings and case counts; no truth in it."""
+    from dermstudy.reading.package_store import read_manifest
+
     with zipfile.ZipFile(path) as archive:
-        manifest = json.loads(archive.read(MANIFEST))
+        manifest = read_manifest(archive, path)
     return {
         "study": manifest["study"],
         "cases": sum(1 for c in manifest["cases"] if not c["practice"]),

@@ -169,6 +169,16 @@ def delete_study(ws: Workspace, name: str) -> dict[str, Any]:
     ).fetchone()[0]
     if votes:
         raise StudyError(f"study {name!r} has {votes} answer(s) and cannot be deleted")
+    exported = ws.conn.execute(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'study.export-package' AND subject = ? "
+        "AND at >= ?",
+        (name, study["created_at"]),
+    ).fetchone()[0]
+    if exported:
+        # Answers from a package already handed out could never be merged into a new study.
+        raise StudyError(
+            f"study {name!r} has been exported as a reader package and cannot be deleted"
+        )
     with ws.transaction():
         counts = {
             table: ws.conn.execute(sql, (study["id"],)).rowcount
@@ -179,6 +189,7 @@ def delete_study(ws: Workspace, name: str) -> dict[str, Any]:
                     "(SELECT id FROM cases WHERE study_id = ?)",
                 ),
                 ("sessions", "DELETE FROM sessions WHERE study_id = ?"),
+                ("secrets", "DELETE FROM study_secrets WHERE study_id = ?"),
                 ("cases", "DELETE FROM cases WHERE study_id = ?"),
                 ("studies", "DELETE FROM studies WHERE id = ?"),
             )

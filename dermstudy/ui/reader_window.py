@@ -223,11 +223,14 @@ class ReaderWidget(QWidget):
         bar = QHBoxLayout()
         bar.setSpacing(SPACING * 2)
         self.position_label = QLabel()
+        self.position_label.setTextFormat(Qt.TextFormat.PlainText)
         self.position_label.setObjectName("position")
         self.position_label.setMinimumWidth(170)
         self.progress_bar = QProgressBar()
         self.progress_bar.setFormat("%v / %m answered")
         self.code_label = QLabel()
+        # Codes come from a manifest anyone could edit: never render them as rich text.
+        self.code_label.setTextFormat(Qt.TextFormat.PlainText)
         self.code_label.setProperty("role", "hint")
         self.pause_button = QPushButton("Pause (P)")
         self.pause_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -407,11 +410,16 @@ class ReaderWidget(QWidget):
             self._show_case(self.session.current)
 
     def _show_case(self, index: int) -> None:
-        self._shown_index = index
         self.pages.setCurrentIndex(0)
+        try:
+            pixmap = self._pixmap_for(index)
+        except Exception as exc:  # a damaged or unreadable case file: see _show_unreadable
+            self._show_unreadable(index, exc)
+            return
+        self._shown_index = index
         self.controls.setEnabled(True)
         self.pause_button.setEnabled(True)
-        self.image_view.set_pixmap(self._pixmap_for(index))
+        self.image_view.set_pixmap(pixmap)
         self.position_label.setText(self.session.position_label(index))
         self.code_label.setText(f"Case code {self.session.case_code(index)}")
         self._load_answer(self.session.answer(index))
@@ -421,6 +429,21 @@ class ReaderWidget(QWidget):
         self._preload(index + 1)
         if self.settings.allow_back:
             self._preload(index - 1)
+
+    def _show_unreadable(self, index: int, exc: Exception) -> None:
+        """A case that cannot be shown never accepts an answer: nothing selected, controls off,
+        a message in the window, and the problem recorded with the session."""
+        self._shown_index = None  # confirm() stores nothing while no case is on screen
+        self.image_view.set_pixmap(QPixmap())
+        self._load_answer(None)
+        self.controls.setEnabled(False)
+        self.position_label.setText(self.session.position_label(index))
+        self.code_label.setText(f"Case code {self.session.case_code(index)}")
+        self.session.record_unreadable(index, str(exc))
+        self._set_hint(
+            f"This case image cannot be shown ({exc}). It cannot be answered: please close the "
+            "window and tell the study coordinator; your earlier answers are saved."
+        )
 
     def _load_answer(self, answer: Answer | None) -> None:
         """Pre-select this reader's own earlier answer (or nothing for a new case)."""

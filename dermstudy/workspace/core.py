@@ -197,17 +197,23 @@ class Workspace:
         details: dict[str, Any] | None = None,
         actor: str | None = None,
     ) -> None:
-        """Append one line to the audit log (inside the caller's transaction if there is one)."""
-        self.conn.execute(
-            "INSERT INTO audit_log (at, actor, action, subject, details) VALUES (?, ?, ?, ?, ?)",
-            (
-                now_iso(),
-                actor or _default_actor(),
-                action,
-                subject,
-                json.dumps(details or {}, sort_keys=True, default=str),
-            ),
-        )
+        """Append one line to the audit log (inside the caller's transaction if there is one),
+        chained into the integrity record."""
+        from dermstudy.workspace.integrity import AUDIT, append_link
+
+        at = now_iso()
+        with self.transaction():
+            cursor = self.conn.execute(
+                "INSERT INTO audit_log (at, actor, action, subject, details) VALUES (?, ?, ?, ?, ?)",
+                (
+                    at,
+                    actor or _default_actor(),
+                    action,
+                    subject,
+                    json.dumps(details or {}, sort_keys=True, default=str),
+                ),
+            )
+            append_link(self.conn, AUDIT, int(cursor.lastrowid), at)
 
 
 def _default_actor() -> str:

@@ -236,6 +236,57 @@ def _predictions(conn: sqlite3.Connection) -> None:
     )
 
 
+def _study_secrets(conn: sqlite3.Connection) -> None:
+    """Per-study blinding secrets (the dither key), kept apart from ``studies.settings``.
+
+    Settings travel into reports, workbooks and (partly) reader packages; the secret must not, or a
+    reader could re-create case files from the public images and match them by hash.
+    """
+    run_script(
+        conn,
+        """
+        CREATE TABLE study_secrets (
+            study_id INTEGER PRIMARY KEY REFERENCES studies (id),
+            dither_secret TEXT NOT NULL
+        );
+        """,
+    )
+
+
+def _integrity_chain(conn: sqlite3.Connection) -> None:
+    """The tamper-evident hash chain over audit rows and votes (:mod:`dermstudy.workspace.integrity`).
+
+    The audit log also refuses an insert that reuses an id: ``INSERT OR REPLACE`` deletes the old row
+    without firing the no-delete trigger, so it is stopped before its conflict resolution runs.
+    Rows that exist at the upgrade are sealed into the chain as they are.
+    """
+    import datetime as dt
+
+    from dermstudy.workspace.integrity import seal_existing
+
+    run_script(
+        conn,
+        """
+        CREATE TABLE integrity_chain (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('audit', 'vote')),
+            ref INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            content TEXT NOT NULL,
+            digest TEXT NOT NULL
+        );
+        CREATE TRIGGER integrity_chain_no_update BEFORE UPDATE ON integrity_chain
+            BEGIN SELECT RAISE(ABORT, 'integrity_chain is append-only'); END;
+        CREATE TRIGGER integrity_chain_no_delete BEFORE DELETE ON integrity_chain
+            BEGIN SELECT RAISE(ABORT, 'integrity_chain is append-only'); END;
+        CREATE TRIGGER audit_log_no_replace BEFORE INSERT ON audit_log
+            WHEN EXISTS (SELECT 1 FROM audit_log WHERE id = NEW.id)
+            BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+        """,
+    )
+    seal_existing(conn, dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"))
+
+
 Migration = tuple[str, Callable[[sqlite3.Connection], None]]
 
 # Append only. The name is what is recorded in the database.
@@ -245,4 +296,6 @@ MIGRATIONS: list[Migration] = [
     ("0003_splits", _splits),
     ("0004_training_runs", _training_runs),
     ("0005_predictions", _predictions),
+    ("0006_study_secrets", _study_secrets),
+    ("0007_integrity_chain", _integrity_chain),
 ]

@@ -33,8 +33,8 @@ def test_valid_csv_imports_codes_names_scales_and_binary(study, tmp_path):
     path = tmp_path / "votes.csv"
     path.write_text(
         "\ufeffCase,Entity,AI_or_Real,entity_confidence,seconds\n"
-        f"{a},melanoma,5,4,12.5\n"
-        f"{b.lower()},nv,real,,\n"
+        f"{a},melanoma,5,,12.5\n"
+        f"{b.lower()},nv,1,,\n"
         f"\n"
         f"{c},Dermatofibroma,3,,\n",
         encoding="utf-8",
@@ -42,8 +42,8 @@ def test_valid_csv_imports_codes_names_scales_and_binary(study, tmp_path):
     result = import_votes(study, find_study(study, "s1"), "r1", path)
     assert result.imported and result.inserted == 3 and not result.errors
     stored = {row[0]: row[1:] for row in _stored(study)}
-    assert stored[a] == ("mel", 5, "ai", 4, 12.5, "file-import")
-    assert stored[b] == ("nv", None, "real", None, None, "file-import")
+    assert stored[a] == ("mel", 5, "ai", None, 12.5, "file-import")
+    assert stored[b] == ("nv", 1, "real", None, None, "file-import")
     assert stored[c] == ("df", 3, "real", None, None, "file-import")
     again = import_votes(study, find_study(study, "s1"), "r1", path)  # same file twice is harmless
     assert again.imported and again.inserted == 0 and again.unchanged == 3
@@ -54,7 +54,7 @@ def test_bad_rows_reported_with_line_numbers_and_nothing_imported(study, tmp_pat
     path = tmp_path / "votes.csv"
     path.write_text(
         "case,entity,ai_or_real\n"
-        f"{a},mel,ai\n"  # line 2 fine
+        f"{a},mel,5\n"  # line 2 fine
         "ZZZZ-ZZZZ,mel,ai\n"  # line 3 unknown case
         f"{b},psoriasis,ai\n"  # line 4 unknown entity
         f"{c},nv,maybe\n"  # line 5 bad ai_or_real
@@ -94,14 +94,14 @@ def test_xlsx_with_numbers_as_cells(study, tmp_path):
     sheet = book.active
     sheet.append(["case", "entity", "ai_or_real", "seconds"])
     sheet.append([a, "bkl", 2, 3.25])
-    sheet.append([b, "vasc", "AI", None])
+    sheet.append([b, "vasc", 5, None])
     path = tmp_path / "votes.xlsx"
     book.save(path)
     result = import_votes(study, find_study(study, "s1"), "r2", path)
     assert result.imported and result.inserted == 2
     stored = {row[0]: row[1:6] for row in _stored(study, "r2")}
     assert stored[a] == ("bkl", 2, "real", None, 3.25)
-    assert stored[b] == ("vasc", None, "ai", None, None)
+    assert stored[b] == ("vasc", 5, "ai", None, None)
 
 
 def test_bad_header_and_file_type(study, tmp_path):

@@ -214,9 +214,10 @@ def test_synthetic_filter_by_model(library, new_study, key, pattern, file):
 
 
 def test_warns_when_only_one_kind_is_upscaled(library, new_study):
+    # Only the upscaling warnings here (random-noise sample images also trip the blinding audit).
     new_study("small", display_size=40)  # real sources are 60x45, synthetic 64x64: none upscaled
-    assert study_summary(library, "small")["warnings"] == []
+    assert [w for w in study_summary(library, "small")["warnings"] if "upscaled" in w] == []
     new_study("large", display_size=48)  # 45 px real sides are upscaled, 64 px synthetic are not
-    warnings = study_summary(library, "large")["warnings"]
+    warnings = [w for w in study_summary(library, "large")["warnings"] if "upscaled" in w]
     assert len(warnings) == 1
     assert "14 of 14 real cases were upscaled to 48 px (smallest source side 45 px)" in warnings[0]

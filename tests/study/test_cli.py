@@ -96,7 +96,7 @@ def test_package_round_trip_and_votes_import_via_cli(cli, tmp_path):
     assert code == 0 and "remote: 2 new" in out
 
     votes = tmp_path / "v.csv"
-    votes.write_text(f"case,entity,ai_or_real\n{codes[0]},df,real\nBAD,df,real\n")
+    votes.write_text(f"case,entity,ai_or_real\n{codes[0]},df,1\nBAD,df,1\n")
     code, _out, err = cli("votes", "import", "p", str(votes), "--reader", "paper")
     assert code == 2 and f"{votes}:3:" in err and "nothing imported" in err
     code, out, _err = cli("votes", "import", "p", str(votes), "--reader", "paper", "--skip-invalid")

@@ -39,3 +39,14 @@ def test_cli_delete_and_unknown_study(library, new_study, capsys):
     assert "deleted study 's1'" in capsys.readouterr().out
     assert main(["--workspace", root, "study", "delete", "s1"]) == 2
     assert "no study named 's1'" in capsys.readouterr().err
+
+
+def test_a_study_exported_as_a_package_cannot_be_deleted(library, new_study, tmp_path):
+    """Issue 12 item 12: its answers could never be merged once the study is gone."""
+    from dermstudy.study.package import export_package
+
+    new_study()
+    export_package(library, "s1", tmp_path / "p.zip")
+    with pytest.raises(StudyError, match="exported as a reader package"):
+        delete_study(library, "s1")
+    assert [s["name"] for s in list_studies(library)] == ["s1"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 
@@ -70,18 +71,50 @@ def test_round_trip_export_read_import(library, exported):
     assert _votes(library) == votes
 
 
-def test_conflicts_are_reported_not_overwritten(library, exported):
+def test_a_readers_correction_in_the_package_is_merged_with_history(library, exported):
+    """Issue 13.2: a later answer from the same reader and package is a correction, not a conflict."""
     _read_all(exported, "dr-x", finish=False)
     import_results(library, "s1", exported)
     with open_reading(exported, None, "dr-x") as s:
         s.go_to(0)
         s.submit(0, Answer("vasc", ai_scale=5))
         changed = s.case_code(0)
+        s.finish()
     result = import_results(library, "s1", exported)
-    assert [c["case"] for c in result.readers[0].conflicts] == [changed]
+    assert result.conflicts == 0 and result.readers[0].corrected == [changed]
+    assert "1 corrected by the reader" in result.to_text()
+    stored = {code: entity for _n, code, entity, _s, _o in _votes(library)}
+    assert stored[changed] == "vasc"
+    history = [
+        json.loads(d)
+        for (d,) in library.conn.execute(
+            "SELECT details FROM audit_log WHERE action = 'vote.change' AND subject = ?", (changed,)
+        )
+    ]
+    assert [h["old"]["entity"] for h in history] == ["mel"] and history[0]["new"][
+        "entity"
+    ] == "vasc"
+    finished = library.conn.execute("SELECT finished_at FROM sessions").fetchone()[0]
+    assert finished is not None  # the remote session's state is merged too
+    again = import_results(library, "s1", exported)
+    assert again.to_dict()["corrected"] == 0 and again.conflicts == 0
+
+
+def test_true_conflicts_between_two_sources_are_reported_not_overwritten(library, exported):
+    codes = _read_all(exported, "dr-x", finish=False)
+    from dermstudy.reading.workspace_store import WorkspaceStore
+
+    store = WorkspaceStore(library.root, "s1", "dr-x")  # the same reader in the workspace window
+    try:
+        case = next(c for c in store.cases if c.code == codes[0])
+        store.save_answer(case, Answer("nv", ai_scale=1), None)
+    finally:
+        store.close()
+    result = import_results(library, "s1", exported)
+    assert [c["case"] for c in result.readers[0].conflicts] == [codes[0]]
     assert "conflict on case" in result.to_text()
     stored = {code: entity for _n, code, entity, _s, _o in _votes(library)}
-    assert stored[changed] == "mel"
+    assert stored[codes[0]] == "nv"
 
 
 def test_answers_for_another_study_are_refused(library, new_study, exported):

@@ -83,9 +83,13 @@ def analyse(
     cancel: CancelToken,
 ) -> Analysis:
     """The panel's background job (Qt-free): load, analyse and draw one study."""
+    from dermstudy.workspace.integrity import check_for_report
+
     with Workspace.open(workspace_path, create=False) as ws:
         data = load_study(ws, study, readers)
+        integrity = check_for_report(ws, study, "gui")  # logged: a report reveals the key
     report = build_report(data, progress=progress, cancel=cancel)
+    report["integrity"] = integrity.to_dict()
     cancel.raise_if_cancelled()
     figures = build_figures(report)
     pngs = {}

@@ -506,9 +506,20 @@ class StudiesPanel(QWidget):
         if pools.get("one_per_lesion", True):
             pool_parts.append("one image per lesion")
         created = summary["created_at"][:16].replace("T", " ")
+        audit = summary.get("blinding", {}).get("audit") or {}
+        combined = audit.get("combined")
+        audit_text = (
+            f"\nBlinding audit: real vs synthetic AUC {combined['auc']:.2f} "
+            f"(chance threshold {combined['threshold']:.2f})"
+            if combined
+            else ""
+        )
+        warnings = "".join(f"\nWarning: {w}" for w in summary.get("warnings", []))
         return (
             " · ".join(parts)
             + f"\nPools: {'; '.join(pool_parts) or 'all images'}\nCreated {created}"
+            + audit_text
+            + warnings
         )
 
     # -- actions -------------------------------------------------------------------------------
@@ -581,7 +592,11 @@ class StudiesPanel(QWidget):
         name = self.selected_study()
         if not name:
             return None
-        dialog = AnswerKeyDialog(answer_key(self.ws, name), name, self)
+        key = answer_key(self.ws, name)
+        # Every view of the key leaves a trace, as `dermstudy study key` does.
+        with self.ws.transaction():
+            self.ws.audit("study.key", name, {"format": "gui"})
+        dialog = AnswerKeyDialog(key, name, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
