@@ -30,8 +30,9 @@ def run_main_window(workspace: str | Path | None) -> int:
     CLI reports it as one line.
     """
     from dermstudy.ui.main_window import MainWindow
+    from dermstudy.ui.screens import show_fitted
 
     app = create_application()
     window = MainWindow(workspace)
-    window.show()
+    show_fitted(window, MainWindow.PREFERRED_SIZE)
     return int(app.exec())

@@ -167,7 +167,8 @@ class _MessagePage(QWidget):
 class MainWindow(QMainWindow):
     """Navigation list on the left, the selected panel on the right, workspace in the status bar."""
 
-    MINIMUM_SIZE = QSize(1000, 660)
+    MINIMUM_SIZE = QSize(1000, 620)
+    PREFERRED_SIZE = QSize(1280, 820)  # opened maximised on screens where this does not fit
 
     def __init__(self, workspace: str | Path | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -177,7 +178,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("dermstudy")
         self.setWindowIcon(app_icon())
         self.setMinimumSize(self.MINIMUM_SIZE)
-        self.resize(1280, 820)
+        self.resize(self.PREFERRED_SIZE)
         self._build_navigation()
         self._build_menus()
         self._build_status_bar()

@@ -688,12 +688,13 @@ class ReaderWindow(QMainWindow):
     """
 
     closed = Signal()
+    PREFERRED_SIZE = QSize(1280, 860)  # opened maximised on screens where this does not fit
 
     def __init__(self, session: ReadingSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.setWindowTitle(f"dermstudy reader — {session.study_name} — {session.reader}")
-        self.setMinimumSize(980, 700)
+        self.setMinimumSize(900, 600)
         self.reader = ReaderWidget(session)
         self.reader.close_requested.connect(self.close)
         self.setCentralWidget(self.reader)
@@ -716,10 +717,10 @@ class ReaderWindow(QMainWindow):
 def run_reader_window(session: ReadingSession) -> int:
     """Show the reader window for ``session`` until it is closed (the caller closes the session)."""
     from dermstudy.ui.app import create_application
+    from dermstudy.ui.screens import show_fitted
 
     app = create_application()
     window = ReaderWindow(session)
-    window.resize(1280, 860)
-    window.show()
+    show_fitted(window, ReaderWindow.PREFERRED_SIZE)
     window.reader.setFocus()
     return int(app.exec())

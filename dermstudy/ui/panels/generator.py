@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -109,12 +111,25 @@ class GeneratorPanel(QWidget):
         self.no_models.setWordWrap(True)
         self.no_models.setProperty("role", "error")
 
+        form = QVBoxLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addWidget(self._build_models())
+        form.addWidget(self._build_what())
+        form.addWidget(self._build_sampling())
+        form.addStretch(1)
+        # On a laptop screen the form scrolls rather than squeezing its rows into slivers;
+        # Generate/Stop and the progress stay below it, always on screen.
+        form_widget = QWidget()
+        form_widget.setLayout(form)
+        form_scroll = QScrollArea()
+        form_scroll.setWidget(form_widget)
+        form_scroll.setWidgetResizable(True)
+        form_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         form_column = QVBoxLayout()
-        form_column.addWidget(self._build_models())
-        form_column.addWidget(self._build_what())
-        form_column.addWidget(self._build_sampling())
+        form_column.setContentsMargins(0, 0, 0, 0)
+        form_column.addWidget(form_scroll, 1)
         form_column.addLayout(self._build_controls())
-        form_column.addStretch(1)
 
         self.gallery = QListWidget()
         self.gallery.setViewMode(QListWidget.ViewMode.IconMode)
@@ -130,7 +145,8 @@ class GeneratorPanel(QWidget):
         columns.setSpacing(SPACING * 2)
         left = QWidget()
         left.setLayout(form_column)
-        left.setMaximumWidth(520)
+        form_scroll.setMinimumWidth(form_widget.sizeHint().width() + 20)  # never cut sideways
+        left.setMaximumWidth(max(520, form_scroll.minimumWidth()))
         columns.addWidget(left)
         columns.addWidget(gallery_box, 1)
 
@@ -177,6 +193,10 @@ class GeneratorPanel(QWidget):
         box = QGroupBox("Sampling")
         form = QFormLayout(box)
         self.sampler_combo = QComboBox()
+        self.sampler_combo.setMinimumContentsLength(24)  # the popup shows the whole name
+        self.sampler_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.sampler_combo.addItem("DDPM 100 + DDIM fast27 (notebook recipe)", "ddpm")
         self.sampler_combo.addItem("DDIM", "ddim")
         self.sampler_combo.addItem("DPM-Solver++ 2M (fast)", "dpm++2m")

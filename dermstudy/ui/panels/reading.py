@@ -199,6 +199,7 @@ class ReadingPanel(QWidget):
     def _start(self, source: Path, study: str | None, reader: str):
         from dermstudy.reading import ReadingError, open_reading
         from dermstudy.ui.reader_window import ReaderWindow
+        from dermstudy.ui.screens import show_fitted
 
         if self.reader_window is not None:
             self._set_status("A reader window is already open; close it first.", error=True)
@@ -218,8 +219,7 @@ class ReadingPanel(QWidget):
         self.reader_window = window
         if self.hide_main_check.isChecked() and self.window() is not None:
             self.window().hide()
-        window.resize(1280, 860)
-        window.show()
+        show_fitted(window, ReaderWindow.PREFERRED_SIZE)
         label = session.study_name
         self._set_status(f"Reading {label!r} as {session.reader}…")
         return window

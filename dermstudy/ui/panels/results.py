@@ -280,6 +280,7 @@ class ResultsPanel(QWidget):
 
         actions = QVBoxLayout()
         buttons = QHBoxLayout()
+        buttons.setSpacing(6)  # all five buttons fit beside the study choice on a 1280 px screen
         self.analyse_button = QPushButton("Analyse")
         self.analyse_button.setProperty("role", "primary")
         self.analyse_button.clicked.connect(self.start_analysis)
@@ -288,7 +289,7 @@ class ResultsPanel(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         buttons.addWidget(self.analyse_button)
         buttons.addWidget(self.cancel_button)
-        buttons.addSpacing(SPACING * 2)
+        buttons.addSpacing(SPACING)
         self.export_buttons = []
         for text, slot in (
             ("Save workbook…", self.export_workbook),

@@ -395,15 +395,22 @@ class StudiesPanel(QWidget):
         layout.addWidget(self.counts_table, 3)
         layout.addWidget(self._caption("Readers"))
         layout.addWidget(self.readers_table, 2)
-        layout.addLayout(buttons)
         for table in (self.counts_table, self.readers_table):
             table.setMinimumWidth(200)  # the tables scroll inside; the details never need to
+            table.setMinimumHeight(96)  # header and a few rows: the details fit a 720 px screen
         scroll = QScrollArea()
         scroll.setWidget(host)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        return scroll
+        # The actions stay below the scrolling details, so they are never scrolled off screen.
+        details = QWidget()
+        details_layout = QVBoxLayout(details)
+        details_layout.setContentsMargins(0, 0, 0, 0)
+        details_layout.addWidget(scroll, 1)
+        buttons.setContentsMargins(SPACING, 0, 0, 0)
+        details_layout.addLayout(buttons)
+        return details
 
     @staticmethod
     def _caption(text: str) -> QLabel:
