@@ -280,7 +280,7 @@ class ReaderWidget(QWidget):
         self.finish_button = QPushButton("Finish (Enter)")
         self.finish_button.setProperty("role", "primary")
         self.finish_button.clicked.connect(self.finish_session)
-        self.close_button = QPushButton("Close")
+        self.close_button = QPushButton("Close (Enter)")
         self.close_button.setProperty("role", "primary")
         self.close_button.clicked.connect(self.close_requested.emit)
         for button in (self.review_button, self.finish_button, self.close_button):
@@ -540,6 +540,8 @@ class ReaderWidget(QWidget):
         if self.pages.currentIndex() == 2:
             if not self.session.finished:
                 self.finish_session()
+            else:
+                self.close_requested.emit()  # the thank-you page: Enter closes, like its button
             return False
         if self.pages.currentIndex() != 0 or self._shown_index is None:
             return False
@@ -633,7 +635,9 @@ class ReaderWidget(QWidget):
         ):
             super().keyPressEvent(event)
             return
-        if key in (Qt.Key.Key_P, Qt.Key.Key_Escape):
+        if key == Qt.Key.Key_Escape and self.pages.currentIndex() == 2 and self.session.finished:
+            self.close_requested.emit()
+        elif key in (Qt.Key.Key_P, Qt.Key.Key_Escape):
             self.toggle_pause()
         elif self.paused:
             return  # while paused only P/Esc do anything

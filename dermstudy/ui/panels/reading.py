@@ -39,6 +39,9 @@ def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget
     return ReadingPanel(workspace_path, parent)
 
 
+NO_STUDY = "No study in this workspace yet: create one in the Studies panel."
+
+
 class ReadingPanel(QWidget):
     """Pick a study (or a package file) and a reader name; start or resume reading."""
 
@@ -147,7 +150,9 @@ class ReadingPanel(QWidget):
         self.study_combo.blockSignals(False)
         self.start_button.setEnabled(bool(names))
         if not names:
-            self._set_status("No study in this workspace yet: create one in the Studies panel.")
+            self._set_status(NO_STUDY)
+        elif self.status_label.text() == NO_STUDY:
+            self._set_status("")  # a study exists now: the old hint would be wrong
         self._show_readers()
 
     def _show_readers(self) -> None:
