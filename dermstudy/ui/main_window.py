@@ -18,7 +18,6 @@ from PySide6.QtCore import QModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -35,6 +34,8 @@ from PySide6.QtWidgets import (
 
 from dermstudy import __version__
 from dermstudy.datasets.summary import dataset_summary
+from dermstudy.ui.app import window_title
+from dermstudy.ui.file_dialogs import existing_folder
 from dermstudy.ui.style import SPACING, TEXT, app_icon, icon
 from dermstudy.workspace import Workspace, WorkspaceError, resolve_workspace_path
 
@@ -175,7 +176,7 @@ class MainWindow(QMainWindow):
         self.workspace_path = resolve_workspace_path(workspace).resolve()
         self._panels: dict[str, QWidget] = {}
         self._available: dict[str, bool] = {}
-        self.setWindowTitle("dermstudy")
+        self.setWindowTitle(window_title())
         self.setWindowIcon(app_icon())
         self.setMinimumSize(self.MINIMUM_SIZE)
         self.resize(self.PREFERRED_SIZE)
@@ -350,7 +351,7 @@ class MainWindow(QMainWindow):
         self.workspace_path = path
         self.workspace_label.setText(f"Workspace: {path}")
         self.workspace_label.setToolTip(str(path))
-        self.setWindowTitle(f"dermstudy — {path.name}")
+        self.setWindowTitle(window_title(path.name))
         self.update_status()
 
     def set_workspace(self, path: str | Path) -> bool:
@@ -376,8 +377,8 @@ class MainWindow(QMainWindow):
         return True
 
     def choose_workspace(self) -> None:
-        folder = QFileDialog.getExistingDirectory(
-            self, "Open or create a workspace folder", str(self.workspace_path.parent)
+        folder = existing_folder(
+            self, "Open or create a workspace folder", self.workspace_path.parent
         )
         if folder:
             self.set_workspace(folder)

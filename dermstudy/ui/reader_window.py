@@ -697,7 +697,9 @@ class ReaderWindow(QMainWindow):
     def __init__(self, session: ReadingSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self.setWindowTitle(f"dermstudy reader — {session.study_name} — {session.reader}")
+        from dermstudy.ui.app import window_title
+
+        self.setWindowTitle(window_title(session.study_name, session.reader))
         self.setMinimumSize(900, 600)
         self.reader = ReaderWidget(session)
         self.reader.close_requested.connect(self.close)

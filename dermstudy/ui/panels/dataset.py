@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -41,6 +40,7 @@ from PySide6.QtWidgets import (
 from dermstudy.datasets.summary import dataset_summary
 from dermstudy.entities import BY_CODE, CODES, ENTITIES
 from dermstudy.jobs import ProgressEvent
+from dermstudy.ui.file_dialogs import existing_folder, open_file
 from dermstudy.ui.style import SPACING, hint_label, page_layout, set_role
 from dermstudy.ui.thumbnails import ImageRow, ThumbnailListModel, ThumbnailLoader
 from dermstudy.ui.workers import JobWorker
@@ -184,9 +184,9 @@ class SyntheticImportDialog(QDialog):
 
     def _browse(self) -> None:
         if self.folder_mode.isChecked():
-            chosen = QFileDialog.getExistingDirectory(self, "Folder of synthetic images")
+            chosen = existing_folder(self, "Folder of synthetic images")
         else:
-            chosen, _ = QFileDialog.getOpenFileName(self, "CSV file", "", "CSV files (*.csv)")
+            chosen = open_file(self, "CSV file", "CSV files (*.csv)")
         if chosen:
             self.path_edit.setText(chosen)
 
@@ -398,9 +398,7 @@ class DatasetPanel(QWidget):
 
     # -- imports -------------------------------------------------------------------------------
     def _choose_ham_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(
-            self, "HAM10000 folder (with HAM10000_metadata.csv)"
-        )
+        folder = existing_folder(self, "HAM10000 folder (with HAM10000_metadata.csv)")
         if folder:
             self.import_ham10000_folder(Path(folder))
 

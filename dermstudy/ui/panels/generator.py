@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QFrame,
     QGroupBox,
@@ -36,6 +35,7 @@ from dermstudy.entities import BY_CODE, ENTITIES
 from dermstudy.generation.catalog import GenerateForm, generate_arguments, model_choices
 from dermstudy.jobs import ProgressEvent
 from dermstudy.paths import models_dir
+from dermstudy.ui.file_dialogs import open_file
 from dermstudy.ui.style import SPACING, hint_label, page_layout
 from dermstudy.ui.workers import ProcessRunner
 
@@ -86,8 +86,8 @@ class ModelPicker(QWidget):
         self.combo.setCurrentIndex(index)
 
     def _browse(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(
-            self, f"Choose a GLIDE {self.kind} model", str(models_dir()), "Checkpoints (*.pt)"
+        name = open_file(
+            self, f"Choose a GLIDE {self.kind} model", "Checkpoints (*.pt)", models_dir()
         )
         if name:
             self._select(Path(name))

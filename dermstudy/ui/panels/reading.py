@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dermstudy.ui.file_dialogs import open_file
 from dermstudy.ui.style import hint_label, page_layout, set_role
 from dermstudy.workspace import Workspace
 
@@ -179,9 +179,7 @@ class ReadingPanel(QWidget):
         self.start_workspace_reading()
 
     def _browse_package(self) -> None:
-        file, _ = QFileDialog.getOpenFileName(
-            self, "Reader package", str(Path.home()), "Reader packages (*.zip);;All files (*)"
-        )
+        file = open_file(self, "Reader package", "Reader packages (*.zip);;All files (*)")
         if file:
             self.package_edit.setText(file)
 

@@ -18,7 +18,6 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFileDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -43,6 +42,7 @@ from dermstudy.jobs import CancelToken, Progress, ProgressEvent
 from dermstudy.reports import tables
 from dermstudy.reports.bundle import report_json, write_outputs
 from dermstudy.reports.figures import build_figures, display_label, figure_bytes
+from dermstudy.ui.file_dialogs import existing_folder, save_file
 from dermstudy.ui.style import SPACING, hint_label, page_layout
 from dermstudy.ui.workers import JobWorker
 from dermstudy.workspace import Workspace
@@ -527,9 +527,7 @@ class ResultsPanel(QWidget):
         if self.analysis is None:
             return
         name = self.analysis.report["study"]["name"]
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save workbook", f"{name}-results.xlsx", "Excel workbook (*.xlsx)"
-        )
+        path = save_file(self, "Save workbook", f"{name}-results.xlsx", "Excel workbook (*.xlsx)")
         if path:
             self.save_workbook(Path(path) if path.endswith(".xlsx") else Path(path + ".xlsx"))
 
@@ -545,7 +543,7 @@ class ResultsPanel(QWidget):
     def export_figures(self) -> None:
         if self.analysis is None:
             return
-        folder = QFileDialog.getExistingDirectory(self, "Folder for the figures (PNG, SVG, PDF)")
+        folder = existing_folder(self, "Folder for the figures (PNG, SVG, PDF)")
         if folder:
             self.save_figures(Path(folder))
 
@@ -564,9 +562,7 @@ class ResultsPanel(QWidget):
         if self.analysis is None:
             return
         name = self.analysis.report["study"]["name"]
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save JSON", f"{name}-results.json", "JSON (*.json)"
-        )
+        path = save_file(self, "Save JSON", f"{name}-results.json", "JSON (*.json)")
         if path:
             atomic_write_bytes(Path(path), report_json(self.analysis.report).encode("utf-8"))
             self.status_label.setText(f"Saved {path}")

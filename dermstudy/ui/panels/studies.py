@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -40,6 +39,7 @@ from PySide6.QtWidgets import (
 from dermstudy.datasets.summary import dataset_summary
 from dermstudy.entities import BY_CODE, ENTITIES
 from dermstudy.jobs import ProgressEvent
+from dermstudy.ui.file_dialogs import open_file, save_file
 from dermstudy.ui.style import SPACING, set_role
 from dermstudy.ui.workers import JobWorker
 from dermstudy.workspace import Workspace
@@ -563,20 +563,14 @@ class StudiesPanel(QWidget):
         name = self.selected_study()
         if not name:
             return
-        out, _ = QFileDialog.getSaveFileName(
-            self,
-            "Export reader package",
-            str(Path.home() / f"{name}.zip"),
-            "Reader packages (*.zip)",
-        )
+        out = save_file(self, "Export reader package", f"{name}.zip", "Reader packages (*.zip)")
         if out:
             self.export_package(Path(out))
 
     def _choose_import(self) -> None:
-        file, _ = QFileDialog.getOpenFileName(
+        file = open_file(
             self,
             "Reader results (answers file, or the package beside it)",
-            str(Path.home()),
             "Answers or packages (*.sqlite *.zip);;All files (*)",
         )
         if file:

@@ -20,7 +20,6 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QFrame,
     QGroupBox,
@@ -41,6 +40,7 @@ from dermstudy.jobs import ProgressEvent
 from dermstudy.paths import models_dir
 from dermstudy.training.config import resolve_config
 from dermstudy.training.plots import draw_loss_curve
+from dermstudy.ui.file_dialogs import open_file
 from dermstudy.ui.style import hint_label, page_layout
 from dermstudy.ui.workers import ProcessRunner
 from dermstudy.workspace import Workspace
@@ -328,9 +328,7 @@ class TrainingPanel(QWidget):
         self.model_options_edit.setEnabled(self.scratch_check.isChecked())
 
     def _browse_init(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(
-            self, "Initial GLIDE checkpoint", str(models_dir()), "Checkpoints (*.pt)"
-        )
+        name = open_file(self, "Initial GLIDE checkpoint", "Checkpoints (*.pt)", models_dir())
         if name:
             self.init_edit.setText(name)
 
