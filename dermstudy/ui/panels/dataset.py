@@ -213,6 +213,7 @@ class DatasetPanel(QWidget):
 
     def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._details: dict[int, ImageDetailsDialog] = {}  # open detail windows by image id
         self.workspace_path = Path(workspace_path)
         self.ws = Workspace.open(self.workspace_path)
         self.worker: JobWorker | None = None
@@ -246,7 +247,8 @@ class DatasetPanel(QWidget):
         self.view.setSpacing(4)
         self.view.setSelectionMode(QListView.SelectionMode.SingleSelection)
         self.view.setModel(self.model)
-        self.view.doubleClicked.connect(self._on_double_click)
+        # ``activated`` is the double-click (or Enter, or the platform's single click); connecting
+        # ``doubleClicked`` as well opened every window twice.
         self.view.activated.connect(self._on_double_click)
         layout.addWidget(self.view, 1)
 
@@ -386,9 +388,17 @@ class DatasetPanel(QWidget):
 
     def open_details(self, row: int) -> ImageDetailsDialog:
         """Show the image at ``row`` of the grid with its metadata (non-modal; returned for tests)."""
-        record = self.image_record(self.model.row_at(row).id)
+        image_id = self.model.row_at(row).id
+        open_dialog = self._details.get(image_id)
+        if open_dialog is not None:  # one window per image: bring it forward instead
+            open_dialog.raise_()
+            open_dialog.activateWindow()
+            return open_dialog
+        record = self.image_record(image_id)
         dialog = ImageDetailsDialog(self.ws.root, record, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._details[image_id] = dialog
+        dialog.destroyed.connect(lambda _=None, key=image_id: self._details.pop(key, None))
         dialog.show()
         return dialog
 
