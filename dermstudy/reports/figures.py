@@ -19,6 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from dermstudy.entities import BY_CODE, CODES
+from dermstudy.reports import display
 
 FIGURE_FORMATS = ("png", "svg", "pdf")
 DPI = 150
@@ -51,13 +52,13 @@ def confusion_figure(report: dict[str, Any], title: str) -> Figure:
     names = [display_label(lab) for lab in labels]
     panels = (
         (axes[0], counts, "Counts", lambda v: f"{int(v)}"),
-        (axes[1], norm, "Row-normalised (recall on the diagonal)", lambda v: f"{v:.2f}"),
+        (axes[1], norm, "Row-normalised (recall on the diagonal)", lambda v: display.fmt(v)),
     )
-    for ax, matrix, subtitle, fmt in panels:
+    for ax, matrix, subtitle, cell_text in panels:
         shown = matrix / matrix.max() if ax is axes[0] and np.nanmax(matrix) > 0 else matrix
         ax.imshow(np.nan_to_num(shown), cmap="Blues", vmin=0, vmax=1)
         for (i, j), value in np.ndenumerate(matrix):
-            text = "–" if np.isnan(value) else fmt(value)
+            text = "–" if np.isnan(value) else cell_text(value)
             dark = not np.isnan(shown[i, j]) and shown[i, j] > 0.55
             ax.text(
                 j, i, text, ha="center", va="center", fontsize=8, color="white" if dark else "black"
@@ -85,9 +86,9 @@ def _auc_text(entry: dict[str, Any], which: str) -> str:
     value = entry.get(which)
     if value is None:
         return "n/a"
-    text = f"{value:.3f}"
+    text = display.fmt(value, 3)
     if entry.get("ci_of") == which and entry.get("ci_low") is not None:
-        text += f" [{entry['ci_low']:.2f}–{entry['ci_high']:.2f}]"
+        text += " " + display.fmt_interval(entry["ci_low"], entry["ci_high"])
     return text
 
 
@@ -156,7 +157,7 @@ def reader_roc_figure(report: dict[str, Any]) -> Figure:
                 linewidth=0.9,
                 alpha=0.8,
                 color=_COLOURS[k % len(_COLOURS)],
-                label=f"{name}: {auc:.3f}",
+                label=f"{name}: {display.fmt(auc, 3)}",
             )
     pooled = report["ai_vs_real"]["roc"].get("synthetic", {})
     which = "rating" if "rating" in pooled else "binary"
@@ -167,16 +168,20 @@ def reader_roc_figure(report: dict[str, Any]) -> Figure:
             pooled[which]["tpr"],
             color="black",
             linewidth=2.2,
-            label=f"all answers pooled: {auc:.3f}",
+            label=f"all answers pooled: {display.fmt(auc, 3)}",
         )
     averaged = report["reader_summary"]["reader_averaged_auc"].get("ai_vs_real")
     title = "AI-generated vs real ROC per reader"
     if isinstance(averaged, dict):
         rr = averaged["random_readers"]
         title += (
-            f"\nreader-averaged AUC {averaged['auc']:.3f} "
-            f"[{rr['ci_low']:.2f}–{rr['ci_high']:.2f}] (OR/Hillis, random readers)"
+            f"\nreader-averaged AUC {display.fmt(averaged['auc'], 3)} "
+            f"{display.fmt_interval(rr['ci_low'], rr['ci_high'])} (OR/Hillis, random readers)"
         )
+        warning = display.few_readers_warning(len(averaged["reader_aucs"]), rr.get("df"))
+        if warning is not None:
+            title += f"\nCaution: only {len(averaged['reader_aucs'])} readers; interval unreliable"
+
     ax.set_title(title, fontsize=9)
     fig.legend(
         loc="outside right center", fontsize=7.5, frameon=False, title="AUC", title_fontsize=8

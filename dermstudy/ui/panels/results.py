@@ -41,6 +41,7 @@ from dermstudy.analysis.report import build_report
 from dermstudy.jobs import CancelToken, Progress, ProgressEvent
 from dermstudy.reports import tables
 from dermstudy.reports.bundle import report_json, write_outputs
+from dermstudy.reports.display import fmt, fmt_interval, fmt_pct
 from dermstudy.reports.figures import build_figures, display_label, figure_bytes
 from dermstudy.ui.file_dialogs import existing_folder, save_file
 from dermstudy.ui.style import SPACING, hint_label, page_layout
@@ -100,7 +101,7 @@ def format_cell(value: Any, decimals: bool) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
-        return f"{value:.2f}" if decimals else f"{value:.4g}"
+        return fmt(value) if decimals else f"{value:.4g}"
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
@@ -577,11 +578,11 @@ class ResultsPanel(QWidget):
 
 
 def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
+    return fmt_pct(value)
 
 
 def _num(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
+    return fmt(value, 3, missing="–")
 
 
 def headline_numbers(report: dict[str, Any]) -> list[tuple[str, str]]:
@@ -590,9 +591,7 @@ def headline_numbers(report: dict[str, Any]) -> list[tuple[str, str]]:
     rating = ai_auc.get("rating")
     auc_text = _num(rating if rating is not None else ai_auc.get("binary"))
     if ai_auc.get("ci_low") is not None:
-        auc_text += (
-            f" <span style='font-size:11pt'>[{ai_auc['ci_low']:.2f}–{ai_auc['ci_high']:.2f}]</span>"
-        )
+        auc_text += f" <span style='font-size:11pt'>{fmt_interval(ai_auc['ci_low'], ai_auc['ci_high'])}</span>"
     kappa = report["agreement"]["entity"]["fleiss_kappa"]
     return [
         ("entity accuracy (pooled)", _pct(report["entity"]["accuracy"])),
