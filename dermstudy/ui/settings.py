@@ -7,6 +7,7 @@ read or change a person's settings). Only GUI conveniences live here; nothing a 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -34,6 +35,22 @@ def save_value(key: str, value: object) -> None:
     settings = app_settings()
     settings.setValue(key, value)
     settings.sync()
+
+
+def load_json(key: str, default: object = None) -> object:
+    """A value saved with :func:`save_json` (``default`` if absent or unreadable)."""
+    raw = load_value(key)
+    if not isinstance(raw, str):
+        return default
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return default
+
+
+def save_json(key: str, value: object) -> None:
+    """Save ``value`` as JSON text (QSettings' INI lists lose their type with one element)."""
+    save_value(key, json.dumps(value))
 
 
 def last_folder(default: str | Path | None = None) -> str:

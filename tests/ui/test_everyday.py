@@ -64,3 +64,75 @@ def test_window_titles_name_the_app_once(qtbot, tmp_path):
     assert window.windowTitle() == "ws — dermstudy"
     reader.reader.shutdown()
     reader.session.close()
+
+
+def test_generator_panel_remembers_its_form(qtbot, tmp_path):
+    from dermstudy.ui.panels.generator import GeneratorPanel
+
+    first = GeneratorPanel(tmp_path / "ws")
+    qtbot.addWidget(first)
+    first.entity_combo.setCurrentIndex(first.entity_combo.findData("bcc"))
+    first.sampler_combo.setCurrentIndex(first.sampler_combo.findData("ddim"))
+    first.guidance_spin.setValue(5.5)
+    first.batch_spin.setValue(7)
+    first.count_spin.setValue(12)
+    first.dtype_combo.setCurrentText("bf16")
+    first.upsample_check.setChecked(False)
+    first.base_steps.setText("40")
+    first.shutdown()  # closing the window saves the form
+
+    again = GeneratorPanel(tmp_path / "ws")
+    qtbot.addWidget(again)
+    assert again.entity_combo.currentData() == "bcc"
+    assert again.sampler_combo.currentData() == "ddim"
+    assert again.guidance_spin.value() == 5.5 and again.batch_spin.value() == 7
+    assert again.count_spin.value() == 12 and again.dtype_combo.currentText() == "bf16"
+    assert not again.upsample_check.isChecked() and again.base_steps.text() == "40"
+    again.shutdown()
+
+
+def test_results_panel_remembers_study_and_readers(qtbot, tmp_path, monkeypatch):
+    from dermstudy.ui.panels import results
+    from dermstudy.workspace import Workspace
+    from tests.analysis.tiny import make_tiny_study
+
+    root = tmp_path / "ws"
+    with Workspace.open(root) as ws:
+        make_tiny_study(ws, readers="AB")
+    monkeypatch.setattr(results.ResultsPanel, "_run", lambda self, fn, done, message: None)
+    first = results.create_panel(root)
+    qtbot.addWidget(first)
+    assert first.selected_readers() == ["A", "B"]
+    first.reader_list.item(0).setCheckState(results.Qt.CheckState.Unchecked)
+    first.start_analysis()  # what is analysed is remembered (the analysis itself is stubbed)
+    first.shutdown()
+
+    again = results.create_panel(root)
+    qtbot.addWidget(again)
+    assert again.study_combo.currentData() == "tiny"
+    assert again.selected_readers() == ["B"]
+    again.shutdown()
+
+
+def test_reading_panel_remembers_study_and_reader(qtbot, tmp_path):
+    from dermstudy.ui.panels.reading import ReadingPanel
+    from tests.ui.test_reader_window import make_study
+
+    root = make_study(tmp_path / "ws", name="first")
+    make_study(root, name="second")
+    panel = ReadingPanel(root)
+    qtbot.addWidget(panel)
+    assert panel.study_combo.currentText() == "second"  # the newest, when nothing is remembered
+    panel.study_combo.setCurrentText("first")
+    panel.reader_edit.setText("dr-r")
+    panel.hide_main_check.setChecked(False)
+    window = panel.start_workspace_reading()
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.closed, timeout=5000):
+        window.close()
+    panel.shutdown()
+
+    again = ReadingPanel(root)
+    qtbot.addWidget(again)
+    assert again.study_combo.currentText() == "first" and again.reader_edit.text() == "dr-r"
+    again.shutdown()

@@ -36,6 +36,7 @@ from dermstudy.generation.catalog import GenerateForm, generate_arguments, model
 from dermstudy.jobs import ProgressEvent
 from dermstudy.paths import models_dir
 from dermstudy.ui.file_dialogs import open_file
+from dermstudy.ui.settings import load_json, save_json
 from dermstudy.ui.style import SPACING, hint_label, page_layout
 from dermstudy.ui.workers import ProcessRunner
 
@@ -99,7 +100,52 @@ class GeneratorPanel(QWidget):
         self.workspace_path = Path(workspace_path)
         self.runner: ProcessRunner | None = None
         self._build()
+        self.restore_choices()
         self.refresh()
+
+    # -- remembered between starts ---------------------------------------------------------------
+    SETTINGS_KEY = "generator/form"
+
+    def _choices(self) -> dict:
+        return {
+            "entity": self.entity_combo.currentData(),
+            "images": self.count_spin.value(),
+            "upsample": self.upsample_check.isChecked(),
+            "sampler": self.sampler_combo.currentData(),
+            "guidance": self.guidance_spin.value(),
+            "base_steps": self.base_steps.text(),
+            "upsample_steps": self.upsample_steps.text(),
+            "batch": self.batch_spin.value(),
+            "device": self.device_combo.currentText(),
+            "precision": self.dtype_combo.currentText(),
+        }
+
+    def save_choices(self) -> None:
+        """Remember the form (not the seed: a new run should not repeat the last one's images)."""
+        save_json(self.SETTINGS_KEY, self._choices())
+
+    def restore_choices(self) -> None:
+        saved = load_json(self.SETTINGS_KEY, {})
+        if not isinstance(saved, dict):
+            return
+        for combo, key in ((self.entity_combo, "entity"), (self.sampler_combo, "sampler")):
+            index = combo.findData(saved.get(key))
+            if index >= 0:
+                combo.setCurrentIndex(index)
+        for combo, key in ((self.device_combo, "device"), (self.dtype_combo, "precision")):
+            index = combo.findText(str(saved.get(key)))
+            if index >= 0:
+                combo.setCurrentIndex(index)
+        if isinstance(saved.get("images"), int):
+            self.count_spin.setValue(saved["images"])
+        if isinstance(saved.get("batch"), int):
+            self.batch_spin.setValue(saved["batch"])
+        if isinstance(saved.get("guidance"), int | float):
+            self.guidance_spin.setValue(float(saved["guidance"]))
+        if isinstance(saved.get("upsample"), bool):
+            self.upsample_check.setChecked(saved["upsample"])
+        self.base_steps.setText(str(saved.get("base_steps") or ""))
+        self.upsample_steps.setText(str(saved.get("upsample_steps") or ""))
 
     # -- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -303,6 +349,7 @@ class GeneratorPanel(QWidget):
         if self.seed_edit.text().strip() and self.form().seed is None:
             self.status.setText("The seed must be a whole number (or empty for a random seed).")
             return None
+        self.save_choices()
         self.gallery.clear()
         self.progress_bar.setRange(0, 0)
         self.status.setText("Loading models…")
@@ -324,6 +371,7 @@ class GeneratorPanel(QWidget):
             self.runner.stop(grace_ms=15_000)
 
     def shutdown(self) -> None:
+        self.save_choices()
         if self.runner is not None and self.runner.is_running():
             self.runner.stop(grace_ms=2000)
             self.runner.wait(5000)

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from dermstudy.ui.file_dialogs import open_file
+from dermstudy.ui.settings import load_json, save_json
 from dermstudy.ui.style import hint_label, page_layout, set_role
 from dermstudy.workspace import Workspace
 
@@ -82,6 +83,7 @@ class ReadingPanel(QWidget):
         self.reader_edit = QLineEdit()
         self.reader_edit.setPlaceholderText("e.g. dr-smith (the same name resumes a session)")
         self.reader_edit.returnPressed.connect(self.start_workspace_reading)
+        self.reader_edit.setText(str(load_json("reading/reader", "")))
         form.addRow("Study:", self.study_combo)
         form.addRow("Reader name:", self.reader_edit)
         layout.addLayout(form)
@@ -138,7 +140,8 @@ class ReadingPanel(QWidget):
             return
         from dermstudy.study.queries import list_studies
 
-        current = self.study_combo.currentText()
+        # The current choice, else the one made the last time the app ran.
+        current = self.study_combo.currentText() or str(load_json("reading/study", ""))
         names = [s["name"] for s in list_studies(self.ws)]
         self.study_combo.blockSignals(True)
         self.study_combo.clear()
@@ -190,6 +193,8 @@ class ReadingPanel(QWidget):
         if not study:
             self._set_status("Choose a study first.", error=True)
             return None
+        save_json("reading/study", study)
+        save_json("reading/reader", self.reader_edit.text().strip())
         return self._start(self.ws.root, study, self.reader_edit.text())
 
     def start_package_reading(self):

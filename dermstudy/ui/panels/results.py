@@ -44,6 +44,7 @@ from dermstudy.reports.bundle import report_json, write_outputs
 from dermstudy.reports.display import fmt, fmt_interval, fmt_pct
 from dermstudy.reports.figures import build_figures, display_label, figure_bytes
 from dermstudy.ui.file_dialogs import existing_folder, save_file
+from dermstudy.ui.settings import load_json, save_json
 from dermstudy.ui.style import SPACING, hint_label, page_layout
 from dermstudy.ui.workers import JobWorker
 from dermstudy.workspace import Workspace
@@ -326,7 +327,7 @@ class ResultsPanel(QWidget):
         """Re-read the list of studies (keeps the current choice and any shown analysis)."""
         if self._closed:
             return
-        current = self.study_combo.currentData()
+        current = self.study_combo.currentData() or load_json("results/study")
         with Workspace.open(self.workspace_path) as ws:
             studies = list_studies(ws)
         self.study_combo.blockSignals(True)
@@ -351,10 +352,13 @@ class ResultsPanel(QWidget):
                     "SELECT id FROM studies WHERE name = ?", (name,)
                 ).fetchone()[0]
                 readers = study_readers(ws, study_id)
+        # The readers ticked when this study was last analysed (new readers start ticked).
+        unticked = set(load_json(f"results/unticked/{name}", []) or []) if name else set()
         for reader in readers:
             item = QListWidgetItem(reader)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked)
+            state = Qt.CheckState.Unchecked if reader in unticked else Qt.CheckState.Checked
+            item.setCheckState(state)
             self.reader_list.addItem(item)
         idle = self.worker is None or not self.worker.is_running()
         self.analyse_button.setEnabled(bool(readers) and idle)
@@ -391,6 +395,9 @@ class ResultsPanel(QWidget):
         if not readers:
             QMessageBox.information(self, "Results", "Tick at least one reader.")
             return
+        all_readers = [self.reader_list.item(i).text() for i in range(self.reader_list.count())]
+        save_json("results/study", study)
+        save_json(f"results/unticked/{study}", [r for r in all_readers if r not in readers])
         path = self.workspace_path
         self._run(
             lambda progress, cancel: analyse(path, study, readers, progress, cancel),
