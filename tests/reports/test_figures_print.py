@@ -125,3 +125,21 @@ def test_series_stay_apart_in_greyscale(report):
     figures["roc_entity"].savefig(png, format="png", dpi=80)
     grey = np.asarray(Image.open(png).convert("L"))
     assert (grey < 128).mean() > 0.005
+
+
+def test_report_command_writes_journal_width_figures(tmp_path, capsys):
+    from PIL import Image as PILImage
+
+    from dermstudy.cli import main
+    from dermstudy.workspace import Workspace
+
+    root = tmp_path / "ws"
+    with Workspace.open(root) as ws:
+        make_tiny_study(ws, readers="AB")
+    out = tmp_path / "figs"
+    args = ["--workspace", str(root), "report", "tiny", "--resamples", "100", "--figures", str(out)]
+    assert main([*args, "--figure-width", "single"]) == 0
+    with PILImage.open(out / "roc_entity.png") as image:
+        assert image.width == pytest.approx(85 / 25.4 * 150, abs=2)  # 85 mm at 150 dpi
+    assert main([*args, "--figure-width", "tiny"]) == 2
+    assert "--figure-width 'tiny'" in capsys.readouterr().err
