@@ -136,3 +136,35 @@ def test_reading_panel_remembers_study_and_reader(qtbot, tmp_path):
     qtbot.addWidget(again)
     assert again.study_combo.currentText() == "first" and again.reader_edit.text() == "dr-r"
     again.shutdown()
+
+
+def test_panel_errors_name_the_panels_fields_not_flags():
+    from dermstudy.ui.messages import GENERATOR_LABELS, READING_LABELS, in_gui_terms
+
+    message = in_gui_terms(
+        "--device cuda: no CUDA device is available; try --dtype fp32 or --batch-size 1",
+        GENERATOR_LABELS,
+    )
+    assert "--" not in message
+    assert "“Device” cuda" in message and "“Precision”" in message and "“Batch size”" in message
+    assert in_gui_terms("give --entity CODE or --prompt TEXT", GENERATOR_LABELS) == (
+        "give “Entity” or “Custom prompt”"
+    )
+    assert in_gui_terms("a reader name is required (--reader NAME)", READING_LABELS) == (
+        "a reader name is required (“Reader name”)"
+    )
+
+
+def test_generator_failure_does_not_fill_the_bar(qtbot, tmp_path):
+    from dermstudy.ui.panels.generator import GeneratorPanel
+
+    panel = GeneratorPanel(tmp_path / "ws")
+    qtbot.addWidget(panel)
+    panel.count_spin.setValue(4)
+    panel._succeeded = False  # what a failed or stopped run leaves
+    panel._on_done()
+    assert panel.progress_bar.value() < panel.progress_bar.maximum()
+    panel._finish(True)
+    panel._on_done()
+    assert panel.progress_bar.value() == panel.progress_bar.maximum()
+    panel.shutdown()

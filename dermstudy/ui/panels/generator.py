@@ -36,6 +36,7 @@ from dermstudy.generation.catalog import GenerateForm, generate_arguments, model
 from dermstudy.jobs import ProgressEvent
 from dermstudy.paths import models_dir
 from dermstudy.ui.file_dialogs import open_file
+from dermstudy.ui.messages import GENERATOR_LABELS, in_gui_terms
 from dermstudy.ui.settings import load_json, save_json
 from dermstudy.ui.style import SPACING, hint_label, page_layout
 from dermstudy.ui.workers import ProcessRunner
@@ -356,8 +357,13 @@ class GeneratorPanel(QWidget):
         runner = ProcessRunner(generate_arguments(self.form()), self.workspace_path, self)
         runner.progress.connect(self._on_progress)
         runner.event.connect(self._on_event)
-        runner.finished.connect(lambda _code: self.status.setText(self._finished_text()))
-        runner.failed.connect(lambda message: self.status.setText(f"Failed: {message}"))
+        self._succeeded = False
+        runner.finished.connect(lambda _code: self._finish(True))
+        runner.failed.connect(
+            lambda message: self.status.setText(
+                f"Failed: {in_gui_terms(message, GENERATOR_LABELS)}"
+            )
+        )
         runner.cancelled.connect(lambda: self.status.setText(f"Stopped. {self._finished_text()}"))
         runner.done.connect(self._on_done)
         self.runner = runner
@@ -403,9 +409,18 @@ class GeneratorPanel(QWidget):
         count = self.gallery.count()
         return f"{count} image{'s' if count != 1 else ''} stored in the library."
 
+    def _finish(self, succeeded: bool) -> None:
+        self._succeeded = succeeded
+        self.status.setText(self._finished_text())
+
     def _on_done(self) -> None:
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(1 if self.gallery.count() else 0)
+        # A full bar only for a run that finished; a failed or stopped one shows what it made.
+        if getattr(self, "_succeeded", False):
+            self.progress_bar.setRange(0, 1)
+            self.progress_bar.setValue(1)
+        else:
+            self.progress_bar.setRange(0, max(1, self.count_spin.value()))
+            self.progress_bar.setValue(min(self.gallery.count(), self.count_spin.value()))
         self._update_enabled()
 
 

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from dermstudy.ui.file_dialogs import open_file
+from dermstudy.ui.messages import READING_LABELS, in_gui_terms
 from dermstudy.ui.settings import load_json, save_json
 from dermstudy.ui.style import hint_label, page_layout, set_role
 from dermstudy.workspace import Workspace
@@ -219,7 +220,7 @@ class ReadingPanel(QWidget):
         try:
             session = open_reading(source, study, reader)
         except ReadingError as exc:
-            self._set_status(str(exc), error=True)
+            self._set_status(in_gui_terms(str(exc), READING_LABELS), error=True)
             return None
         window = ReaderWindow(session)
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

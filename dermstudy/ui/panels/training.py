@@ -10,7 +10,6 @@ of runs.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
@@ -41,6 +40,7 @@ from dermstudy.paths import models_dir
 from dermstudy.training.config import resolve_config
 from dermstudy.training.plots import draw_loss_curve
 from dermstudy.ui.file_dialogs import open_file
+from dermstudy.ui.messages import in_gui_terms
 from dermstudy.ui.style import hint_label, page_layout
 from dermstudy.ui.workers import ProcessRunner
 from dermstudy.workspace import Workspace
@@ -520,9 +520,7 @@ FLAG_LABELS = {
 
 def gui_terms(message: str) -> str:
     """``message`` with every command-line flag replaced by the form field it comes from."""
-    for flag in sorted(FLAG_LABELS, key=len, reverse=True):
-        message = re.sub(rf"{re.escape(flag)}(?![\w-])", f"“{FLAG_LABELS[flag]}”", message)
-    return message
+    return in_gui_terms(message, FLAG_LABELS)
 
 
 def _spin(low: int, high: int, value: int) -> QSpinBox:
