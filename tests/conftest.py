@@ -33,6 +33,13 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
 
 
+@pytest.fixture(autouse=True)
+def _private_gui_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
+    """Each test gets its own empty GUI settings file: never a person's, never another test's."""
+    folder = tmp_path_factory.mktemp("settings")
+    monkeypatch.setenv("DERMSTUDY_SETTINGS", str(folder / "dermstudy.ini"))
+
+
 @pytest.fixture
 def workspace(tmp_path: Path):
     from dermstudy.workspace import Workspace

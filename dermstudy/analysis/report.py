@@ -27,6 +27,7 @@ from dermstudy.analysis import metrics, roc
 from dermstudy.analysis.data import StudyData
 from dermstudy.entities import CODES
 from dermstudy.jobs import CancelToken, Progress, ProgressEvent, no_progress
+from dermstudy.reports.display import ROUNDING_RULE
 
 SUMMARY_METRICS: tuple[tuple[str, str, str], ...] = (
     ("entity_accuracy", "entity", "accuracy"),
@@ -475,6 +476,7 @@ def methods_section(n_resamples: int, seed: int, covariance: str = "jackknife") 
         "a ratio with a zero denominator is null per class and counts 0 in the averages",
         "agreement": "Cohen's kappa (scikit-learn) per reader pair on cases both answered; "
         "Fleiss' kappa on cases every reader answered",
+        "rounding": ROUNDING_RULE,
     }
 
 

@@ -14,6 +14,16 @@ class UserError(Exception):
     """A problem the user can fix; the CLI prints it as one line, without a stack trace."""
 
 
+def require_gui() -> None:
+    """Before Qt is imported: stop with one line (exit 2) if the system lacks libraries Qt needs."""
+    from dermstudy.ui.system_libs import MissingLibrariesError, require_gui_libraries
+
+    try:
+        require_gui_libraries()
+    except MissingLibrariesError as exc:
+        raise UserError(str(exc)) from None
+
+
 def open_workspace(args: argparse.Namespace, *, create: bool = True) -> Workspace:
     """The workspace named by ``--workspace`` / ``DERMSTUDY_WORKSPACE`` / the default."""
     return Workspace.open(args.workspace, create=create)

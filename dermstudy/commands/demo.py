@@ -4,6 +4,7 @@ shipped demo model, a ready blinded study and a demo reader's first answers) and
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from dermstudy.paths import demo_workspace
@@ -11,7 +12,9 @@ from dermstudy.paths import demo_workspace
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "demo", help="create (or reopen) the demo workspace and open the main window on it"
+        "demo",
+        help="create (or reopen) the demo workspace (studies/demo, or --workspace /"
+        " $DERMSTUDY_WORKSPACE) and open the main window on it",
     )
     parser.add_argument("--no-gui", action="store_true", help="only build it and print the summary")
     parser.set_defaults(handler=run)
@@ -29,10 +32,13 @@ def prepare_demo(workspace: str | Path | None = None) -> tuple[Path, dict]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dermstudy.commands._common import require_gui
     from dermstudy.datasets.summary import summary_text
     from dermstudy.demo import DEMO_READER, DEMO_STUDY
 
-    root, summary = prepare_demo(args.workspace)
+    if not args.no_gui:
+        require_gui()  # before building anything: a missing library is reported at once
+    root, summary = prepare_demo(args.workspace or os.environ.get("DERMSTUDY_WORKSPACE") or None)
     print(f"demo workspace: {root}")
     print(summary_text(summary))
     print(f"study {DEMO_STUDY!r} with answers of {DEMO_READER!r}: dermstudy report {DEMO_STUDY}")

@@ -11,6 +11,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dermstudy.commands._common import require_gui
+
+    require_gui()
     from dermstudy.ui.app import run_main_window
 
     return run_main_window(args.workspace)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dermstudy.commands._common import UserError
+from dermstudy.commands._common import UserError, require_gui
 from dermstudy.workspace import resolve_workspace_path
 
 
@@ -41,6 +41,7 @@ def open_session(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    require_gui()
     session = open_session(args)
     try:
         # Qt is imported only here (and under dermstudy/ui), so the rest of the CLI stays Qt-free.

@@ -35,6 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="figure formats, comma-separated from png,svg,pdf (default png)",
     )
     report.add_argument(
+        "--figure-width",
+        metavar="WIDTH",
+        default=None,
+        help="lay the figures out for a printed width: single (85 mm), double (175 mm) or a "
+        "number of mm (default: about 16 cm, for the screen and the workbook)",
+    )
+    report.add_argument(
         "--out",
         metavar="DIR",
         type=Path,
@@ -87,6 +94,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     lst.set_defaults(handler=run_predictions_list)
 
 
+def parse_figure_width(text: str | None) -> float | None:
+    """``single``/``double`` (journal columns) or millimetres; None for the default layout."""
+    from dermstudy.reports.figures import JOURNAL_WIDTHS_MM
+
+    if text is None:
+        return None
+    if text in JOURNAL_WIDTHS_MM:
+        return JOURNAL_WIDTHS_MM[text]
+    try:
+        width = float(text)
+    except ValueError:
+        width = 0.0
+    if not 60 <= width <= 400:
+        raise UserError(
+            f"--figure-width {text!r}: use single, double or a width in mm between 60 and 400"
+        )
+    return width
+
+
 def parse_formats(text: str) -> tuple[str, ...]:
     from dermstudy.reports.figures import FIGURE_FORMATS
 
@@ -111,6 +137,7 @@ def run_report(args: argparse.Namespace) -> int:
     from dermstudy.workspace.integrity import check_for_report
 
     formats = parse_formats(args.format)
+    width_mm = parse_figure_width(args.figure_width)
     if args.resamples < 100:
         raise UserError(f"--resamples {args.resamples}: use at least 100")
     json_path = xlsx_path = figures_dir = None
@@ -149,6 +176,7 @@ def run_report(args: argparse.Namespace) -> int:
             data,
             figures_dir,
             formats=formats,
+            figure_width_mm=width_mm,
             json_path=json_path,
             xlsx_path=xlsx_path,
         )

@@ -22,12 +22,13 @@ def render_figures(
     figures_dir: Path | None,
     formats: tuple[str, ...],
     need_png: bool,
+    width_mm: float | None = None,
 ) -> dict[str, bytes]:
     """Draw every figure, save it in ``formats`` if a folder is given; returns PNG bytes by stem.
 
     Each PNG is rendered once: the same bytes go to the figures folder and into the workbook.
     """
-    figs = figures.build_figures(report)
+    figs = figures.build_figures(report, width_mm=width_mm)
     pngs = (
         {stem: figures.figure_bytes(fig, "png") for stem, fig in figs.items()} if need_png else {}
     )
@@ -42,6 +43,7 @@ def write_outputs(
     figures_dir: Path | None,
     *,
     formats: tuple[str, ...] = ("png",),
+    figure_width_mm: float | None = None,
     json_path: Path | None = None,
     xlsx_path: Path | None = None,
 ) -> dict[str, float]:
@@ -55,7 +57,7 @@ def write_outputs(
         return timings
     need_png = xlsx_path is not None or (figures_dir is not None and "png" in formats)
     start = time.perf_counter()
-    pngs = render_figures(report, figures_dir, formats, need_png)
+    pngs = render_figures(report, figures_dir, formats, need_png, figure_width_mm)
     timings["figures_s"] = time.perf_counter() - start
     start = time.perf_counter()
     if xlsx_path is not None:

@@ -9,6 +9,7 @@ so a failure never leaves a half-written workbook.
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 import tempfile
@@ -31,6 +32,8 @@ NOTE_FONT = Font(italic=True, color="555555")
 HEADER_BORDER = Border(bottom=Side(style="thin", color="7F8FA6"))
 DECIMAL_FORMAT = "0.00"
 MAX_WIDTH = 60
+# Largest figure on the Figures sheet (pixels at 96 dpi): fits a portrait A4 page, label included.
+FIGURE_MAX_PX = (620, 860)
 FIRST_DATA_ROW = 4  # title, notes, header, then data
 
 SHEET_NAMES = {
@@ -105,12 +108,39 @@ def _styled(ws, value, *, font=None, fill=None, border=None, number_format=None,
     return cell
 
 
-def _print_setup(ws) -> None:
-    ws.page_setup.orientation = "landscape"
+# Printable width of an A4 page (default margins) in Excel column-width units (characters).
+PORTRAIT_CHARS = 88
+LANDSCAPE_CHARS = 130
+MIN_PRINT_SCALE = 0.7  # never shrink text below 70 %: a wider sheet prints on more pages across
+
+
+def print_layout(total_width: float) -> tuple[str, int]:
+    """(orientation, pages across) for a sheet whose columns add up to ``total_width`` characters.
+
+    Portrait when it fits at full size, landscape when it fits at no less than
+    :data:`MIN_PRINT_SCALE`, else landscape over as many pages across as keep that scale.
+    """
+    if total_width <= PORTRAIT_CHARS:
+        return "portrait", 1
+    if total_width <= LANDSCAPE_CHARS / MIN_PRINT_SCALE:
+        return "landscape", 1
+    return "landscape", math.ceil(total_width * MIN_PRINT_SCALE / LANDSCAPE_CHARS)
+
+
+def _print_setup(
+    ws, total_width: float, last_col: int, last_row: int, orientation: str | None = None
+) -> None:
+    """A4, orientation and pages across by width, rows flowing down; print only the used area."""
+    chosen, across = print_layout(total_width)
+    orientation = orientation or chosen
+    ws.page_setup.orientation = orientation
     ws.page_setup.paperSize = "9"  # A4
-    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToWidth = across
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    # Without a print area a spreadsheet program prints every cell it thinks is used (long notes
+    # overflowing to the right, empty anchors of images): blank pages.
+    ws.print_area = f"A1:{get_column_letter(max(last_col, 1))}{max(last_row, 1)}"
 
 
 def write_table_sheet(wb: Workbook, table: Table, name: str) -> None:
@@ -123,7 +153,7 @@ def write_table_sheet(wb: Workbook, table: Table, name: str) -> None:
     last_row = FIRST_DATA_ROW - 1 + len(table.rows)
     ws.auto_filter.ref = f"A{FIRST_DATA_ROW - 1}:{last_col}{max(last_row, FIRST_DATA_ROW - 1)}"
     ws.print_title_rows = f"{FIRST_DATA_ROW - 1}:{FIRST_DATA_ROW - 1}"
-    _print_setup(ws)
+    _print_setup(ws, sum(widths), len(table.header), max(last_row, FIRST_DATA_ROW - 1))
     ws.append([_styled(ws, table.title, font=TITLE_FONT)])
     ws.append([_styled(ws, "  ·  ".join(table.notes), font=NOTE_FONT)] if table.notes else [])
     ws.append(
@@ -153,7 +183,8 @@ def write_blocks_sheet(wb: Workbook, tables: list[Table], name: str) -> None:
     ws.column_dimensions["A"].width = 18
     for i in range(2, n_cols + 1):
         ws.column_dimensions[get_column_letter(i)].width = 11
-    _print_setup(ws)
+    n_rows = sum(len(t.rows) + 3 for t in tables) - 1  # title, header, rows, blank between
+    _print_setup(ws, 18 + 11 * (n_cols - 1), n_cols, n_rows)
     for table in tables:
         ws.append([_styled(ws, table.title, font=TITLE_FONT)])
         ws.append(
@@ -177,18 +208,22 @@ def write_blocks_sheet(wb: Workbook, tables: list[Table], name: str) -> None:
 def write_figures_sheet(wb: Workbook, figures_png: dict[str, bytes], name: str = "Figures") -> None:
     ws = wb.create_sheet(name)
     ws.column_dimensions["A"].width = 30
-    _print_setup(ws)
-    ws.append([_styled(ws, "Figures", font=TITLE_FONT)])
     # Each image is anchored at its own row. Default rows are 15 pt = 20 px in Excel but about
     # 17 px in LibreOffice, so space images by the smaller height to avoid overlaps anywhere.
     row = 3
     anchors = []
     for stem, png in figures_png.items():
         image = XLImage(io.BytesIO(png))
-        scale = min(1.0, 900 / image.width)
+        # One figure per page: no wider than a portrait page and no taller than one.
+        scale = min(1.0, FIGURE_MAX_PX[0] / image.width, FIGURE_MAX_PX[1] / image.height)
         image.width, image.height = int(image.width * scale), int(image.height * scale)
         anchors.append((row, stem, image))
         row += int(image.height / 17) + 4
+    # Print area: as wide as the widest figure (columns past A are 64 px), as long as the last.
+    widest = max((image.width for _r, _s, image in anchors), default=0)
+    last_col = 1 + max(0, math.ceil((widest - 215) / 64))
+    _print_setup(ws, 30 + 9 * (last_col - 1), last_col, row, orientation="portrait")
+    ws.append([_styled(ws, "Figures", font=TITLE_FONT)])
     current = 2
     for row, stem, image in anchors:
         while current < row - 1:

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from dermstudy.entities import BY_CODE
+from dermstudy.reports.display import clip_unit, few_readers_warning, is_clipped
 from dermstudy.reports.figures import display_label
 
 Value = str | int | float | None
@@ -293,21 +294,29 @@ def reader_averaged_table(report: dict[str, Any]) -> Table:
     ]
     averaged = report["reader_summary"]["reader_averaged_auc"]
     rows: list[list[Value]] = []
+    warnings: list[str] = []
+    clipped = False
     for task, result in averaged.items():
         if not isinstance(result, dict):
             continue
         rr, fr = result["random_readers"], result["fixed_readers"]
+        task_name = "AI vs real" if task == "ai_vs_real" else task
+        clipped = clipped or is_clipped(rr["ci_low"], rr["ci_high"])
+        clipped = clipped or is_clipped(fr["ci_low"], fr["ci_high"])
+        warning = few_readers_warning(len(result["reader_aucs"]), rr["df"])
+        if warning is not None:
+            warnings.append(f"{task_name}: {warning}")
         rows.append(
             [
-                "AI vs real" if task == "ai_vs_real" else task,
+                task_name,
                 result["score"],
                 result["auc"],
                 rr["se"],
                 rr["df"],
-                rr["ci_low"],
-                rr["ci_high"],
-                fr["ci_low"],
-                fr["ci_high"],
+                clip_unit(rr["ci_low"]),  # shown clipped; the JSON keeps the raw limits
+                clip_unit(rr["ci_high"]),
+                clip_unit(fr["ci_low"]),
+                clip_unit(fr["ci_high"]),
                 min(result["reader_aucs"]),
                 max(result["reader_aucs"]),
                 averaged.get("n_cases"),
@@ -319,10 +328,15 @@ def reader_averaged_table(report: dict[str, Any]) -> Table:
         else [
             f"Obuchowski-Rockette with {averaged.get('covariance', 'DeLong')} covariances on the "
             "cases every reader answered; "
-            "random readers: Hillis df, t interval; fixed readers: normal interval; "
-            "not clipped to [0, 1] (as OR-DBM MRMC prints them)"
+            "random readers: Hillis df, t interval; fixed readers: normal interval"
         ]
     ) + _averaged_rule_notes(averaged)
+    if clipped:
+        notes.append(
+            "Interval limits beyond [0, 1] are shown as 0 or 1; the report's JSON keeps the raw "
+            "limits (as OR-DBM MRMC prints them)"
+        )
+    notes += [f"Warning: {w}" for w in warnings]
     return Table(
         "reader_averaged",
         "Reader-averaged AUC (multi-reader ROC)",

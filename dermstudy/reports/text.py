@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dermstudy.reports.display import fmt
 from dermstudy.reports.tables import Table, all_tables
 
 
@@ -11,7 +12,7 @@ def format_value(value: Any, decimals: bool) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.2f}" if decimals else f"{value:.4g}"
+        return fmt(value) if decimals else f"{value:.4g}"
     return str(value)
 
 

@@ -9,14 +9,22 @@ from PySide6.QtWidgets import QApplication
 
 from dermstudy.ui.style import apply_style
 
+APP_NAME = "dermstudy"
+
+
+def window_title(*parts: str) -> str:
+    """``part — … — dermstudy``. Qt appends the display name to every window title unless the title
+    already ends with it, so a title that starts with it would show the name twice."""
+    return " — ".join([*parts, APP_NAME])
+
 
 def create_application(argv: list[str] | None = None) -> QApplication:
     """The process's ``QApplication`` (created once), named and styled."""
     app = QApplication.instance()
     if app is None:
         app = QApplication(argv if argv is not None else sys.argv[:1])
-    app.setApplicationName("dermstudy")
-    app.setApplicationDisplayName("dermstudy")
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
     app.setOrganizationName("dermstudy")
     app.setDesktopFileName("dermstudy")
     apply_style(app)
@@ -30,8 +38,9 @@ def run_main_window(workspace: str | Path | None) -> int:
     CLI reports it as one line.
     """
     from dermstudy.ui.main_window import MainWindow
+    from dermstudy.ui.screens import show_fitted
 
     app = create_application()
     window = MainWindow(workspace)
-    window.show()
+    show_fitted(window, MainWindow.PREFERRED_SIZE)
     return int(app.exec())

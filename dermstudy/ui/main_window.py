@@ -18,7 +18,6 @@ from PySide6.QtCore import QModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -35,6 +34,8 @@ from PySide6.QtWidgets import (
 
 from dermstudy import __version__
 from dermstudy.datasets.summary import dataset_summary
+from dermstudy.ui.app import window_title
+from dermstudy.ui.file_dialogs import existing_folder
 from dermstudy.ui.style import SPACING, TEXT, app_icon, icon
 from dermstudy.workspace import Workspace, WorkspaceError, resolve_workspace_path
 
@@ -167,17 +168,18 @@ class _MessagePage(QWidget):
 class MainWindow(QMainWindow):
     """Navigation list on the left, the selected panel on the right, workspace in the status bar."""
 
-    MINIMUM_SIZE = QSize(1000, 660)
+    MINIMUM_SIZE = QSize(1000, 620)
+    PREFERRED_SIZE = QSize(1280, 820)  # opened maximised on screens where this does not fit
 
     def __init__(self, workspace: str | Path | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace_path = resolve_workspace_path(workspace).resolve()
         self._panels: dict[str, QWidget] = {}
         self._available: dict[str, bool] = {}
-        self.setWindowTitle("dermstudy")
+        self.setWindowTitle(window_title())
         self.setWindowIcon(app_icon())
         self.setMinimumSize(self.MINIMUM_SIZE)
-        self.resize(1280, 820)
+        self.resize(self.PREFERRED_SIZE)
         self._build_navigation()
         self._build_menus()
         self._build_status_bar()
@@ -349,7 +351,7 @@ class MainWindow(QMainWindow):
         self.workspace_path = path
         self.workspace_label.setText(f"Workspace: {path}")
         self.workspace_label.setToolTip(str(path))
-        self.setWindowTitle(f"dermstudy — {path.name}")
+        self.setWindowTitle(window_title(path.name))
         self.update_status()
 
     def set_workspace(self, path: str | Path) -> bool:
@@ -375,8 +377,8 @@ class MainWindow(QMainWindow):
         return True
 
     def choose_workspace(self) -> None:
-        folder = QFileDialog.getExistingDirectory(
-            self, "Open or create a workspace folder", str(self.workspace_path.parent)
+        folder = existing_folder(
+            self, "Open or create a workspace folder", self.workspace_path.parent
         )
         if folder:
             self.set_workspace(folder)

@@ -283,7 +283,7 @@ class ReaderWidget(QWidget):
         self.finish_button = QPushButton("Finish (Enter)")
         self.finish_button.setProperty("role", "primary")
         self.finish_button.clicked.connect(self.finish_session)
-        self.close_button = QPushButton("Close")
+        self.close_button = QPushButton("Close (Enter)")
         self.close_button.setProperty("role", "primary")
         self.close_button.clicked.connect(self.close_requested.emit)
         for button in (self.review_button, self.finish_button, self.close_button):
@@ -563,6 +563,8 @@ class ReaderWidget(QWidget):
         if self.pages.currentIndex() == 2:
             if not self.session.finished:
                 self.finish_session()
+            else:
+                self.close_requested.emit()  # the thank-you page: Enter closes, like its button
             return False
         if self.pages.currentIndex() != 0 or self._shown_index is None:
             return False
@@ -656,7 +658,9 @@ class ReaderWidget(QWidget):
         ):
             super().keyPressEvent(event)
             return
-        if key in (Qt.Key.Key_P, Qt.Key.Key_Escape):
+        if key == Qt.Key.Key_Escape and self.pages.currentIndex() == 2 and self.session.finished:
+            self.close_requested.emit()
+        elif key in (Qt.Key.Key_P, Qt.Key.Key_Escape):
             self.toggle_pause()
         elif self.paused:
             return  # while paused only P/Esc do anything
@@ -711,12 +715,15 @@ class ReaderWindow(QMainWindow):
     """
 
     closed = Signal()
+    PREFERRED_SIZE = QSize(1280, 860)  # opened maximised on screens where this does not fit
 
     def __init__(self, session: ReadingSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self.setWindowTitle(f"dermstudy reader — {session.study_name} — {session.reader}")
-        self.setMinimumSize(980, 700)
+        from dermstudy.ui.app import window_title
+
+        self.setWindowTitle(window_title(session.study_name, session.reader))
+        self.setMinimumSize(900, 600)
         self.reader = ReaderWidget(session)
         self.reader.close_requested.connect(self.close)
         self.setCentralWidget(self.reader)
@@ -739,10 +746,10 @@ class ReaderWindow(QMainWindow):
 def run_reader_window(session: ReadingSession) -> int:
     """Show the reader window for ``session`` until it is closed (the caller closes the session)."""
     from dermstudy.ui.app import create_application
+    from dermstudy.ui.screens import show_fitted
 
     app = create_application()
     window = ReaderWindow(session)
-    window.resize(1280, 860)
-    window.show()
+    show_fitted(window, ReaderWindow.PREFERRED_SIZE)
     window.reader.setFocus()
     return int(app.exec())

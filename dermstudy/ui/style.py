@@ -24,6 +24,8 @@ WINDOW = "#f5f6f8"
 BASE = "#ffffff"
 BORDER = "#d0d5db"
 DANGER = "#b42318"
+# The progress text is drawn across the bar: the filled part must be light enough for TEXT on it.
+PROGRESS_CHUNK = "#9fc0e3"
 
 BASE_POINT_SIZE = 10.5
 SPACING = 10  # default layout spacing and margin unit, in pixels
@@ -68,9 +70,10 @@ QHeaderView::section {{
 }}
 QProgressBar {{
     border: 1px solid {BORDER}; border-radius: 4px; background: {BASE}; text-align: center;
+    color: {TEXT};
     min-height: 18px;
 }}
-QProgressBar::chunk {{ background: {ACCENT}; border-radius: 3px; }}
+QProgressBar::chunk {{ background: {PROGRESS_CHUNK}; border-radius: 3px; }}
 QStatusBar {{ background: {BASE}; border-top: 1px solid {BORDER}; }}
 QStatusBar QLabel {{ color: {MUTED}; padding: 0 6px; }}
 """

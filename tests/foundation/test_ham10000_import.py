@@ -5,7 +5,7 @@ import pytest
 from dermstudy.datasets.ham10000 import HamImportError, import_ham10000
 from dermstudy.datasets.summary import dataset_summary
 from dermstudy.jobs import CancelToken
-from tests.conftest import SHARED
+from tests.conftest import DATA, SHARED
 from tests.foundation.conftest import HEADER, jpeg_bytes, make_row, write_ham_folder
 
 
@@ -108,3 +108,29 @@ def test_shared_sample_imports_with_correct_counts(workspace):
     counts = dataset_summary(workspace)
     assert {c: v["real"] for c, v in counts["by_entity"].items()} == expected
     assert counts["lesions"] == 207
+
+
+MINI = DATA / "ham10000-mini"
+
+
+def test_real_ham10000_files_import_byte_for_byte(workspace):
+    """Eight original HAM10000 JPEGs (tests/data, with provenance): counts, lesions, unchanged bytes."""
+    import csv
+    import hashlib
+    from collections import Counter
+
+    with open(MINI / "HAM10000_metadata.csv", newline="") as handle:
+        metadata = list(csv.DictReader(handle))
+    with open(MINI / "SOURCES.csv", newline="") as handle:
+        sources = {row["image_id"]: row["sha256"] for row in csv.DictReader(handle)}
+    summary = import_ham10000(workspace, MINI)
+    assert summary.imported == dict(Counter(row["dx"] for row in metadata)) and not summary.skipped
+    counts = dataset_summary(workspace)
+    assert counts["lesions"] == len({row["lesion_id"] for row in metadata}) == 7
+    stored = dict(workspace.conn.execute("SELECT source_id, sha256 FROM images"))
+    assert stored == sources  # the files are stored as they are, never re-encoded
+    for image_id, sha in stored.items():
+        (relative,) = workspace.conn.execute(
+            "SELECT file FROM images WHERE source_id = ?", (image_id,)
+        ).fetchone()
+        assert hashlib.sha256((workspace.root / relative).read_bytes()).hexdigest() == sha

@@ -150,3 +150,28 @@ def test_panel_protocol():
     assert dataset_panel.TITLE == "Dataset"
     assert callable(dataset_panel.create_panel)
     assert Path(dataset_panel.__file__).name == "dataset.py"
+
+
+def test_double_clicking_a_thumbnail_opens_one_window(qtbot, panel):
+    from PySide6.QtCore import Qt
+
+    from dermstudy.ui.panels.dataset import ImageDetailsDialog
+
+    def open_windows() -> list:
+        return [w for w in panel.findChildren(ImageDetailsDialog) if w.isVisible()]
+
+    panel.resize(1100, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
+    centre = panel.view.visualRect(panel.model.index(0, 0)).center()
+    # What a real double-click delivers: press and release, then the double-click event.
+    qtbot.mouseClick(panel.view.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    qtbot.mouseDClick(panel.view.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    qtbot.waitUntil(lambda: len(open_windows()) >= 1, timeout=5000)
+    qtbot.wait(100)
+    assert len(open_windows()) == 1
+    qtbot.mouseClick(panel.view.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    qtbot.mouseDClick(panel.view.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    qtbot.wait(100)
+    assert len(open_windows()) == 1  # the same image again: the open window comes forward
+    open_windows()[0].close()

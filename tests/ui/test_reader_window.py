@@ -299,3 +299,47 @@ def test_only_advancing_enters_are_timed(qtbot, tmp_path, open_reader):
     press(qtbot, reader, Qt.Key.Key_1, Qt.Key.Key_A, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: len(reader.timings.key_to_paint_ms) == 1, timeout=2000)
     assert reader.timings.key_to_paint_ms[0] >= 0 and len(reader.timings.commit_ms) == 1
+
+
+@pytest.mark.parametrize("key", [Qt.Key.Key_Return, Qt.Key.Key_Escape])
+def test_the_thank_you_page_closes_from_the_keyboard(qtbot, tmp_path, open_reader, key):
+    root = make_study(tmp_path / "ws", allow_back=False)
+    reader = open_reader(root)
+    for n in range(reader.session.total):
+        press(qtbot, reader, ENTITY_KEY[CODES[n % 7]], SCALE_KEY[1], Qt.Key.Key_Return)
+    assert reader.session.finished and reader.pages.currentIndex() == 2
+    assert "Enter" in reader.close_button.text()
+    with qtbot.waitSignal(reader.close_requested, timeout=2000):
+        press(qtbot, reader, key)
+
+
+def test_progress_text_is_readable_on_the_filled_bar():
+    from dermstudy.ui.style import BASE, PROGRESS_CHUNK, STYLE_SHEET, TEXT
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    def contrast(a: str, b: str) -> float:
+        high, low = sorted((luminance(a), luminance(b)), reverse=True)
+        return (high + 0.05) / (low + 0.05)
+
+    assert f"background: {PROGRESS_CHUNK}" in STYLE_SHEET
+    # WCAG AA for normal text, on the filled and on the empty part of the bar.
+    assert contrast(TEXT, PROGRESS_CHUNK) >= 4.5 and contrast(TEXT, BASE) >= 4.5
+
+
+def test_progress_text_pixels_are_dark_on_a_light_fill(qtbot, tmp_path, open_reader):
+    root = make_study(tmp_path / "ws", real=2, synthetic=2)
+    reader = open_reader(root)
+    reader.progress_bar.setRange(0, 2)
+    reader.progress_bar.setValue(2)  # completely filled: all of the text is over the fill
+    image = reader.progress_bar.grab().toImage()
+    greys = [
+        image.pixelColor(x, y).lightness()
+        for x in range(image.width())
+        for y in range(image.height() // 3, 2 * image.height() // 3)
+    ]
+    fill, text = max(greys), min(greys)
+    assert fill > 150 and fill - text > 100  # light fill, dark text on it

@@ -154,3 +154,17 @@ def test_reading_panel_missing_package(qtbot, sample_ws, tmp_path):
     assert panel.start_package_reading() is None
     assert "no such package" in panel.status_label.text()
     panel.shutdown()
+
+
+def test_reading_panel_forgets_no_study_once_one_exists(qtbot, sample_ws):
+    from dermstudy.study.builder import StudyDesign, create_study
+
+    panel = ReadingPanel(sample_ws)
+    qtbot.addWidget(panel)
+    assert "No study" in panel.status_label.text() and not panel.start_button.isEnabled()
+    with Workspace.open(sample_ws) as ws:
+        create_study(ws, StudyDesign.with_counts("later", ["mel"], 1, 1, display_size=32, seed=1))
+    panel.refresh()  # what the main window does when the panel is shown again
+    assert "No study" not in panel.status_label.text()
+    assert panel.study_combo.currentText() == "later" and panel.start_button.isEnabled()
+    panel.shutdown()

@@ -40,9 +40,10 @@ def test_presets_fill_the_form_and_bad_numbers_are_refused(qtbot, train_ws):
     assert args[args.index("--lr") + 1] == "1e-05"
     assert args[args.index("--uncond-p") + 1] == "0"
     assert args[args.index("--batch-size") + 1] == "4"
+    panel.scratch_check.setChecked(True)
     panel.lr_edit.setText("fast please")
     assert panel.start() is None
-    assert "lr must be a number" in panel.status.text()
+    assert "“Learning rate” must be a number" in panel.status.text()
 
 
 def test_panel_starts_shows_progress_stops_and_resumes_a_run(qtbot, train_ws, tmp_path):
@@ -79,3 +80,41 @@ def test_panel_starts_shows_progress_stops_and_resumes_a_run(qtbot, train_ws, tm
         panel.stop()
     with Workspace.open(train_ws) as ws:
         assert get_run(ws, run_id).step > run.step
+
+
+def test_start_needs_a_model_and_says_so_in_the_forms_words(qtbot, train_ws, tmp_path, monkeypatch):
+    from dermstudy.ui.panels.training import create_panel, gui_terms
+
+    monkeypatch.setenv("DERMSTUDY_MODELS", str(tmp_path / "no-models"))
+    panel = create_panel(train_ws)
+    qtbot.addWidget(panel)
+    assert not panel.start_button.isEnabled()
+    assert "Random initial weights" in panel.status.text()
+    assert "--init" not in panel.status.text()
+    assert panel.start() is None and panel.runner is None
+    assert panel.progress_bar.value() < panel.progress_bar.maximum()  # never a finished bar
+    panel.init_edit.setText(str(tmp_path / "missing.pt"))
+    assert not panel.start_button.isEnabled() and "no file" in panel.status.text()
+    checkpoint = tmp_path / "base.pt"
+    checkpoint.write_bytes(b"not checked here")
+    panel.init_edit.setText(str(checkpoint))
+    assert panel.start_button.isEnabled() and panel.status.text() == "Ready."
+    panel.init_edit.clear()
+    panel.scratch_check.setChecked(True)
+    assert panel.start_button.isEnabled()
+    message = gui_terms("no --init given; pass --init FILE or --init scratch; --lr too big")
+    assert "--" not in message and "“Start from”" in message and "“Learning rate”" in message
+
+
+def test_a_failed_run_does_not_show_a_full_bar(qtbot, train_ws):
+    from dermstudy.ui.panels.training import create_panel
+
+    panel = create_panel(train_ws)
+    qtbot.addWidget(panel)
+    panel.progress_bar.setRange(0, 0)
+    panel._ended("Failed: boom", completed=False)
+    panel._on_done()
+    assert panel.progress_bar.value() < panel.progress_bar.maximum()
+    panel._ended("Finished.")
+    panel._on_done()
+    assert panel.progress_bar.value() == panel.progress_bar.maximum()

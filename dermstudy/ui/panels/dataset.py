@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -41,6 +40,7 @@ from PySide6.QtWidgets import (
 from dermstudy.datasets.summary import dataset_summary
 from dermstudy.entities import BY_CODE, CODES, ENTITIES
 from dermstudy.jobs import ProgressEvent
+from dermstudy.ui.file_dialogs import existing_folder, open_file
 from dermstudy.ui.style import SPACING, hint_label, page_layout, set_role
 from dermstudy.ui.thumbnails import ImageRow, ThumbnailListModel, ThumbnailLoader
 from dermstudy.ui.workers import JobWorker
@@ -184,9 +184,9 @@ class SyntheticImportDialog(QDialog):
 
     def _browse(self) -> None:
         if self.folder_mode.isChecked():
-            chosen = QFileDialog.getExistingDirectory(self, "Folder of synthetic images")
+            chosen = existing_folder(self, "Folder of synthetic images")
         else:
-            chosen, _ = QFileDialog.getOpenFileName(self, "CSV file", "", "CSV files (*.csv)")
+            chosen = open_file(self, "CSV file", "CSV files (*.csv)")
         if chosen:
             self.path_edit.setText(chosen)
 
@@ -213,6 +213,7 @@ class DatasetPanel(QWidget):
 
     def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._details: dict[int, ImageDetailsDialog] = {}  # open detail windows by image id
         self.workspace_path = Path(workspace_path)
         self.ws = Workspace.open(self.workspace_path)
         self.worker: JobWorker | None = None
@@ -246,7 +247,8 @@ class DatasetPanel(QWidget):
         self.view.setSpacing(4)
         self.view.setSelectionMode(QListView.SelectionMode.SingleSelection)
         self.view.setModel(self.model)
-        self.view.doubleClicked.connect(self._on_double_click)
+        # ``activated`` is the double-click (or Enter, or the platform's single click); connecting
+        # ``doubleClicked`` as well opened every window twice.
         self.view.activated.connect(self._on_double_click)
         layout.addWidget(self.view, 1)
 
@@ -386,9 +388,17 @@ class DatasetPanel(QWidget):
 
     def open_details(self, row: int) -> ImageDetailsDialog:
         """Show the image at ``row`` of the grid with its metadata (non-modal; returned for tests)."""
-        record = self.image_record(self.model.row_at(row).id)
+        image_id = self.model.row_at(row).id
+        open_dialog = self._details.get(image_id)
+        if open_dialog is not None:  # one window per image: bring it forward instead
+            open_dialog.raise_()
+            open_dialog.activateWindow()
+            return open_dialog
+        record = self.image_record(image_id)
         dialog = ImageDetailsDialog(self.ws.root, record, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._details[image_id] = dialog
+        dialog.destroyed.connect(lambda _=None, key=image_id: self._details.pop(key, None))
         dialog.show()
         return dialog
 
@@ -398,9 +408,7 @@ class DatasetPanel(QWidget):
 
     # -- imports -------------------------------------------------------------------------------
     def _choose_ham_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(
-            self, "HAM10000 folder (with HAM10000_metadata.csv)"
-        )
+        folder = existing_folder(self, "HAM10000 folder (with HAM10000_metadata.csv)")
         if folder:
             self.import_ham10000_folder(Path(folder))
 

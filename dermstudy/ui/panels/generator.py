@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -40,6 +41,9 @@ from dermstudy.generation.catalog import (
 )
 from dermstudy.jobs import ProgressEvent
 from dermstudy.paths import models_dir
+from dermstudy.ui.file_dialogs import open_file
+from dermstudy.ui.messages import GENERATOR_LABELS, in_gui_terms
+from dermstudy.ui.settings import load_json, save_json
 from dermstudy.ui.style import SPACING, hint_label, page_layout
 from dermstudy.ui.workers import ProcessRunner
 
@@ -93,8 +97,8 @@ class ModelPicker(QWidget):
         self.combo.setCurrentIndex(index)
 
     def _browse(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(
-            self, f"Choose a GLIDE {self.kind} model", str(models_dir()), "Checkpoints (*.pt)"
+        name = open_file(
+            self, f"Choose a GLIDE {self.kind} model", "Checkpoints (*.pt)", models_dir()
         )
         if name:
             self._select(Path(name))
@@ -106,7 +110,52 @@ class GeneratorPanel(QWidget):
         self.workspace_path = Path(workspace_path)
         self.runner: ProcessRunner | None = None
         self._build()
+        self.restore_choices()
         self.refresh()
+
+    # -- remembered between starts ---------------------------------------------------------------
+    SETTINGS_KEY = "generator/form"
+
+    def _choices(self) -> dict:
+        return {
+            "entity": self.entity_combo.currentData(),
+            "images": self.count_spin.value(),
+            "upsample": self.upsample_check.isChecked(),
+            "sampler": self.sampler_combo.currentData(),
+            "guidance": self.guidance_spin.value(),
+            "base_steps": self.base_steps.text(),
+            "upsample_steps": self.upsample_steps.text(),
+            "batch": self.batch_spin.value(),
+            "device": self.device_combo.currentText(),
+            "precision": self.dtype_combo.currentText(),
+        }
+
+    def save_choices(self) -> None:
+        """Remember the form (not the seed: a new run should not repeat the last one's images)."""
+        save_json(self.SETTINGS_KEY, self._choices())
+
+    def restore_choices(self) -> None:
+        saved = load_json(self.SETTINGS_KEY, {})
+        if not isinstance(saved, dict):
+            return
+        for combo, key in ((self.entity_combo, "entity"), (self.sampler_combo, "sampler")):
+            index = combo.findData(saved.get(key))
+            if index >= 0:
+                combo.setCurrentIndex(index)
+        for combo, key in ((self.device_combo, "device"), (self.dtype_combo, "precision")):
+            index = combo.findText(str(saved.get(key)))
+            if index >= 0:
+                combo.setCurrentIndex(index)
+        if isinstance(saved.get("images"), int):
+            self.count_spin.setValue(saved["images"])
+        if isinstance(saved.get("batch"), int):
+            self.batch_spin.setValue(saved["batch"])
+        if isinstance(saved.get("guidance"), int | float):
+            self.guidance_spin.setValue(float(saved["guidance"]))
+        if isinstance(saved.get("upsample"), bool):
+            self.upsample_check.setChecked(saved["upsample"])
+        self.base_steps.setText(str(saved.get("base_steps") or ""))
+        self.upsample_steps.setText(str(saved.get("upsample_steps") or ""))
 
     # -- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -118,12 +167,25 @@ class GeneratorPanel(QWidget):
         self.no_models.setWordWrap(True)
         self.no_models.setProperty("role", "error")
 
+        form = QVBoxLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addWidget(self._build_models())
+        form.addWidget(self._build_what())
+        form.addWidget(self._build_sampling())
+        form.addStretch(1)
+        # On a laptop screen the form scrolls rather than squeezing its rows into slivers;
+        # Generate/Stop and the progress stay below it, always on screen.
+        form_widget = QWidget()
+        form_widget.setLayout(form)
+        form_scroll = QScrollArea()
+        form_scroll.setWidget(form_widget)
+        form_scroll.setWidgetResizable(True)
+        form_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         form_column = QVBoxLayout()
-        form_column.addWidget(self._build_models())
-        form_column.addWidget(self._build_what())
-        form_column.addWidget(self._build_sampling())
+        form_column.setContentsMargins(0, 0, 0, 0)
+        form_column.addWidget(form_scroll, 1)
         form_column.addLayout(self._build_controls())
-        form_column.addStretch(1)
 
         self.gallery = QListWidget()
         self.gallery.setViewMode(QListWidget.ViewMode.IconMode)
@@ -139,7 +201,8 @@ class GeneratorPanel(QWidget):
         columns.setSpacing(SPACING * 2)
         left = QWidget()
         left.setLayout(form_column)
-        left.setMaximumWidth(520)
+        form_scroll.setMinimumWidth(form_widget.sizeHint().width() + 20)  # never cut sideways
+        left.setMaximumWidth(max(520, form_scroll.minimumWidth()))
         columns.addWidget(left)
         columns.addWidget(gallery_box, 1)
 
@@ -188,6 +251,10 @@ class GeneratorPanel(QWidget):
         box = QGroupBox("Sampling")
         form = QFormLayout(box)
         self.sampler_combo = QComboBox()
+        self.sampler_combo.setMinimumContentsLength(24)  # the popup shows the whole name
+        self.sampler_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.sampler_combo.addItem("DDPM 100 + DDIM fast27 (notebook recipe)", "ddpm")
         self.sampler_combo.addItem("DDIM", "ddim")
         self.sampler_combo.addItem("DPM-Solver++ 2M (fast)", "dpm++2m")
@@ -295,14 +362,20 @@ class GeneratorPanel(QWidget):
         if self.seed_edit.text().strip() and self.form().seed is None:
             self.status.setText("The seed must be a whole number (or empty for a random seed).")
             return None
+        self.save_choices()
         self.gallery.clear()
         self.progress_bar.setRange(0, 0)
         self.status.setText("Loading models…")
         runner = ProcessRunner(generate_arguments(self.form()), self.workspace_path, self)
         runner.progress.connect(self._on_progress)
         runner.event.connect(self._on_event)
-        runner.finished.connect(lambda _code: self.status.setText(self._finished_text()))
-        runner.failed.connect(lambda message: self.status.setText(f"Failed: {message}"))
+        self._succeeded = False
+        runner.finished.connect(lambda _code: self._finish(True))
+        runner.failed.connect(
+            lambda message: self.status.setText(
+                f"Failed: {in_gui_terms(message, GENERATOR_LABELS)}"
+            )
+        )
         runner.cancelled.connect(lambda: self.status.setText(f"Stopped. {self._finished_text()}"))
         runner.done.connect(self._on_done)
         self.runner = runner
@@ -316,6 +389,7 @@ class GeneratorPanel(QWidget):
             self.runner.stop(grace_ms=15_000)
 
     def shutdown(self) -> None:
+        self.save_choices()
         if self.runner is not None and self.runner.is_running():
             self.runner.stop(grace_ms=2000)
             self.runner.wait(5000)
@@ -347,9 +421,18 @@ class GeneratorPanel(QWidget):
         count = self.gallery.count()
         return f"{count} image{'s' if count != 1 else ''} stored in the library."
 
+    def _finish(self, succeeded: bool) -> None:
+        self._succeeded = succeeded
+        self.status.setText(self._finished_text())
+
     def _on_done(self) -> None:
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(1 if self.gallery.count() else 0)
+        # A full bar only for a run that finished; a failed or stopped one shows what it made.
+        if getattr(self, "_succeeded", False):
+            self.progress_bar.setRange(0, 1)
+            self.progress_bar.setValue(1)
+        else:
+            self.progress_bar.setRange(0, max(1, self.count_spin.value()))
+            self.progress_bar.setValue(min(self.gallery.count(), self.count_spin.value()))
         self._update_enabled()
 
 

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -29,6 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dermstudy.ui.file_dialogs import open_file
+from dermstudy.ui.messages import READING_LABELS, in_gui_terms
+from dermstudy.ui.settings import load_json, save_json
 from dermstudy.ui.style import hint_label, page_layout, set_role
 from dermstudy.workspace import Workspace
 
@@ -37,6 +39,9 @@ TITLE = "Reading"
 
 def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget:
     return ReadingPanel(workspace_path, parent)
+
+
+NO_STUDY = "No study in this workspace yet: create one in the Studies panel."
 
 
 class ReadingPanel(QWidget):
@@ -79,6 +84,7 @@ class ReadingPanel(QWidget):
         self.reader_edit = QLineEdit()
         self.reader_edit.setPlaceholderText("e.g. dr-smith (the same name resumes a session)")
         self.reader_edit.returnPressed.connect(self.start_workspace_reading)
+        self.reader_edit.setText(str(load_json("reading/reader", "")))
         form.addRow("Study:", self.study_combo)
         form.addRow("Reader name:", self.reader_edit)
         layout.addLayout(form)
@@ -135,7 +141,8 @@ class ReadingPanel(QWidget):
             return
         from dermstudy.study.queries import list_studies
 
-        current = self.study_combo.currentText()
+        # The current choice, else the one made the last time the app ran.
+        current = self.study_combo.currentText() or str(load_json("reading/study", ""))
         names = [s["name"] for s in list_studies(self.ws)]
         self.study_combo.blockSignals(True)
         self.study_combo.clear()
@@ -147,7 +154,9 @@ class ReadingPanel(QWidget):
         self.study_combo.blockSignals(False)
         self.start_button.setEnabled(bool(names))
         if not names:
-            self._set_status("No study in this workspace yet: create one in the Studies panel.")
+            self._set_status(NO_STUDY)
+        elif self.status_label.text() == NO_STUDY:
+            self._set_status("")  # a study exists now: the old hint would be wrong
         self._show_readers()
 
     def _show_readers(self) -> None:
@@ -174,9 +183,7 @@ class ReadingPanel(QWidget):
         self.start_workspace_reading()
 
     def _browse_package(self) -> None:
-        file, _ = QFileDialog.getOpenFileName(
-            self, "Reader package", str(Path.home()), "Reader packages (*.zip);;All files (*)"
-        )
+        file = open_file(self, "Reader package", "Reader packages (*.zip);;All files (*)")
         if file:
             self.package_edit.setText(file)
 
@@ -187,6 +194,8 @@ class ReadingPanel(QWidget):
         if not study:
             self._set_status("Choose a study first.", error=True)
             return None
+        save_json("reading/study", study)
+        save_json("reading/reader", self.reader_edit.text().strip())
         return self._start(self.ws.root, study, self.reader_edit.text())
 
     def start_package_reading(self):
@@ -199,6 +208,7 @@ class ReadingPanel(QWidget):
     def _start(self, source: Path, study: str | None, reader: str):
         from dermstudy.reading import ReadingError, open_reading
         from dermstudy.ui.reader_window import ReaderWindow
+        from dermstudy.ui.screens import show_fitted
 
         if self.reader_window is not None:
             self._set_status("A reader window is already open; close it first.", error=True)
@@ -210,7 +220,7 @@ class ReadingPanel(QWidget):
         try:
             session = open_reading(source, study, reader)
         except ReadingError as exc:
-            self._set_status(str(exc), error=True)
+            self._set_status(in_gui_terms(str(exc), READING_LABELS), error=True)
             return None
         window = ReaderWindow(session)
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -218,8 +228,7 @@ class ReadingPanel(QWidget):
         self.reader_window = window
         if self.hide_main_check.isChecked() and self.window() is not None:
             self.window().hide()
-        window.resize(1280, 860)
-        window.show()
+        show_fitted(window, ReaderWindow.PREFERRED_SIZE)
         label = session.study_name
         self._set_status(f"Reading {label!r} as {session.reader}…")
         return window

@@ -18,7 +18,6 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFileDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -42,7 +41,10 @@ from dermstudy.analysis.report import build_report
 from dermstudy.jobs import CancelToken, Progress, ProgressEvent
 from dermstudy.reports import tables
 from dermstudy.reports.bundle import report_json, write_outputs
+from dermstudy.reports.display import fmt, fmt_interval, fmt_pct
 from dermstudy.reports.figures import build_figures, display_label, figure_bytes
+from dermstudy.ui.file_dialogs import existing_folder, save_file
+from dermstudy.ui.settings import load_json, save_json
 from dermstudy.ui.style import SPACING, hint_label, page_layout
 from dermstudy.ui.workers import JobWorker
 from dermstudy.workspace import Workspace
@@ -104,7 +106,7 @@ def format_cell(value: Any, decimals: bool) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
-        return f"{value:.2f}" if decimals else f"{value:.4g}"
+        return fmt(value) if decimals else f"{value:.4g}"
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
@@ -284,6 +286,7 @@ class ResultsPanel(QWidget):
 
         actions = QVBoxLayout()
         buttons = QHBoxLayout()
+        buttons.setSpacing(6)  # all five buttons fit beside the study choice on a 1280 px screen
         self.analyse_button = QPushButton("Analyse")
         self.analyse_button.setProperty("role", "primary")
         self.analyse_button.clicked.connect(self.start_analysis)
@@ -292,7 +295,7 @@ class ResultsPanel(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         buttons.addWidget(self.analyse_button)
         buttons.addWidget(self.cancel_button)
-        buttons.addSpacing(SPACING * 2)
+        buttons.addSpacing(SPACING)
         self.export_buttons = []
         for text, slot in (
             ("Save workbook…", self.export_workbook),
@@ -328,7 +331,7 @@ class ResultsPanel(QWidget):
         """Re-read the list of studies (keeps the current choice and any shown analysis)."""
         if self._closed:
             return
-        current = self.study_combo.currentData()
+        current = self.study_combo.currentData() or load_json("results/study")
         with Workspace.open(self.workspace_path) as ws:
             studies = list_studies(ws)
         self.study_combo.blockSignals(True)
@@ -353,10 +356,13 @@ class ResultsPanel(QWidget):
                     "SELECT id FROM studies WHERE name = ?", (name,)
                 ).fetchone()[0]
                 readers = study_readers(ws, study_id)
+        # The readers ticked when this study was last analysed (new readers start ticked).
+        unticked = set(load_json(f"results/unticked/{name}", []) or []) if name else set()
         for reader in readers:
             item = QListWidgetItem(reader)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked)
+            state = Qt.CheckState.Unchecked if reader in unticked else Qt.CheckState.Checked
+            item.setCheckState(state)
             self.reader_list.addItem(item)
         idle = self.worker is None or not self.worker.is_running()
         self.analyse_button.setEnabled(bool(readers) and idle)
@@ -393,6 +399,9 @@ class ResultsPanel(QWidget):
         if not readers:
             QMessageBox.information(self, "Results", "Tick at least one reader.")
             return
+        all_readers = [self.reader_list.item(i).text() for i in range(self.reader_list.count())]
+        save_json("results/study", study)
+        save_json(f"results/unticked/{study}", [r for r in all_readers if r not in readers])
         path = self.workspace_path
         self._run(
             lambda progress, cancel: analyse(path, study, readers, progress, cancel),
@@ -540,9 +549,7 @@ class ResultsPanel(QWidget):
         if self.analysis is None:
             return
         name = self.analysis.report["study"]["name"]
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save workbook", f"{name}-results.xlsx", "Excel workbook (*.xlsx)"
-        )
+        path = save_file(self, "Save workbook", f"{name}-results.xlsx", "Excel workbook (*.xlsx)")
         if path:
             self.save_workbook(Path(path) if path.endswith(".xlsx") else Path(path + ".xlsx"))
 
@@ -558,7 +565,7 @@ class ResultsPanel(QWidget):
     def export_figures(self) -> None:
         if self.analysis is None:
             return
-        folder = QFileDialog.getExistingDirectory(self, "Folder for the figures (PNG, SVG, PDF)")
+        folder = existing_folder(self, "Folder for the figures (PNG, SVG, PDF)")
         if folder:
             self.save_figures(Path(folder))
 
@@ -577,9 +584,7 @@ class ResultsPanel(QWidget):
         if self.analysis is None:
             return
         name = self.analysis.report["study"]["name"]
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save JSON", f"{name}-results.json", "JSON (*.json)"
-        )
+        path = save_file(self, "Save JSON", f"{name}-results.json", "JSON (*.json)")
         if path:
             atomic_write_bytes(Path(path), report_json(self.analysis.report).encode("utf-8"))
             self.status_label.setText(f"Saved {path}")
@@ -594,11 +599,11 @@ class ResultsPanel(QWidget):
 
 
 def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
+    return fmt_pct(value)
 
 
 def _num(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
+    return fmt(value, 3, missing="–")
 
 
 def headline_numbers(report: dict[str, Any]) -> list[tuple[str, str]]:
@@ -607,9 +612,7 @@ def headline_numbers(report: dict[str, Any]) -> list[tuple[str, str]]:
     rating = ai_auc.get("rating")
     auc_text = _num(rating if rating is not None else ai_auc.get("binary"))
     if ai_auc.get("ci_low") is not None:
-        auc_text += (
-            f" <span style='font-size:11pt'>[{ai_auc['ci_low']:.2f}–{ai_auc['ci_high']:.2f}]</span>"
-        )
+        auc_text += f" <span style='font-size:11pt'>{fmt_interval(ai_auc['ci_low'], ai_auc['ci_high'])}</span>"
     kappa = report["agreement"]["entity"]["fleiss_kappa"]
     return [
         ("entity accuracy (pooled)", _pct(report["entity"]["accuracy"])),

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -40,6 +39,7 @@ from PySide6.QtWidgets import (
 from dermstudy.datasets.summary import dataset_summary
 from dermstudy.entities import BY_CODE, ENTITIES
 from dermstudy.jobs import ProgressEvent
+from dermstudy.ui.file_dialogs import open_file, save_file
 from dermstudy.ui.style import SPACING, set_role
 from dermstudy.ui.workers import JobWorker
 from dermstudy.workspace import Workspace
@@ -395,15 +395,22 @@ class StudiesPanel(QWidget):
         layout.addWidget(self.counts_table, 3)
         layout.addWidget(self._caption("Readers"))
         layout.addWidget(self.readers_table, 2)
-        layout.addLayout(buttons)
         for table in (self.counts_table, self.readers_table):
             table.setMinimumWidth(200)  # the tables scroll inside; the details never need to
+            table.setMinimumHeight(96)  # header and a few rows: the details fit a 720 px screen
         scroll = QScrollArea()
         scroll.setWidget(host)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        return scroll
+        # The actions stay below the scrolling details, so they are never scrolled off screen.
+        details = QWidget()
+        details_layout = QVBoxLayout(details)
+        details_layout.setContentsMargins(0, 0, 0, 0)
+        details_layout.addWidget(scroll, 1)
+        buttons.setContentsMargins(SPACING, 0, 0, 0)
+        details_layout.addLayout(buttons)
+        return details
 
     @staticmethod
     def _caption(text: str) -> QLabel:
@@ -567,20 +574,14 @@ class StudiesPanel(QWidget):
         name = self.selected_study()
         if not name:
             return
-        out, _ = QFileDialog.getSaveFileName(
-            self,
-            "Export reader package",
-            str(Path.home() / f"{name}.zip"),
-            "Reader packages (*.zip)",
-        )
+        out = save_file(self, "Export reader package", f"{name}.zip", "Reader packages (*.zip)")
         if out:
             self.export_package(Path(out))
 
     def _choose_import(self) -> None:
-        file, _ = QFileDialog.getOpenFileName(
+        file = open_file(
             self,
             "Reader results (answers file, or the package beside it)",
-            str(Path.home()),
             "Answers or packages (*.sqlite *.zip);;All files (*)",
         )
         if file:

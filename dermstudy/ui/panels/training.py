@@ -19,7 +19,6 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QFrame,
     QGroupBox,
@@ -40,6 +39,8 @@ from dermstudy.jobs import ProgressEvent
 from dermstudy.paths import models_dir
 from dermstudy.training.config import resolve_config
 from dermstudy.training.plots import draw_loss_curve
+from dermstudy.ui.file_dialogs import open_file
+from dermstudy.ui.messages import in_gui_terms
 from dermstudy.ui.style import hint_label, page_layout
 from dermstudy.ui.workers import ProcessRunner
 from dermstudy.workspace import Workspace
@@ -111,7 +112,6 @@ class TrainingPanel(QWidget):
         left = QVBoxLayout()
         left.addWidget(self._build_model_box())
         left.addWidget(self._build_options_box())
-        left.addLayout(self._build_controls())
         left.addWidget(self._build_runs_box())
         left.addStretch(1)
         right = QVBoxLayout()
@@ -126,8 +126,12 @@ class TrainingPanel(QWidget):
         form_scroll.setFrameShape(QFrame.Shape.NoFrame)
         form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         form_scroll.setMinimumWidth(form_widget.sizeHint().width() + 20)
+        # Start/Stop and the progress stay below the scrolling form: always on screen.
+        form_column = QVBoxLayout()
+        form_column.addWidget(form_scroll, 1)
+        form_column.addLayout(self._build_controls())
         columns = QHBoxLayout()
-        columns.addWidget(form_scroll, 2)
+        columns.addLayout(form_column, 2)
         columns.addLayout(right, 3)
         layout = page_layout(self, "Training", intro)
         layout.addLayout(columns, 1)
@@ -144,6 +148,8 @@ class TrainingPanel(QWidget):
         self.preset_combo.currentIndexChanged.connect(self._apply_preset)
         self.init_edit = QLineEdit()
         self.init_edit.setPlaceholderText(f"default: {models_dir()}/<kind>.pt")
+        self.init_edit.textChanged.connect(self._update_enabled)
+        self.kind_combo.currentIndexChanged.connect(self._update_enabled)
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse_init)
         init_row = QHBoxLayout()
@@ -209,6 +215,8 @@ class TrainingPanel(QWidget):
         buttons.addWidget(self.stop_button)
         buttons.addStretch(1)
         self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
         self.status = QLabel("Ready.")
         self.status.setWordWrap(True)
         self.status.setProperty("role", "hint")
@@ -284,18 +292,43 @@ class TrainingPanel(QWidget):
         self.loss_combo.setCurrentText(preset["loss"])
         self.ema_edit.setText(f"{preset['ema']:g}")
 
+    def missing_model(self) -> str | None:
+        """What keeps a new run from starting, in the form's own words (None: nothing)."""
+        from dermstudy.glide.checkpoints import find_default_model
+
+        if self.scratch_check.isChecked():
+            return None
+        text = self.init_edit.text().strip()
+        if text:
+            if not Path(text).expanduser().is_file():
+                return f"“Start from”: there is no file {text}."
+            return None
+        kind = self.kind_combo.currentData()
+        filename = "upsample.pt" if kind == "upsampler" else "base.pt"
+        if find_default_model("upsample" if kind == "upsampler" else "base") is None:
+            return (
+                f"No model to start from: put {filename} into {models_dir()}, choose a checkpoint "
+                "with “Browse…”, or tick “Random initial weights”."
+            )
+        return None
+
     def _update_enabled(self) -> None:
         running = self.runner is not None and self.runner.is_running()
-        self.start_button.setEnabled(not running)
+        missing = self.missing_model()
+        self.start_button.setEnabled(not running and missing is None)
+        self.start_button.setToolTip(missing or "")
+        if not running and getattr(self, "status", None) is not None:
+            if missing is not None:
+                self.status.setText(missing)
+            elif self.status.text().startswith(("No model to start from", "“Start from”")):
+                self.status.setText("Ready.")
         self.resume_button.setEnabled(not running and self.runs_combo.count() > 0)
         self.stop_button.setEnabled(running)
         self.init_edit.setEnabled(not self.scratch_check.isChecked())
         self.model_options_edit.setEnabled(self.scratch_check.isChecked())
 
     def _browse_init(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(
-            self, "Initial GLIDE checkpoint", str(models_dir()), "Checkpoints (*.pt)"
-        )
+        name = open_file(self, "Initial GLIDE checkpoint", "Checkpoints (*.pt)", models_dir())
         if name:
             self.init_edit.setText(name)
 
@@ -325,7 +358,8 @@ class TrainingPanel(QWidget):
             try:
                 value = float(edit.text())
             except ValueError:
-                raise ValueError(f"{flag[2:]} must be a number, got {edit.text()!r}") from None
+                label = FLAG_LABELS[flag]
+                raise ValueError(f"“{label}” must be a number, got {edit.text()!r}") from None
             args += [flag, f"{value:g}"]
         args += [
             "--batch-size",
@@ -360,6 +394,10 @@ class TrainingPanel(QWidget):
                 "json",
             ]
         else:
+            missing = self.missing_model()
+            if missing is not None:
+                self.status.setText(missing)
+                return None
             try:
                 args = self.arguments()
             except ValueError as exc:
@@ -367,6 +405,7 @@ class TrainingPanel(QWidget):
                 return None
         self.records = []
         self.run_id = resume
+        self._completed = False
         draw_loss_curve(self.figure, [])
         self.canvas.draw_idle()
         self.progress_bar.setRange(0, 0)
@@ -375,8 +414,10 @@ class TrainingPanel(QWidget):
         runner.event.connect(self._on_event)
         runner.progress.connect(self._on_progress)
         runner.finished.connect(lambda _code: self._ended("Finished."))
-        runner.failed.connect(lambda message: self._ended(f"Failed: {message}"))
-        runner.cancelled.connect(lambda: self._ended("Stopped; resume the run from the list."))
+        runner.failed.connect(lambda message: self._ended(f"Failed: {gui_terms(message)}", False))
+        runner.cancelled.connect(
+            lambda: self._ended("Stopped; resume the run from the list.", False)
+        )
         runner.done.connect(self._on_done)
         self.runner = runner
         runner.start()
@@ -437,14 +478,49 @@ class TrainingPanel(QWidget):
         self.preview_label.set_source(pixmap)
         self.preview_caption.setText(f"step {step:,} · {path}")
 
-    def _ended(self, text: str) -> None:
+    def _ended(self, text: str, completed: bool = True) -> None:
         self._redraw()
         self.status.setText(text)
+        self._completed = completed
 
     def _on_done(self) -> None:
+        # A full bar only for a run that finished; a failed or stopped one shows how far it got.
         self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(1)
+        completed = getattr(self, "_completed", False)
+        if completed:
+            self.progress_bar.setValue(1)
+        elif self.records and self.records[-1].get("total"):
+            self.progress_bar.setRange(0, int(self.records[-1]["total"]))
+            self.progress_bar.setValue(int(self.records[-1]["step"]))
+        else:
+            self.progress_bar.setValue(0)
         self.refresh()
+
+
+# The command-line flags a child process may name in an error, and the form's label for each.
+FLAG_LABELS = {
+    "--init scratch": "Random initial weights",
+    "--init": "Start from",
+    "--model-options": "Model options",
+    "--epochs": "Epochs",
+    "--steps": "Steps",
+    "--batch-size": "Batch size",
+    "--lr": "Learning rate",
+    "--uncond-p": "Empty-caption share",
+    "--precision": "Precision",
+    "--loss": "Loss",
+    "--ema": "EMA rate",
+    "--device": "Device",
+    "--entity": "Images",
+    "--split": "Hold out",
+    "--preview-every": "Preview every",
+    "--checkpoint-every": "Checkpoint every",
+}
+
+
+def gui_terms(message: str) -> str:
+    """``message`` with every command-line flag replaced by the form field it comes from."""
+    return in_gui_terms(message, FLAG_LABELS)
 
 
 def _spin(low: int, high: int, value: int) -> QSpinBox:
