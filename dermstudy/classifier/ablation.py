@@ -471,6 +471,7 @@ def _train_one(
         "best_epoch": trained.best_epoch,
         "best_val_loss": trained.best_val_loss,
         "stopped_early": trained.stopped_early,
+        "stopped_by_time": trained.stopped_by_time,
         "seconds": trained.seconds,
         "checkpoint": str(checkpoint.relative_to(folder)),
         **metrics,

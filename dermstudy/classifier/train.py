@@ -37,6 +37,7 @@ class TrainOptions:
     augment: bool = True
     device: str = "cpu"
     threads: int = 0  # torch CPU threads; 0 = leave torch's default
+    time_limit_s: float = 0.0  # stop after the epoch that passes this (0 = no limit)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -49,6 +50,7 @@ class TrainResult:
     best_epoch: int = 0
     best_val_loss: float = math.inf
     stopped_early: bool = False
+    stopped_by_time: bool = False
     seconds: float = 0.0
 
 
@@ -135,8 +137,9 @@ def train_classifier(
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
-            running += float(loss) * len(index)
+            running += loss.detach().item() * len(index)
             seen += len(index)
+        train_seconds = time.monotonic() - epoch_started
         val_loss, val_acc = evaluate_loss(model, val_x, val_y, val_loss_fn, device)
         record = {
             "epoch": epoch,
@@ -144,6 +147,7 @@ def train_classifier(
             "val_loss": val_loss,
             "val_acc": val_acc,
             "seconds": time.monotonic() - epoch_started,
+            "train_seconds": train_seconds,
         }
         result.history.append(record)
         improved = val_loss < result.best_val_loss
@@ -156,6 +160,9 @@ def train_classifier(
             on_epoch(record)
         if waited >= options.patience:
             result.stopped_early = True
+            break
+        if options.time_limit_s and time.monotonic() - started > options.time_limit_s:
+            result.stopped_by_time = True  # a budgeted run: the best epoch so far is kept
             break
     model.load_state_dict(best_state)
     model.eval()

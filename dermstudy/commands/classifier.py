@@ -41,6 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     abl.add_argument("--val-fraction", type=float, default=0.1)
     abl.add_argument("--test-fraction", type=float, default=0.2)
     abl.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    abl.add_argument(
+        "--time-limit",
+        type=float,
+        default=0.0,
+        metavar="MIN",
+        help="per arm × seed: stop after the epoch that passes MIN minutes, keep the best",
+    )
     abl.add_argument("--name", help="run name (default: ablation-<date>-<time>)")
     abl.add_argument("--json", action="store_true", help="print the result as JSON")
     abl.add_argument("--xlsx", metavar="FILE", help="also write the tables to this workbook")
@@ -86,6 +93,7 @@ def _options(args: argparse.Namespace):
         augment=not args.no_augment,
         device=args.device,
         threads=args.threads,
+        time_limit_s=args.time_limit * 60,
     )
     return AblationOptions(
         protocol=args.protocol,
