@@ -308,7 +308,12 @@ def runs_folder(ws: Workspace) -> Path:
 
 
 def run_folder(ws: Workspace, name: str) -> Path:
-    return runs_folder(ws) / name
+    return run_folder_at(ws.root, name)
+
+
+def run_folder_at(workspace_root: Path, name: str) -> Path:
+    """The run's folder from the workspace path alone (no database connection needed)."""
+    return Path(workspace_root) / "classifier" / name
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -357,6 +362,7 @@ def run_ablation(
     }
     partitions: dict[str, dict[str, Any]] = {}
     _write_json(folder / "result.json", result)
+    progress(ProgressEvent(0, None, f"run {name}", {"event": "start", "run": name}))
     synthetic_ids = {im.id for im in pools.synthetic}
     total = len(options.arms) * options.seeds * options.train.epochs
     slot = 0
@@ -380,7 +386,7 @@ def run_ablation(
                         slot,
                         total,
                         f"{arm} seed {seed}: accuracy {seed_result['accuracy']:.3f}",
-                        {"event": "seed_done", "arm": arm, "seed": seed, "result": seed_result},
+                        {"event": "seed_done", "run": name, "arm": arm, "seed": seed},
                     )
                 )
     except Cancelled:
