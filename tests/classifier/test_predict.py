@@ -21,7 +21,10 @@ def study_ws(workspace):
     add_sample_images(library, 4, 4, seed=1)
     make_study(library, "s1")
     options = AblationOptions(
-        arms=("original",), seeds=1, train=TrainOptions(image_size=16, epochs=1), name="r"
+        arms=("original",),
+        seeds=1,
+        train=TrainOptions(image_size=16, epochs=1, threads=1),
+        name="r",
     )
     run_ablation(library.root, options)
     return library

@@ -23,7 +23,7 @@ def test_early_stopping_stops_after_patience_and_restores_the_best_epoch(monkeyp
     monkeypatch.setattr(train_module, "evaluate_loss", lambda *a: (next(scripted), 0.0))
     snapshots = {}
     x, y = _data()
-    options = TrainOptions(image_size=16, epochs=8, patience=3, augment=False)
+    options = TrainOptions(image_size=16, epochs=8, patience=3, augment=False, threads=1)
 
     def remember(record):
         snapshots[record["epoch"]] = {k: v.clone() for k, v in result_model().state_dict().items()}
@@ -47,7 +47,7 @@ def test_early_stopping_stops_after_patience_and_restores_the_best_epoch(monkeyp
 
 def test_same_seed_same_result_other_seed_other_result():
     x, y = _data()
-    options = TrainOptions(image_size=16, epochs=2, patience=5)
+    options = TrainOptions(image_size=16, epochs=2, patience=5, threads=1)
     a = train_classifier(x, y, x[:14], y[:14], options, seed=3)
     b = train_classifier(x, y, x[:14], y[:14], options, seed=3)
     c = train_classifier(x, y, x[:14], y[:14], options, seed=4)
@@ -72,7 +72,9 @@ def test_cancel_stops_training():
     token = CancelToken()
     token.cancel()
     with pytest.raises(Cancelled):
-        train_classifier(x, y, x[:7], y[:7], TrainOptions(image_size=16, epochs=3), 0, cancel=token)
+        train_classifier(
+            x, y, x[:7], y[:7], TrainOptions(image_size=16, epochs=3, threads=1), 0, cancel=token
+        )
 
 
 def test_empty_validation_set_is_refused():

@@ -26,6 +26,7 @@ def _tiny_form(panel, epochs: int) -> None:
     panel.epochs_spin.setValue(epochs)
     panel.size_spin.setValue(16)
     panel.device_combo.setCurrentText("cpu")
+    panel.threads_spin.setValue(1)
 
 
 def test_the_panel_is_listed_and_enabled_in_the_main_window():

@@ -141,6 +141,10 @@ class ClassifierPanel(QWidget):
         self.device_combo = QComboBox()
         self.device_combo.addItems(["auto", "cpu", "cuda"])
         form.addRow("Device", self.device_combo)
+        self.threads_spin = _spin(0, 256, 0)
+        self.threads_spin.setSpecialValueText("torch's default")
+        self.threads_spin.setToolTip("CPU threads; 1 is fastest on a small machine that is busy")
+        form.addRow("CPU threads", self.threads_spin)
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("automatic")
         form.addRow("Run name", self.name_edit)
@@ -214,6 +218,7 @@ class ClassifierPanel(QWidget):
             "--patience", str(self.patience_spin.value()),
             "--image-size", str(self.size_spin.value()),
             "--device", self.device_combo.currentText(),
+            "--threads", str(self.threads_spin.value()),
             "--progress", "json",
         ]  # fmt: skip
         if self.size_spin.value() % 8:
