@@ -307,6 +307,7 @@ class ClassifierPanel(QWidget):
         if not name or self.is_running():
             return
         self.run_name = name
+        self.runs_combo.setCurrentIndex(max(0, self.runs_combo.findData(name)))
         self._load_result()
         if self.result is not None:
             self.curves = curves_of(self.result)
