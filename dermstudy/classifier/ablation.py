@@ -289,8 +289,10 @@ def table3(result: dict) -> list[dict[str, Any]]:
         for arm in arms:
             summary = result["arms"][arm]["summary"]
             seeds = summary["seeds"]
-            if row == "accuracy":
-                out[f"{arm} accuracy"] = _cell(summary["accuracy"], seeds)
+            if row == "accuracy":  # as in sklearn's report: in the F1 column, with the support
+                out[f"{arm} precision"] = out[f"{arm} recall"] = ""
+                out[f"{arm} f1-score"] = _cell(summary["accuracy"], seeds)
+                out[f"{arm} support"] = summary["report"]["macro avg"]["support"]
                 continue
             cells = summary["report"][row]
             for metric in METRICS:

@@ -115,6 +115,9 @@ def test_a_run_writes_results_checkpoints_and_table3(ablation_ws):
     rows = result["table3"]
     assert [r["class"] for r in rows][-3:] == ["accuracy", "macro avg", "weighted avg"]
     assert len(rows) == 10 and "combined f1-score" in rows[0] and "original support" in rows[0]
+    assert all(list(row) == list(rows[0]) for row in rows)  # one set of columns
+    mean = result["arms"]["combined"]["summary"]["accuracy"]["mean"]
+    assert rows[7]["combined f1-score"] == f"{mean:.2f} ± " + rows[7]["combined f1-score"][-4:]
     epochs = [e for e in events if e.data.get("event") == "epoch"]
     assert len(epochs) == 2 * 2 * 2
     assert (folder / "curves.png").is_file()
