@@ -1,0 +1,236 @@
+"""``dermstudy classifier ablation|runs|show|predict``: the CNN ablation and its predictions."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from dermstudy.commands._common import UserError, open_workspace, print_json
+from dermstudy.jobs import Cancelled, CancelToken, JsonLinesProgress, TextProgressBar
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "classifier", help="CNN ablation: original / synthetic / combined images"
+    )
+    sub = parser.add_subparsers(dest="classifier_command", metavar="ACTION", required=True)
+
+    abl = sub.add_parser("ablation", help="train and test the arms over several seeds")
+    abl.add_argument("--protocol", choices=("held-out", "paper"), default="held-out")
+    abl.add_argument(
+        "--arms",
+        nargs="+",
+        metavar="ARM",
+        default=None,
+        help="original synthetic combined combined-matched (default: all four)",
+    )
+    abl.add_argument("--seeds", type=int, default=3, help="repetitions, seeds 0..N-1")
+    abl.add_argument("--epochs", type=int, default=100, help="most epochs (early stopping)")
+    abl.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
+    abl.add_argument("--model", choices=("paper-cnn", "resnet18"), default="paper-cnn")
+    abl.add_argument("--image-size", type=int, default=64, help="side in pixels (default 64)")
+    abl.add_argument("--batch-size", type=int, default=32)
+    abl.add_argument("--lr", type=float, default=1e-3)
+    abl.add_argument("--patience", type=int, default=5)
+    abl.add_argument("--no-augment", action="store_true", help="train without augmentation")
+    abl.add_argument(
+        "--split", help="held-out: the workspace split whose test side is the test set"
+    )
+    abl.add_argument("--val-fraction", type=float, default=0.1)
+    abl.add_argument("--test-fraction", type=float, default=0.2)
+    abl.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    abl.add_argument(
+        "--time-limit",
+        type=float,
+        default=0.0,
+        metavar="MIN",
+        help="per arm × seed: stop after the epoch that passes MIN minutes, keep the best",
+    )
+    abl.add_argument("--name", help="run name (default: ablation-<date>-<time>)")
+    abl.add_argument("--json", action="store_true", help="print the result as JSON")
+    abl.add_argument("--xlsx", metavar="FILE", help="also write the tables to this workbook")
+    abl.add_argument(
+        "--progress",
+        choices=("text", "json"),
+        default="text",
+        help="json: one JSON object per line on stdout (for the GUI)",
+    )
+    abl.set_defaults(handler=run_ablation_command)
+
+    runs = sub.add_parser("runs", help="the workspace's classifier runs")
+    runs.add_argument("--json", action="store_true")
+    runs.set_defaults(handler=run_list)
+
+    show = sub.add_parser("show", help="Table 3 of one run")
+    show.add_argument("run")
+    show.add_argument("--json", action="store_true")
+    show.add_argument("--xlsx", metavar="FILE", help="write the run's workbook")
+    show.set_defaults(handler=run_show)
+
+    pred = sub.add_parser("predict", help="store a trained model's predictions for a study")
+    pred.add_argument("study", help="study name")
+    pred.add_argument("--run", required=True, help="classifier run (see `classifier runs`)")
+    pred.add_argument("--arm", default="original")
+    pred.add_argument("--seed", type=int, default=0)
+    pred.add_argument("--model-name", help="name in the report (default: model, arm, run, seed)")
+    pred.add_argument("--json", action="store_true")
+    pred.set_defaults(handler=run_predict)
+
+
+def _options(args: argparse.Namespace):
+    from dermstudy.classifier.ablation import ARMS, AblationOptions
+    from dermstudy.classifier.train import TrainOptions
+
+    train = TrainOptions(
+        model=args.model,
+        image_size=args.image_size,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        patience=args.patience,
+        augment=not args.no_augment,
+        device=args.device,
+        threads=args.threads,
+        time_limit_s=args.time_limit * 60,
+    )
+    return AblationOptions(
+        protocol=args.protocol,
+        arms=tuple(args.arms) if args.arms else ARMS,
+        seeds=args.seeds,
+        split=args.split,
+        val_fraction=args.val_fraction,
+        test_fraction=args.test_fraction,
+        train=train,
+        name=args.name,
+    )
+
+
+def format_table3(result: dict) -> str:
+    from dermstudy.classifier.ablation import table3
+
+    rows = table3(result)
+    if not rows:
+        return "(no finished arm)"
+    columns = list(rows[0])
+    for row in rows:
+        columns += [c for c in row if c not in columns]
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
+    lines = ["  ".join(c.ljust(widths[c]) for c in columns)]
+    for row in rows:
+        lines.append("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns))
+    return "\n".join(lines)
+
+
+def run_ablation_command(args: argparse.Namespace) -> int:
+    from dermstudy.classifier.ablation import AblationError, run_ablation
+    from dermstudy.classifier.figures import write_xlsx
+    from dermstudy.training.splits import SplitError
+
+    options = _options(args)
+    cancel = CancelToken()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: cancel.cancel())
+    if args.progress == "json":
+        progress = JsonLinesProgress(sys.stdout)
+    else:
+        bar = TextProgressBar(label="classifier")
+
+        def progress(event):
+            if event.data.get("event") == "seed_done":
+                print(f"\n{event.message}", file=sys.stderr)
+            else:
+                bar(event)
+
+    with open_workspace(args, create=False) as ws:
+        workspace = ws.root
+    try:
+        result = run_ablation(workspace, options, progress=progress, cancel=cancel)
+    except (AblationError, SplitError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    except Cancelled:
+        print("dermstudy: classifier ablation cancelled (partial result kept)", file=sys.stderr)
+        return 130
+    if args.xlsx:
+        write_xlsx(result, Path(args.xlsx))
+    if args.json:
+        print_json(result)
+    elif args.progress == "text":
+        print(format_table3(result))
+        print(f"run {result['name']}: {workspace / 'classifier' / result['name']}")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from dermstudy.classifier.ablation import list_runs, load_result
+
+    with open_workspace(args, create=False) as ws:
+        runs = []
+        for name in list_runs(ws):
+            r = load_result(ws, name)
+            runs.append(
+                {
+                    "name": name,
+                    "status": r["status"],
+                    "model": r["model"],
+                    "protocol": r["options"]["protocol"],
+                    "arms": list(r["options"]["arms"]),
+                    "seeds": r["options"]["seeds"],
+                    "created_at": r["created_at"],
+                }
+            )
+    if args.json:
+        print_json(runs)
+    else:
+        for r in runs:
+            print(
+                f"{r['name']}  {r['status']:<9} {r['model']:<9} {r['protocol']:<8} "
+                f"{' '.join(r['arms'])} × {r['seeds']} seed(s)"
+            )
+        if not runs:
+            print("no classifier runs")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from dermstudy.classifier.ablation import AblationError, load_result
+    from dermstudy.classifier.figures import write_xlsx
+
+    with open_workspace(args, create=False) as ws:
+        try:
+            result = load_result(ws, args.run)
+        except AblationError as exc:
+            raise UserError(str(exc)) from None
+    if args.xlsx:
+        write_xlsx(result, Path(args.xlsx))
+    if args.json:
+        print_json(result)
+    else:
+        print(f"run {result['name']} ({result['status']}), model {result['model']}")
+        print(format_table3(result))
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from dermstudy.analysis.data import AnalysisInputError
+    from dermstudy.classifier.ablation import AblationError
+    from dermstudy.classifier.model import CheckpointError
+    from dermstudy.classifier.predict import predict_study
+
+    with open_workspace(args, create=False) as ws:
+        workspace = ws.root
+    try:
+        summary = predict_study(
+            workspace, args.study, args.run, args.arm, args.seed, args.model_name
+        )
+    except (AblationError, CheckpointError, AnalysisInputError) as exc:
+        raise UserError(str(exc)) from None
+    if args.json:
+        print_json(summary)
+    else:
+        print(
+            f"stored {summary['cases']} predictions of {summary['model']!r} for study "
+            f"{summary['study']!r} (accuracy on its cases {summary['accuracy_on_cases']:.3f})"
+        )
+    return 0

@@ -1,0 +1,365 @@
+"""Classifier panel: configure and run the CNN ablation, follow its curves and Table 3 as they come.
+
+A thin view over ``dermstudy classifier ablation``: the form becomes command-line arguments and the
+run happens in a ``… --progress json`` child process (``ProcessRunner``). Each finished epoch adds a
+point to the loss curves; each finished arm × seed re-reads the run's ``result.json`` and refreshes
+Table 3 and the per-seed table. Stop sends SIGTERM: the run ends after the current mini-batch and
+keeps what it finished. Earlier runs are shown by choosing them in the list.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.figure import Figure
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dermstudy.classifier.ablation import ARMS, run_folder_at
+from dermstudy.classifier.figures import curves_of, draw_curves
+from dermstudy.jobs import ProgressEvent
+from dermstudy.ui.style import hint_label, page_layout
+from dermstudy.ui.workers import ProcessRunner
+from dermstudy.workspace import Workspace
+
+TITLE = "Classifier"
+STOP_GRACE_MS = 30_000
+
+
+def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget:
+    return ClassifierPanel(workspace_path, parent)
+
+
+def _spin(low: int, high: int, value: int) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(low, high)
+    spin.setValue(value)
+    return spin
+
+
+class ClassifierPanel(QWidget):
+    def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace_path = Path(workspace_path)
+        self.runner: ProcessRunner | None = None
+        self.curves: dict[str, dict[int, list[dict]]] = {}
+        self.run_name: str | None = None
+        self.result: dict | None = None
+        self._build()
+        self.refresh()
+
+    # -- layout --------------------------------------------------------------------------------
+    def _build(self) -> None:
+        intro = hint_label(
+            "Does adding synthetic images help a CNN? Each arm trains on its own images and is "
+            "tested on the same held-out real images (split by lesion), over several seeds."
+        )
+        left = QVBoxLayout()
+        left.addWidget(self._build_form())
+        left.addLayout(self._build_controls())
+        left.addWidget(self._build_runs_box())
+        left.addStretch(1)
+        form = QWidget()
+        form.setLayout(left)
+        form.setMaximumWidth(360)
+        right = QSplitter()
+        right.setOrientation(right.orientation().Vertical)
+        curves_box = QGroupBox("Loss curves (solid: training, dashed: validation)")
+        self.figure = Figure(figsize=(6, 3.2), dpi=90)
+        self.canvas = FigureCanvasQTAgg(self.figure)
+        QVBoxLayout(curves_box).addWidget(self.canvas)
+        draw_curves(self.figure, {})
+        tables_box = QGroupBox("Table 3 layout: per class, mean ± sd over seeds")
+        self.table = QTableWidget(0, 0)
+        self.table.verticalHeader().setVisible(False)
+        self.seeds_table = QTableWidget(0, 7)
+        self.seeds_table.setHorizontalHeaderLabels(
+            ["arm", "seed", "train", "synthetic %", "accuracy", "macro F1", "best epoch"]
+        )
+        self.seeds_table.verticalHeader().setVisible(False)
+        self.seeds_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        tables = QVBoxLayout(tables_box)
+        tables.addWidget(self.table, 3)
+        tables.addWidget(self.seeds_table, 2)
+        right.addWidget(curves_box)
+        right.addWidget(tables_box)
+        right.setSizes([300, 400])
+        columns = QHBoxLayout()
+        columns.addWidget(form)
+        columns.addWidget(right, 1)
+        layout = page_layout(self, TITLE, intro)
+        layout.addLayout(columns, 1)
+
+    def _build_form(self) -> QGroupBox:
+        box = QGroupBox("Ablation")
+        form = QFormLayout(box)
+        self.protocol_combo = QComboBox()
+        self.protocol_combo.addItem("held-out (real test set, by lesion)", "held-out")
+        self.protocol_combo.addItem("paper (pool, random 80/20)", "paper")
+        form.addRow("Protocol", self.protocol_combo)
+        self.model_combo = QComboBox()
+        self.model_combo.addItem("research CNN (3 conv)", "paper-cnn")
+        self.model_combo.addItem("ResNet-18 (from scratch)", "resnet18")
+        form.addRow("Model", self.model_combo)
+        arms = QVBoxLayout()
+        self.arm_checks: dict[str, QCheckBox] = {}
+        for arm in ARMS:
+            check = QCheckBox(arm)
+            check.setChecked(True)
+            self.arm_checks[arm] = check
+            arms.addWidget(check)
+        form.addRow("Arms", arms)
+        self.seeds_spin = _spin(1, 20, 3)
+        form.addRow("Seeds", self.seeds_spin)
+        self.epochs_spin = _spin(1, 1000, 100)
+        form.addRow("Most epochs", self.epochs_spin)
+        self.patience_spin = _spin(1, 100, 5)
+        form.addRow("Patience", self.patience_spin)
+        self.size_spin = _spin(8, 512, 64)
+        self.size_spin.setSingleStep(8)
+        form.addRow("Image size", self.size_spin)
+        self.split_combo = QComboBox()
+        form.addRow("Test split", self.split_combo)
+        self.device_combo = QComboBox()
+        self.device_combo.addItems(["auto", "cpu", "cuda"])
+        form.addRow("Device", self.device_combo)
+        self.threads_spin = _spin(0, 256, 0)
+        self.threads_spin.setSpecialValueText("torch's default")
+        self.threads_spin.setToolTip("CPU threads; 1 is fastest on a small machine that is busy")
+        form.addRow("CPU threads", self.threads_spin)
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("automatic")
+        form.addRow("Run name", self.name_edit)
+        return box
+
+    def _build_controls(self) -> QVBoxLayout:
+        self.start_button = QPushButton("Run ablation")
+        self.start_button.setProperty("role", "primary")
+        self.start_button.clicked.connect(lambda: self.start())
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.clicked.connect(self.stop)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addStretch(1)
+        self.progress_bar = QProgressBar()
+        self.status = QLabel("Ready.")
+        self.status.setWordWrap(True)
+        self.status.setProperty("role", "hint")
+        column = QVBoxLayout()
+        column.addLayout(buttons)
+        column.addWidget(self.progress_bar)
+        column.addWidget(self.status)
+        self.stop_button.setEnabled(False)
+        return column
+
+    def _build_runs_box(self) -> QGroupBox:
+        box = QGroupBox("Runs")
+        self.runs_combo = QComboBox()
+        self.runs_combo.activated.connect(lambda _i: self.show_run(self.runs_combo.currentData()))
+        QVBoxLayout(box).addWidget(self.runs_combo)
+        return box
+
+    # -- state ---------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Re-read splits and runs from the workspace (called when the panel is shown)."""
+        from dermstudy.classifier.ablation import list_runs
+        from dermstudy.training.splits import list_splits
+
+        try:
+            with Workspace.open(self.workspace_path, create=False) as ws:
+                splits = [s.name for s in list_splits(ws)]
+                runs = list_runs(ws)
+        except Exception as exc:  # a missing workspace: say so, keep the panel usable
+            self.status.setText(f"Cannot read the workspace: {exc}")
+            return
+        current = self.split_combo.currentData()
+        self.split_combo.clear()
+        self.split_combo.addItem("default (training's split, else newest, else new)", "")
+        for name in splits:
+            self.split_combo.addItem(name, name)
+        index = self.split_combo.findData(current)
+        self.split_combo.setCurrentIndex(max(0, index))
+        self.runs_combo.clear()
+        for name in reversed(runs):
+            self.runs_combo.addItem(name, name)
+        if self.result is None and runs and not self.is_running():
+            self.show_run(runs[-1])
+
+    def arguments(self) -> list[str]:
+        arms = [arm for arm, check in self.arm_checks.items() if check.isChecked()]
+        if not arms:
+            raise ValueError("Choose at least one arm.")
+        args = [
+            "classifier", "ablation",
+            "--protocol", self.protocol_combo.currentData(),
+            "--model", self.model_combo.currentData(),
+            "--arms", *arms,
+            "--seeds", str(self.seeds_spin.value()),
+            "--epochs", str(self.epochs_spin.value()),
+            "--patience", str(self.patience_spin.value()),
+            "--image-size", str(self.size_spin.value()),
+            "--device", self.device_combo.currentText(),
+            "--threads", str(self.threads_spin.value()),
+            "--progress", "json",
+        ]  # fmt: skip
+        if self.size_spin.value() % 8:
+            raise ValueError("The image size must be a multiple of 8.")
+        if self.split_combo.currentData():
+            args += ["--split", self.split_combo.currentData()]
+        if self.name_edit.text().strip():
+            args += ["--name", self.name_edit.text().strip()]
+        return args
+
+    def is_running(self) -> bool:
+        return self.runner is not None and self.runner.is_running()
+
+    def start(self) -> ProcessRunner | None:
+        try:
+            args = self.arguments()
+        except ValueError as exc:
+            self.status.setText(str(exc))
+            return None
+        self.curves = {}
+        self.result = None
+        self.run_name = None
+        self._show_tables()
+        self._redraw()
+        self.progress_bar.setRange(0, 0)
+        self.status.setText("Decoding the images and preparing the arms…")
+        runner = ProcessRunner(args, self.workspace_path, self)
+        runner.event.connect(self._on_event)
+        runner.progress.connect(self._on_progress)
+        runner.finished.connect(lambda _code: self._ended("Finished."))
+        runner.failed.connect(lambda message: self._ended(f"Failed: {message}"))
+        runner.cancelled.connect(lambda: self._ended("Stopped; finished arms × seeds are kept."))
+        runner.done.connect(self._on_done)
+        self.runner = runner
+        runner.start()
+        self._update_enabled()
+        return runner
+
+    def stop(self) -> None:
+        if self.is_running():
+            self.status.setText("Stopping after the current mini-batch…")
+            self.runner.stop(grace_ms=STOP_GRACE_MS)
+
+    def shutdown(self) -> None:
+        if self.is_running():
+            self.runner.stop(grace_ms=STOP_GRACE_MS)
+            self.runner.wait(STOP_GRACE_MS)
+
+    def _update_enabled(self) -> None:
+        running = self.is_running()
+        self.start_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+
+    # -- events --------------------------------------------------------------------------------
+    def _on_progress(self, event: ProgressEvent) -> None:
+        if event.total:
+            self.progress_bar.setRange(0, event.total)
+            self.progress_bar.setValue(event.done)
+        if event.message:
+            self.status.setText(event.message)
+
+    def _on_event(self, event: dict) -> None:
+        kind = event.get("event")
+        if kind == "epoch":
+            arm, seed = event["arm"], int(event["seed"])
+            self.curves.setdefault(arm, {}).setdefault(seed, []).append(event)
+            self._redraw()
+        elif kind == "seed_done":
+            self.run_name = event.get("run") or self.run_name
+            self._load_result()
+        elif kind == "start":
+            self.run_name = event.get("run")
+
+    def _load_result(self) -> None:
+        if not self.run_name:
+            return
+        path = run_folder_at(self.workspace_path, self.run_name) / "result.json"
+        try:
+            self.result = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return
+        self._show_tables()
+
+    def show_run(self, name: str | None) -> None:
+        """Show a stored run: its curves and tables."""
+        if not name or self.is_running():
+            return
+        self.run_name = name
+        self.runs_combo.setCurrentIndex(max(0, self.runs_combo.findData(name)))
+        self._load_result()
+        if self.result is not None:
+            self.curves = curves_of(self.result)
+            self._redraw()
+            self.status.setText(
+                f"Run {name}: {self.result['status']}, model {self.result['model']}, protocol "
+                f"{self.result['options']['protocol']}."
+            )
+
+    def _redraw(self) -> None:
+        draw_curves(self.figure, self.curves, self.run_name or "")
+        self.canvas.draw_idle()
+
+    def _show_tables(self) -> None:
+        from dermstudy.classifier.ablation import table3
+
+        rows = table3(self.result) if self.result else []
+        columns = list(rows[0]) if rows else []
+        self.table.clear()
+        self.table.setRowCount(len(rows))
+        self.table.setColumnCount(len(columns))
+        self.table.setHorizontalHeaderLabels([c.replace(" ", "\n", 1) for c in columns])
+        for r, row in enumerate(rows):
+            for c, column in enumerate(columns):
+                self.table.setItem(r, c, QTableWidgetItem(str(row.get(column, ""))))
+        self.table.resizeColumnsToContents()
+        seeds = [
+            (arm, s)
+            for arm, data in (self.result or {}).get("arms", {}).items()
+            for s in data.get("seeds", [])
+        ]
+        self.seeds_table.setRowCount(len(seeds))
+        for r, (arm, s) in enumerate(seeds):
+            values = [
+                arm,
+                s["seed"],
+                s["n_train"],
+                f"{100 * s['train_synthetic_share']:.0f}",
+                f"{s['accuracy']:.3f}",
+                f"{s['report']['macro avg']['f1-score']:.3f}",
+                f"{s['best_epoch']} of {len(s['history'])}",
+            ]
+            for c, value in enumerate(values):
+                self.seeds_table.setItem(r, c, QTableWidgetItem(str(value)))
+
+    def _ended(self, text: str) -> None:
+        self._load_result()
+        self._redraw()
+        self.status.setText(text)
+
+    def _on_done(self) -> None:
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(1)
+        self._update_enabled()
+        self.refresh()
