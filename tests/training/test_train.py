@@ -306,7 +306,9 @@ def test_split_entity_filter_and_frozen_text(real_workspace):
         real_workspace.root, tiny_config(steps=2, freeze_text=True, ema=0.0, init="scratch")
     )
     first = state_of(frozen.folder / "final.pt")
-    fresh = train(real_workspace.root, tiny_config(steps=2, ema=0.0, preview_every=0))
+    # Three steps: the zero-initialised output layers (as the reference) pass no gradient to the
+    # text branch in the first step.
+    fresh = train(real_workspace.root, tiny_config(steps=3, ema=0.0, preview_every=0))
     unfrozen = state_of(fresh.folder / "final.pt")
     # Same seed, same initial weights: the frozen run's text weights stayed at their initial values.
     from dermstudy.training.loop import build_model

@@ -286,7 +286,7 @@ def test_run_reader_window_returns_when_closed(qtbot, tmp_path):
     QTimer.singleShot(300, close_reader)
     assert run_reader_window(session) == 0
     session.close()
-    assert shown == ["dermstudy reader — pilot — dr-r"]
+    assert shown == ["pilot — dr-r — dermstudy"]  # the app name once, at the end
 
 
 def test_only_advancing_enters_are_timed(qtbot, tmp_path, open_reader):

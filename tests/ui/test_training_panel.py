@@ -82,10 +82,28 @@ def test_panel_starts_shows_progress_stops_and_resumes_a_run(qtbot, train_ws, tm
         assert get_run(ws, run_id).step > run.step
 
 
+def test_without_a_model_the_form_is_ready_to_fine_tune_the_demo_model(
+    qtbot, train_ws, tmp_path, monkeypatch
+):
+    from dermstudy.paths import DEMO_DIR
+    from dermstudy.ui.panels.training import DEMO_FINE_TUNE, create_panel
+
+    monkeypatch.setenv("DERMSTUDY_MODELS", str(tmp_path / "no-models"))
+    monkeypatch.setenv("DERMSTUDY_DEMO_MODELS", str(DEMO_DIR / "models"))
+    panel = create_panel(train_ws)
+    qtbot.addWidget(panel)
+    assert panel.start_button.isEnabled() and "demo model" in panel.status.text()
+    args = panel.arguments()
+    assert "--init" not in args  # the default resolves to the demo model of the chosen kind
+    assert args[args.index("--steps") + 1] == str(DEMO_FINE_TUNE["steps"])
+    assert args[args.index("--batch-size") + 1] == str(DEMO_FINE_TUNE["batch_size"])
+
+
 def test_start_needs_a_model_and_says_so_in_the_forms_words(qtbot, train_ws, tmp_path, monkeypatch):
     from dermstudy.ui.panels.training import create_panel, gui_terms
 
     monkeypatch.setenv("DERMSTUDY_MODELS", str(tmp_path / "no-models"))
+    monkeypatch.setenv("DERMSTUDY_DEMO_MODELS", str(tmp_path / "no-demo"))
     panel = create_panel(train_ws)
     qtbot.addWidget(panel)
     assert not panel.start_button.isEnabled()

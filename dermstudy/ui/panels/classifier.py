@@ -14,10 +14,12 @@ from pathlib import Path
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -77,9 +80,15 @@ class ClassifierPanel(QWidget):
         left.addLayout(self._build_controls())
         left.addWidget(self._build_runs_box())
         left.addStretch(1)
-        form = QWidget()
-        form.setLayout(left)
-        form.setMaximumWidth(360)
+        form_widget = QWidget()
+        form_widget.setLayout(left)
+        # Taller than a laptop screen: the form scrolls instead of squeezing or clipping its rows.
+        form = QScrollArea()
+        form.setWidget(form_widget)
+        form.setWidgetResizable(True)
+        form.setFrameShape(QFrame.Shape.NoFrame)
+        form.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        form.setMinimumWidth(form_widget.sizeHint().width() + 20)
         right = QSplitter()
         right.setOrientation(right.orientation().Vertical)
         curves_box = QGroupBox("Loss curves (solid: training, dashed: validation)")
