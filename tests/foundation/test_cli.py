@@ -10,14 +10,14 @@ from tests.conftest import NetworkAccessError
 def test_demo_without_gui_builds_the_demo_workspace(tmp_path, capsys):
     assert main(["--workspace", str(tmp_path / "demo"), "demo", "--no-gui"]) == 0
     out = capsys.readouterr().out
-    assert "total       140" in out
+    assert "total       140         70" in out
     assert main(["--workspace", str(tmp_path / "demo"), "dataset", "summary", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["total"] == 140
-    assert all(v == {"real": 20, "synthetic": 0} for v in summary["by_entity"].values())
+    assert summary["total"] == 210
+    assert all(v == {"real": 20, "synthetic": 10} for v in summary["by_entity"].values())
     # reopening the demo imports nothing twice
     assert main(["--workspace", str(tmp_path / "demo"), "demo", "--no-gui"]) == 0
-    assert "total       140" in capsys.readouterr().out
+    assert "total       140         70" in capsys.readouterr().out
 
 
 def test_dataset_import_json_summary_and_clear_errors(tmp_path, ham_folder, capsys):
