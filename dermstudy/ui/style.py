@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from functools import cache
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPalette
-from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from dermstudy.paths import RESOURCES_DIR
 
@@ -115,6 +116,20 @@ def page_layout(panel: QWidget, title: str, intro: QLabel | None = None) -> QVBo
     if intro is not None:
         layout.addWidget(intro)
     return layout
+
+
+def scrolling_form(layout: QVBoxLayout) -> QScrollArea:
+    """A panel's form column that scrolls vertically instead of squeezing or clipping its rows
+    when the form is taller than a laptop screen; as wide as the form needs."""
+    content = QWidget()
+    content.setLayout(layout)
+    area = QScrollArea()
+    area.setWidget(content)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setMinimumWidth(content.sizeHint().width() + 20)
+    return area
 
 
 def app_icon() -> QIcon:

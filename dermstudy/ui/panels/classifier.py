@@ -14,12 +14,10 @@ from pathlib import Path
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
-    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -27,7 +25,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -39,7 +36,7 @@ from PySide6.QtWidgets import (
 from dermstudy.classifier.ablation import ARMS, run_folder_at
 from dermstudy.classifier.figures import curves_of, draw_curves
 from dermstudy.jobs import ProgressEvent
-from dermstudy.ui.style import hint_label, page_layout
+from dermstudy.ui.style import hint_label, page_layout, scrolling_form
 from dermstudy.ui.workers import ProcessRunner
 from dermstudy.workspace import Workspace
 
@@ -80,15 +77,7 @@ class ClassifierPanel(QWidget):
         left.addLayout(self._build_controls())
         left.addWidget(self._build_runs_box())
         left.addStretch(1)
-        form_widget = QWidget()
-        form_widget.setLayout(left)
-        # Taller than a laptop screen: the form scrolls instead of squeezing or clipping its rows.
-        form = QScrollArea()
-        form.setWidget(form_widget)
-        form.setWidgetResizable(True)
-        form.setFrameShape(QFrame.Shape.NoFrame)
-        form.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        form.setMinimumWidth(form_widget.sizeHint().width() + 20)
+        form = scrolling_form(left)
         right = QSplitter()
         right.setOrientation(right.orientation().Vertical)
         curves_box = QGroupBox("Loss curves (solid: training, dashed: validation)")

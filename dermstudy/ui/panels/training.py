@@ -20,14 +20,12 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
-    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QVBoxLayout,
@@ -41,7 +39,7 @@ from dermstudy.training.config import resolve_config
 from dermstudy.training.plots import draw_loss_curve
 from dermstudy.ui.file_dialogs import open_file
 from dermstudy.ui.messages import in_gui_terms
-from dermstudy.ui.style import hint_label, page_layout
+from dermstudy.ui.style import hint_label, page_layout, scrolling_form
 from dermstudy.ui.workers import ProcessRunner
 from dermstudy.workspace import Workspace
 
@@ -129,15 +127,7 @@ class TrainingPanel(QWidget):
         right = QVBoxLayout()
         right.addWidget(self._build_curve_box(), 3)
         right.addWidget(self._build_preview_box(), 4)
-        # The form is taller than a laptop screen: it scrolls instead of squeezing its rows.
-        form_widget = QWidget()
-        form_widget.setLayout(left)
-        form_scroll = QScrollArea()
-        form_scroll.setWidget(form_widget)
-        form_scroll.setWidgetResizable(True)
-        form_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        form_scroll.setMinimumWidth(form_widget.sizeHint().width() + 20)
+        form_scroll = scrolling_form(left)
         # Start/Stop and the progress stay below the scrolling form: always on screen.
         form_column = QVBoxLayout()
         form_column.addWidget(form_scroll, 1)
