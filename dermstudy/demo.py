@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from dermstudy.datasets.summary import dataset_summary
 from dermstudy.entities import CODES
 from dermstudy.paths import DEMO_DIR
 from dermstudy.workspace import Workspace
@@ -59,31 +60,29 @@ def import_shipped_synthetic(ws: Workspace, folder: Path) -> int:
     if not manifest.is_file():
         return 0
     entries = json.loads(manifest.read_text(encoding="utf-8"))
-    known = {row[0] for row in ws.conn.execute("SELECT sha256 FROM images")}
-    added = 0
-    for entry in entries:
-        if entry["sha256"] in known:
-            continue
+    before = dataset_summary(ws)["total"]
+    for entry in entries:  # storing is idempotent by content: a second demo adds nothing
         data = (folder / entry["file"]).read_bytes()
         with Image.open(folder / entry["file"]) as image:
             width, height = image.size
         store_generated_png(ws, data, width, height, entry["entity"], entry["provenance"])
-        added += 1
-    return added
+    return dataset_summary(ws)["total"] - before
+
+
+def _has_demo_study(ws: Workspace) -> bool:
+    from dermstudy.study.queries import list_studies
+
+    return any(study["name"] == DEMO_STUDY for study in list_studies(ws))
 
 
 def _create_study(ws: Workspace) -> bool:
     """The default 140-case study: 10 real + 10 synthetic per entity, if there are enough images."""
     from dermstudy.study.builder import StudyDesign, create_study
 
-    if ws.conn.execute("SELECT 1 FROM studies WHERE name = ?", (DEMO_STUDY,)).fetchone():
+    if _has_demo_study(ws):
         return False
-    synthetic = dict(
-        ws.conn.execute(
-            "SELECT entity, COUNT(*) FROM images WHERE kind = 'synthetic' GROUP BY entity"
-        ).fetchall()
-    )
-    if any(synthetic.get(code, 0) < 10 for code in CODES):
+    by_entity = dataset_summary(ws)["by_entity"]
+    if any(by_entity[code]["synthetic"] < 10 for code in CODES):
         return False  # no shipped synthetic images (e.g. a trimmed install): no mixed study
     design = StudyDesign.with_counts(DEMO_STUDY, seed=DEMO_SEED)
     create_study(ws, design)
@@ -101,7 +100,7 @@ def _demo_answers(root: Path) -> int:
     from dermstudy.study.queries import answer_key
 
     with Workspace.open(root) as ws:
-        if not ws.conn.execute("SELECT 1 FROM studies WHERE name = ?", (DEMO_STUDY,)).fetchone():
+        if not _has_demo_study(ws):
             return 0
         truth = {row["case"]: row for row in answer_key(ws, DEMO_STUDY)}
     rng = random.Random(DEMO_SEED)
