@@ -41,6 +41,15 @@ JobFunction = Callable[..., Any]
 _PROGRESS_INTERVAL_S = 0.033
 
 
+def show_progress(bar: Any, label: Any, event: ProgressEvent) -> None:
+    """A job's progress event on a panel's progress bar and status label."""
+    if event.total:
+        bar.setRange(0, event.total)
+        bar.setValue(event.done)
+    if event.message:
+        label.setText(event.message)
+
+
 def one_line_error(exc: BaseException) -> str:
     """A single readable line for an exception (what the user sees; never a stack trace)."""
     text = str(exc).strip().splitlines()

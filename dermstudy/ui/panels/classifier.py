@@ -37,7 +37,7 @@ from dermstudy.classifier.ablation import ARMS, run_folder_at
 from dermstudy.classifier.figures import curves_of, draw_curves
 from dermstudy.jobs import ProgressEvent
 from dermstudy.ui.style import hint_label, page_layout, scrolling_form
-from dermstudy.ui.workers import ProcessRunner
+from dermstudy.ui.workers import ProcessRunner, show_progress
 from dermstudy.workspace import Workspace
 
 TITLE = "Classifier"
@@ -272,11 +272,7 @@ class ClassifierPanel(QWidget):
 
     # -- events --------------------------------------------------------------------------------
     def _on_progress(self, event: ProgressEvent) -> None:
-        if event.total:
-            self.progress_bar.setRange(0, event.total)
-            self.progress_bar.setValue(event.done)
-        if event.message:
-            self.status.setText(event.message)
+        show_progress(self.progress_bar, self.status, event)
 
     def _on_event(self, event: dict) -> None:
         kind = event.get("event")

@@ -39,7 +39,7 @@ from dermstudy.jobs import ProgressEvent
 from dermstudy.quality.report import NearestReal, QualityOptions, QualityReport, compute_quality
 from dermstudy.quality.tables import COLUMNS, cell, value, write_xlsx
 from dermstudy.ui.style import SPACING, hint_label, page_layout
-from dermstudy.ui.workers import JobWorker
+from dermstudy.ui.workers import JobWorker, show_progress
 
 TITLE = "Quality"
 PAIR_SIZE = 240
@@ -269,11 +269,7 @@ class QualityPanel(QWidget):
             self.status_label.setText("Computing…")
 
     def _on_progress(self, event: ProgressEvent) -> None:
-        if event.total:
-            self.progress_bar.setRange(0, event.total)
-            self.progress_bar.setValue(event.done)
-        if event.message:
-            self.status_label.setText(event.message)
+        show_progress(self.progress_bar, self.status_label, event)
 
     def _on_failed(self, message: str) -> None:
         self.status_label.setText(f"Failed: {message}")

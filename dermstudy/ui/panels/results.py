@@ -46,7 +46,7 @@ from dermstudy.reports.figures import build_figures, display_label, figure_bytes
 from dermstudy.ui.file_dialogs import existing_folder, save_file
 from dermstudy.ui.settings import load_json, save_json
 from dermstudy.ui.style import SPACING, hint_label, page_layout
-from dermstudy.ui.workers import JobWorker
+from dermstudy.ui.workers import JobWorker, show_progress
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.core import atomic_write_bytes
 
@@ -425,11 +425,7 @@ class ResultsPanel(QWidget):
             self.status_label.setText(message)
 
     def _on_progress(self, event: ProgressEvent) -> None:
-        if event.total:
-            self.progress_bar.setRange(0, event.total)
-            self.progress_bar.setValue(event.done)
-        if event.message:
-            self.status_label.setText(event.message)
+        show_progress(self.progress_bar, self.status_label, event)
 
     def _on_failed(self, message: str) -> None:
         self.status_label.setText(f"Failed: {message}")

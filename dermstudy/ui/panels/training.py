@@ -40,7 +40,7 @@ from dermstudy.training.plots import draw_loss_curve
 from dermstudy.ui.file_dialogs import open_file
 from dermstudy.ui.messages import in_gui_terms
 from dermstudy.ui.style import hint_label, page_layout, scrolling_form
-from dermstudy.ui.workers import ProcessRunner
+from dermstudy.ui.workers import ProcessRunner, show_progress
 from dermstudy.workspace import Workspace
 
 TITLE = "Training"
@@ -457,11 +457,7 @@ class TrainingPanel(QWidget):
             self.runner.wait(STOP_GRACE_MS)
 
     def _on_progress(self, event: ProgressEvent) -> None:
-        if event.total:
-            self.progress_bar.setRange(0, event.total)
-            self.progress_bar.setValue(event.done)
-        if event.message:
-            self.status.setText(event.message)
+        show_progress(self.progress_bar, self.status, event)
 
     def _on_event(self, event: dict) -> None:
         kind = event.get("event")
