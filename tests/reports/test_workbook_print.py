@@ -91,7 +91,7 @@ def test_each_figure_gets_a_page_of_its_own(workbook):
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="needs LibreOffice (soffice)")
-def test_libreoffice_pdf_has_no_blank_pages(workbook, tmp_path):
+def test_libreoffice_pdf_has_no_blank_pages_and_one_page_per_figure(workbook, tmp_path):
     PdfReader = pytest.importorskip("pypdf").PdfReader
 
     subprocess.run(
@@ -100,7 +100,21 @@ def test_libreoffice_pdf_has_no_blank_pages(workbook, tmp_path):
         capture_output=True,
         timeout=240,
     )
-    reader = PdfReader(tmp_path / "report.pdf")
-    blank = [n for n, page in enumerate(reader.pages, 1) if not page.extract_text().strip()]
-    images = [n for n, page in enumerate(reader.pages, 1) if page.images]
-    assert blank == [] or set(blank) <= set(images)  # a figure page may carry no text
+    pages = [page.extract_text() for page in PdfReader(tmp_path / "report.pdf").pages]
+    # Every printed page carries text: no print area spills onto an empty page, and no figure
+    # runs over into a page of its own (that page would hold an image part but no caption).
+    assert [n for n, text in enumerate(pages, 1) if not text.strip()] == []
+    # Each figure's caption line appears on exactly one page, and no page holds two figures.
+    captions = _figure_captions(workbook)
+    assert captions
+    pages_of = {c: [n for n, t in enumerate(pages) if c in t.splitlines()] for c in captions}
+    assert all(len(found) == 1 for found in pages_of.values()), pages_of
+    assert len({found[0] for found in pages_of.values()}) == len(captions)
+
+
+def _figure_captions(path) -> list[str]:
+    """The name written above each figure on the Figures sheet (the sheet title excluded)."""
+    ws = load_workbook(path)["Figures"]
+    return [
+        row[0] for row in ws.iter_rows(min_row=2, values_only=True) if row and row[0] is not None
+    ]
