@@ -141,11 +141,9 @@ def grab_workbook_page(root: Path, study: str, tmp: Path, out: Path) -> None:
     )
     pages = [page.extract_text() for page in PdfReader(tmp / "report.pdf").pages]
     number = next(n for n, text in enumerate(pages, 1) if text.startswith("Entity classification"))
-    subprocess.run(
-        ["pdftoppm", "-r", "90", "-png", "-singlefile", "-f", str(number), "-l", str(number)]
-        + [str(tmp / "report.pdf"), str(tmp / "page")],
-        check=True,
-    )
+    page_range = ["-f", str(number), "-l", str(number)]
+    pdftoppm = ["pdftoppm", "-r", "90", "-png", "-singlefile", *page_range]
+    subprocess.run([*pdftoppm, str(tmp / "report.pdf"), str(tmp / "page")], check=True)
     save_png(Image.open(tmp / "page.png").convert("RGB"), out / "demo-workbook.png")
 
 
