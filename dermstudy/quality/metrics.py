@@ -27,10 +27,10 @@ from skimage.metrics import mean_squared_error, peak_signal_noise_ratio, structu
 
 PIXEL_RANGE = "[0, 1]"
 PAIRING_RULE = (
-    "per entity, the synthetic images (in workspace order) and the real images are each shuffled "
-    "with random.Random(seed); the i-th synthetic image is paired with the i-th real image, "
-    "min(n_synthetic, n_real) pairs; both are centre-cropped to a square and resized (PIL bicubic) "
-    "to size x size pixels"
+    "per entity, the synthetic images (in workspace order) are shuffled with random.Random(seed) "
+    "and the real images with random.Random(seed + 1); the i-th synthetic image is paired with "
+    "the i-th real image, min(n_synthetic, n_real) pairs; both are centre-cropped to a square and "
+    "resized (PIL bicubic) to size x size pixels"
 )
 WEAK_PAIRING_NOTE = (
     "SSIM/PSNR/MSE compare each synthetic image with an unrelated real image of the same entity: "

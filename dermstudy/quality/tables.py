@@ -24,9 +24,14 @@ COLUMNS: list[tuple[str, str]] = [
     ("cls_fd", "Cls FD"),
     ("cls_kid", "Cls KID ± sd"),
     ("near_copies", "Near-copies"),
+    ("min_pixel_rmse", "Min RMSE"),
+    ("min_feature_cosine", "Min cos"),
 ]
 
-_DIGITS = {"ssim": 3, "psnr": 2, "mse": 4, "fid": 1, "is": 2, "kid": 4, "cls_fd": 2, "cls_kid": 4}
+_DIGITS = {
+    "ssim": 3, "psnr": 2, "mse": 4, "fid": 1, "is": 2, "kid": 4, "cls_fd": 2, "cls_kid": 4,
+    "min_pixel_rmse": 4, "min_feature_cosine": 4,
+}  # fmt: skip
 
 
 def value(row: QualityRow, key: str) -> float | int | str | None:
@@ -114,7 +119,7 @@ def write_xlsx(report: QualityReport, path: Path) -> None:
     headers = [
         "entity", "n_synthetic", "n_real", "n_pairs", "ssim", "psnr", "mse", "fid", "is_mean",
         "is_std", "kid_mean", "kid_std", "kid_subset_size", "cls_fd", "cls_kid_mean",
-        "cls_kid_std", "near_copies", "notes",
+        "cls_kid_std", "near_copies", "min_pixel_rmse", "min_feature_cosine", "notes",
     ]  # fmt: skip
     sheet.append(headers)
     for row in [*report.rows, report.overall]:
