@@ -61,7 +61,7 @@ def write_xlsx(result: dict[str, Any], path: Path) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    from dermstudy.classifier.ablation import table3
+    from dermstudy.classifier.ablation import support_cell, table3
 
     bold = Font(bold=True)
     wb = Workbook()
@@ -97,7 +97,7 @@ def write_xlsx(result: dict[str, Any], path: Path) -> None:
                     f"{cells[m]['mean']:.3f} ({cells[m]['sd']:.3f})"
                     for m in ("precision", "recall", "f1-score")
                 ]
-                + [cells["support"]]
+                + [support_cell(cells)]
             )
         acc = summary["accuracy"]
         ws.append(["accuracy", f"{acc['mean']:.3f} ({acc['sd']:.3f})"])
