@@ -68,6 +68,9 @@ def cell(row: QualityRow, key: str) -> str:
         std = {"is": row.is_std, "kid": row.kid_std, "cls_kid": row.cls_kid_std}[key]
         if mean is None:
             return "–"
+        if key == "cls_kid" and std is not None and math.isfinite(mean) and math.isfinite(std):
+            # Same reason as Cls FD: 0.0000 ± 0.0000 would hide a small-scale feature space.
+            return f"{mean:.3g} ± {std:.2g}"
         return f"{_number(mean, digits)} ± {_number(std, digits)}"
     return _number(getattr(row, key), digits)
 
@@ -96,6 +99,8 @@ def to_text(report: QualityReport) -> str:
             lines.append(f"note [{r.entity}]: {note}")
     for metric, reason in report.skipped.items():
         lines.append(f"skipped [{metric}]: {reason}")
+    for kind, name in report.extractors.items():
+        lines.append(f"features [{kind}]: {name}")
     copies = [m for m in report.memorisation if m.near_copy]
     if copies:
         lines.append(f"near-copies ({len(copies)}):")

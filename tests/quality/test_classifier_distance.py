@@ -97,6 +97,7 @@ def test_cli_prints_the_classifier_distance_columns(trained_ws, capsys):
     header = next(line for line in out.splitlines() if line.startswith("Entity"))
     assert "Cls FD" in header and "Cls KID ± sd" in header
     assert "skipped [classifier]" not in out
+    assert f"features [classifier]: {ClassifierFeatures(checkpoint).name} ({checkpoint})" in out
     assert main([*args, "--json"]) in (0, None)
     data = json.loads(capsys.readouterr().out)
     assert [r["entity"] for r in data["rows"]] == ["mel", "vasc"]
