@@ -4,6 +4,7 @@ table's Fréchet/kernel distance on its features (tiny blob images made on the f
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -24,11 +25,12 @@ from tests.classifier.conftest import add_images
 TINY = TrainOptions(image_size=16, epochs=2, patience=5, threads=1)
 
 
-@pytest.fixture
-def trained_ws(tmp_path):
+@pytest.fixture(scope="module")
+def trained_ws(tmp_path_factory):
     """8 real (2 per lesion) and 4 synthetic blob images per entity, and a trained `original` and
-    `combined` classifier (one seed, two epochs, 16 px; `combined` is the newer file)."""
-    ws = Workspace.open(tmp_path / "ws")
+    `combined` classifier (one seed, two epochs, 16 px; `combined` is the newer file). Trained once
+    for the module; the tests only add feature caches and their own checkpoint copies."""
+    ws = Workspace.open(tmp_path_factory.mktemp("trained") / "ws")
     add_images(ws, "real", 8, images_per_lesion=2)
     add_images(ws, "synthetic", 4)
     options = AblationOptions(arms=("original", "combined"), seeds=1, train=TINY, name="tiny")
@@ -72,9 +74,12 @@ def test_quality_uses_the_trained_real_image_classifier_and_its_own_preprocessin
     assert report.overall.cls_fd == pytest.approx(metrics.frechet_distance(f_syn, f_real), rel=1e-4)
 
 
-def test_a_retrained_checkpoint_under_the_same_name_does_not_reuse_cached_features(trained_ws):
+def test_a_retrained_checkpoint_under_the_same_name_does_not_reuse_cached_features(
+    trained_ws, tmp_path
+):
     ws = trained_ws
-    checkpoint = find_classifier_checkpoint(ws.root)
+    checkpoint = tmp_path / "original-seed0.pt"
+    shutil.copy(find_classifier_checkpoint(ws.root), checkpoint)
     options = QualityOptions(inception=False, classifier=str(checkpoint), max_real=0)
     before = compute_quality(ws, options)
     model, saved = load_checkpoint(checkpoint)
