@@ -11,14 +11,23 @@ Prints JSON lines:
   default is smaller and the line also gives ``estimated_7x100_seconds``: the measured
   non-Inception time scaled to 7 x 100 plus 1,400 images at the measured Inception rate.
 
-Every line names the CPU and the load average. Usage::
+``--source DIR`` (a HAM10000-layout folder, e.g. ``../shared/ham10000-200x150``) builds the table's
+workspace from that folder instead: per entity a seeded sample of ``--per-entity`` images is imported
+as real, and ``--per-entity`` OTHER images of the entity, unmodified, are imported as "synthetic".
+An entity with fewer than twice that many images (df: 115, vasc: 142 in HAM10000) is topped up
+with transposed / rotated / mirrored versions of its "synthetic" images (never of its real ones).
+That gives the issue's 7 x 100 table from real data; the line says how many images were distinct.
+
+Every line names the CPU and the load average (at the start and at the end). Usage::
 
     nice -n 10 python bench/quality.py [--images 16] [--per-entity 6] [--threads 2]
+    python bench/quality.py --source ../shared/ham10000-200x150 --per-entity 100 --images 32
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import platform
@@ -103,9 +112,68 @@ def make_workspace(root: Path, per_entity: int) -> Workspace:
     return ws
 
 
-def bench_table(per_entity: int, inception_rate: float | None) -> dict:
+VARIANTS = [
+    Image.Transpose.FLIP_LEFT_RIGHT,
+    Image.Transpose.FLIP_TOP_BOTTOM,
+    Image.Transpose.ROTATE_180,
+    Image.Transpose.ROTATE_90,
+    Image.Transpose.ROTATE_270,
+    Image.Transpose.TRANSPOSE,
+    Image.Transpose.TRANSVERSE,
+]
+
+
+def make_workspace_from_folder(root: Path, source: Path, per_entity: int) -> tuple[Workspace, dict]:
+    """Real: ``per_entity`` images per entity; "synthetic": ``per_entity`` other real images."""
+    with open(source / "HAM10000_metadata.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    by_entity: dict[str, list[dict]] = {}
+    for row in rows:
+        by_entity.setdefault(row["dx"], []).append(row)
+    images = {p.stem: p for p in (source / "images").glob("*.jpg")}
+    ham = root.parent / "ham"
+    (ham / "images").mkdir(parents=True)
+    out = root.parent / "synthetic"
+    out.mkdir()
+    real_rows, files, distinct = [], [], {}
+    for entity, entity_rows in sorted(by_entity.items()):
+        entity_rows = sorted(entity_rows, key=lambda r: r["image_id"])
+        random.Random(0).shuffle(entity_rows)
+        real, other = entity_rows[:per_entity], entity_rows[per_entity : 2 * per_entity]
+        real_rows += real
+        for row in real:
+            (ham / "images" / f"{row['image_id']}.jpg").symlink_to(images[row["image_id"]])
+        distinct[entity] = len(other)
+        for i in range(per_entity):
+            row = other[i % len(other)]
+            path = out / f"{entity}_{i:04d}.png"
+            with Image.open(images[row["image_id"]]) as im:
+                im = im.convert("RGB")
+                if i >= len(other):  # top-up: a transposed version of an unused image
+                    im = im.transpose(VARIANTS[(i // len(other) - 1) % len(VARIANTS)])
+                im.save(path)
+            files.append((path, entity))
+    with open(ham / "HAM10000_metadata.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(real_rows)
+    ws = Workspace.open(root)
+    import_ham10000(ws, ham)
+    import_synthetic(ws, files, "bench-real-as-synthetic")
+    return ws, {"source": str(source), "distinct_synthetic_per_entity": distinct}
+
+
+def bench_table(per_entity: int, inception_rate: float | None, source: Path | None) -> dict:
+    load_start = [round(x, 2) for x in os.getloadavg()]
     with tempfile.TemporaryDirectory(prefix="dermstudy-bench-quality-") as tmp:
-        ws = make_workspace(Path(tmp) / "ws", per_entity)
+        info: dict = {"source": str(SAMPLE), "synthetic": "blurred, noised copies of real images"}
+        if source is None:
+            ws = make_workspace(Path(tmp) / "ws", per_entity)
+        else:
+            ws, info = make_workspace_from_folder(Path(tmp) / "ws", source, per_entity)
+            info["synthetic"] = (
+                "other real images of the entity, unmodified (topped up: transposed)"
+            )
         phases: dict[str, float] = {}
         last = [time.perf_counter()]
 
@@ -132,9 +200,12 @@ def bench_table(per_entity: int, inception_rate: float | None) -> dict:
         "seconds": round(seconds, 1),
         "inception_seconds": round(inception_seconds, 1),
         "skipped": sorted(report.skipped),
+        "near_copies": report.overall.near_copies,
+        **info,
+        "load_average_start": load_start,
         **machine(),
     }
-    if inception_rate:
+    if inception_rate and per_entity < 100:
         other = (seconds - inception_seconds) * (100 / per_entity)
         line["estimated_7x100_seconds"] = round(other + 1400 / inception_rate, 0)
     return line
@@ -145,6 +216,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=16, help="images for the throughput")
     parser.add_argument("--per-entity", type=int, default=6, help="images per entity and side")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--source", type=Path, help="HAM10000-layout folder for the table")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     paths = sorted((SAMPLE / "images").glob("*.jpg"))[: args.images]
@@ -159,7 +231,7 @@ def main() -> None:
             print(json.dumps({"bench": "inception", "device": "cuda", "skipped": "no CUDA"}))
     except WeightsMissing as exc:
         print(json.dumps({"bench": "inception", "skipped": str(exc)}))
-    print(json.dumps(bench_table(args.per_entity, rate)), flush=True)
+    print(json.dumps(bench_table(args.per_entity, rate, args.source)), flush=True)
 
 
 if __name__ == "__main__":

@@ -270,8 +270,18 @@ def summarise(seed_results: list[dict]) -> dict[str, Any]:
         summary["report"][row] = {
             m: stats([r["report"][row][m] for r in seed_results]) for m in METRICS
         }
-        summary["report"][row]["support"] = int(seed_results[0]["report"][row]["support"])
+        supports = [int(r["report"][row]["support"]) for r in seed_results]
+        # Held-out: one test set, the same support every seed. Paper: a new random split per
+        # seed, so the support differs; Table 3 then shows its range, not seed 0's alone.
+        summary["report"][row]["support"] = supports[0]
+        summary["report"][row]["support_range"] = [min(supports), max(supports)]
     return summary
+
+
+def support_cell(cells: dict[str, Any]) -> int | str:
+    """A Table 3 support cell: the number, or ``low–high`` where the seeds' test sets differ."""
+    low, high = cells.get("support_range") or (cells["support"], cells["support"])
+    return cells["support"] if low == high else f"{low}–{high}"
 
 
 def _cell(stat: dict[str, float], seeds: int) -> str:
@@ -280,7 +290,8 @@ def _cell(stat: dict[str, float], seeds: int) -> str:
 
 def table3(result: dict) -> list[dict[str, Any]]:
     """The research's Table 3 layout: one row per class, then accuracy, macro and weighted
-    averages; per arm precision / recall / F1 (mean ± sd over seeds) and support."""
+    averages; per arm precision / recall / F1 (mean ± sd over seeds) and support (its range
+    over seeds where the seeds' test sets differ, as under the paper protocol)."""
     rows = []
     arms = [a for a in result["options"]["arms"] if result["arms"].get(a, {}).get("summary")]
     for row in (*CODES, "accuracy", "macro avg", "weighted avg"):
@@ -292,12 +303,12 @@ def table3(result: dict) -> list[dict[str, Any]]:
             if row == "accuracy":  # as in sklearn's report: in the F1 column, with the support
                 out[f"{arm} precision"] = out[f"{arm} recall"] = ""
                 out[f"{arm} f1-score"] = _cell(summary["accuracy"], seeds)
-                out[f"{arm} support"] = summary["report"]["macro avg"]["support"]
+                out[f"{arm} support"] = support_cell(summary["report"]["macro avg"])
                 continue
             cells = summary["report"][row]
             for metric in METRICS:
                 out[f"{arm} {metric}"] = _cell(cells[metric], seeds)
-            out[f"{arm} support"] = cells["support"]
+            out[f"{arm} support"] = support_cell(cells)
         rows.append(out)
     return rows
 

@@ -11,37 +11,46 @@ from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from dermstudy.entities import CODES
 
 
 def draw_curves(figure: Figure, curves: dict[str, dict[int, list[dict]]], title: str = "") -> None:
-    """``curves``: arm → seed → epoch records (train_loss, val_loss); one panel per arm."""
+    """``curves``: arm → seed → epoch records (train_loss, val_loss); one panel per arm.
+
+    A seed has the same colour in every panel (training solid, validation dashed) and one legend
+    for the whole figure names the seeds: per-panel legends covered the curves of the small panels
+    a 1366 x 768 screen gives the Classifier panel.
+    """
     figure.clear()
     arms = list(curves) or ["(no epochs yet)"]
     cols = min(2, len(arms))
     rows = (len(arms) + cols - 1) // cols
+    seeds = sorted({seed for arm in curves.values() for seed in arm})
     for n, arm in enumerate(arms, start=1):
         axes = figure.add_subplot(rows, cols, n)
         for seed, records in sorted(curves.get(arm, {}).items()):
             epochs = [r["epoch"] for r in records]
-            (line,) = axes.plot(epochs, [r["train_loss"] for r in records], label=f"train s{seed}")
-            axes.plot(
-                epochs,
-                [r["val_loss"] for r in records],
-                linestyle="--",
-                color=line.get_color(),
-                label=f"val s{seed}",
-            )
+            colour = f"C{seeds.index(seed) % 10}"
+            axes.plot(epochs, [r["train_loss"] for r in records], color=colour)
+            axes.plot(epochs, [r["val_loss"] for r in records], linestyle="--", color=colour)
         axes.set_title(arm, fontsize=9)
-        axes.set_xlabel("epoch", fontsize=8)
-        axes.set_ylabel("loss", fontsize=8)
+        if n > len(arms) - cols:  # bottom row
+            axes.set_xlabel("epoch", fontsize=8)
+        if (n - 1) % cols == 0:  # left column
+            axes.set_ylabel("loss", fontsize=8)
         axes.tick_params(labelsize=7)
-        if curves.get(arm):
-            axes.legend(fontsize=6, ncol=2)
+    if seeds:
+        handles = [Line2D([], [], color=f"C{i % 10}") for i in range(len(seeds))]
+        handles += [Line2D([], [], color="0.3"), Line2D([], [], color="0.3", linestyle="--")]
+        labels = [f"seed {seed}" for seed in seeds] + ["training", "validation"]
+        figure.legend(handles, labels, loc="outside upper right", ncol=len(labels), fontsize=7,
+                      frameon=False)  # fmt: skip
     if title:
-        figure.suptitle(title, fontsize=9)
-    figure.tight_layout()
+        figure.suptitle(title, fontsize=9, x=0.01, ha="left")
+    # Constrained layout is redone at every draw: the panel's canvas is resized after drawing.
+    figure.set_layout_engine("constrained")
 
 
 def curves_of(result: dict[str, Any]) -> dict[str, dict[int, list[dict]]]:
@@ -61,7 +70,7 @@ def write_xlsx(result: dict[str, Any], path: Path) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    from dermstudy.classifier.ablation import table3
+    from dermstudy.classifier.ablation import support_cell, table3
 
     bold = Font(bold=True)
     wb = Workbook()
@@ -97,7 +106,7 @@ def write_xlsx(result: dict[str, Any], path: Path) -> None:
                     f"{cells[m]['mean']:.3f} ({cells[m]['sd']:.3f})"
                     for m in ("precision", "recall", "f1-score")
                 ]
-                + [cells["support"]]
+                + [support_cell(cells)]
             )
         acc = summary["accuracy"]
         ws.append(["accuracy", f"{acc['mean']:.3f} ({acc['sd']:.3f})"])

@@ -23,6 +23,7 @@ report) and ``__call__(images) -> (N, D) float array`` over a batch of PIL image
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
@@ -181,7 +182,11 @@ class PixelFeatures:
 class ClassifierFeatures:
     """Penultimate-layer features of a ``dermstudy.classifier`` checkpoint.
 
-    Images are centre-cropped and resized (PIL bicubic) to the checkpoint's ``image_size``.
+    Images are prepared exactly as the classifier saw them in training (the training data cache:
+    largest centred square, PIL bilinear resize to the checkpoint's ``image_size``, ``uint8``), so
+    the features describe images the way the trained network does. The name carries the first 12
+    hex digits of the checkpoint's SHA-256: it keys the feature cache, and a retrained checkpoint
+    under the same file name must not reuse the old network's features.
     """
 
     def __init__(self, checkpoint: Path) -> None:
@@ -191,32 +196,46 @@ class ClassifierFeatures:
             raise WeightsMissing(f"classifier distance skipped: {exc}") from None
         if not hasattr(classifier_model, "load_checkpoint"):
             raise WeightsMissing("classifier distance skipped: dermstudy.classifier has no models")
+        checkpoint = Path(checkpoint)
         try:
-            self.model, options = classifier_model.load_checkpoint(Path(checkpoint))
+            self.model, options = classifier_model.load_checkpoint(checkpoint)
         except ValueError as exc:
             raise WeightsMissing(f"classifier distance skipped: {exc}") from None
         self._features = classifier_model.features
         self.size = int(options.get("image_size", 64))
-        self.name = f"classifier-{options.get('model', 'cnn')}-{Path(checkpoint).stem}"
-        self.checkpoint = Path(checkpoint)
+        digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()[:12]
+        self.name = f"classifier-{options.get('model', 'cnn')}-{checkpoint.stem}-{digest}"
+        self.checkpoint = checkpoint
 
     def __call__(self, images: Sequence[Image.Image]) -> np.ndarray:
-        from dermstudy.quality.metrics import square_resize
+        from dermstudy.training.data import centre_square
 
         if not images:
             return np.zeros((0, 0))
-        pixels = np.stack([square_resize(im, self.size) for im in images]).astype(np.float32)
+        pixels = np.stack(
+            [
+                np.asarray(
+                    centre_square(im.convert("RGB")).resize(
+                        (self.size, self.size), Image.Resampling.BILINEAR, reducing_gap=None
+                    ),
+                    dtype=np.uint8,
+                )
+                for im in images
+            ]
+        )
         batch = torch.from_numpy(pixels).permute(0, 3, 1, 2).contiguous()
         return self._features(self.model, batch).double().numpy()
 
 
 def find_classifier_checkpoint(workspace_root: Path) -> Path | None:
-    """The newest classifier checkpoint trained in the workspace, preferring real-image arms.
+    """The newest classifier checkpoint trained in the workspace, preferring the real-image arm.
 
-    The classifier issue stores them as ``classifier/<run>/checkpoints/<arm>-seed<N>.pt``.
+    The ablation stores them as ``classifier/<run>/checkpoints/<arm>-seed<N>.pt``; an ``original``
+    checkpoint (trained on real images only) is preferred, so that no synthetic image shaped the
+    features that judge the synthetic images.
     """
     found = sorted(
         (workspace_root / "classifier").glob("*/checkpoints/*.pt"),
-        key=lambda p: (p.name.startswith("real"), p.stat().st_mtime),
+        key=lambda p: (p.name.startswith("original-"), p.stat().st_mtime),
     )
     return found[-1] if found else None

@@ -18,6 +18,7 @@ Everything here works on arrays already in memory (images as ``uint8`` HxWx3, fe
 from __future__ import annotations
 
 import random
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,10 +28,10 @@ from skimage.metrics import mean_squared_error, peak_signal_noise_ratio, structu
 
 PIXEL_RANGE = "[0, 1]"
 PAIRING_RULE = (
-    "per entity, the synthetic images (in workspace order) and the real images are each shuffled "
-    "with random.Random(seed); the i-th synthetic image is paired with the i-th real image, "
-    "min(n_synthetic, n_real) pairs; both are centre-cropped to a square and resized (PIL bicubic) "
-    "to size x size pixels"
+    "per entity, the synthetic images (in workspace order) are shuffled with random.Random(seed) "
+    "and the real images with random.Random(seed + 1); the i-th synthetic image is paired with "
+    "the i-th real image, min(n_synthetic, n_real) pairs; both are centre-cropped to a square and "
+    "resized (PIL bicubic) to size x size pixels"
 )
 WEAK_PAIRING_NOTE = (
     "SSIM/PSNR/MSE compare each synthetic image with an unrelated real image of the same entity: "
@@ -100,12 +101,19 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
         trace_covmean = _trace_sqrt_product_low_rank(centred_a, centred_b)
     else:
         sigma1, sigma2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-        covmean = scipy.linalg.sqrtm(sigma1.dot(sigma2))
-        if not np.isfinite(covmean).all():
-            # As pytorch-fid: a singular product gets a small offset on the diagonal.
-            offset = np.eye(sigma1.shape[0]) * 1e-6
-            covmean = scipy.linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
-        trace_covmean = float(np.trace(np.real(covmean)))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", scipy.linalg.LinAlgWarning)
+                covmean = scipy.linalg.sqrtm(sigma1.dot(sigma2))
+            if not np.isfinite(covmean).all():
+                # As pytorch-fid: a singular product gets a small offset on the diagonal.
+                offset = np.eye(sigma1.shape[0]) * 1e-6
+                covmean = scipy.linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
+            trace_covmean = float(np.trace(np.real(covmean)))
+        except scipy.linalg.LinAlgWarning:
+            # A singular covariance (e.g. a classifier's dead ReLU units: constant features): scipy
+            # warns that sqrtm may be inaccurate; the symmetric route is exact for singular ones.
+            trace_covmean = _trace_sqrt_product_psd(sigma1, sigma2)
     return float(diff.dot(diff) + trace_a + trace_b - 2 * trace_covmean)
 
 
@@ -119,6 +127,19 @@ def _trace_sqrt_product_low_rank(centred_a: np.ndarray, centred_b: np.ndarray) -
     cross = centred_a @ centred_b.T
     small = cross @ cross.T / ((len(centred_a) - 1) * (len(centred_b) - 1))
     eigenvalues = np.linalg.eigvalsh(small)
+    return float(np.sqrt(np.clip(eigenvalues, 0.0, None)).sum())
+
+
+def _trace_sqrt_product_psd(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
+    """``tr sqrtm(Σ1 Σ2)`` for positive semi-definite Σ1, Σ2, singular ones included.
+
+    Σ1 Σ2 has the eigenvalues of the symmetric PSD matrix Σ1^½ Σ2 Σ1^½, whose square roots sum to
+    the trace; ``eigh`` is stable where ``sqrtm`` of the non-symmetric product is not.
+    """
+    values, vectors = np.linalg.eigh(sigma1)
+    root = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+    middle = root @ sigma2 @ root
+    eigenvalues = np.linalg.eigvalsh((middle + middle.T) / 2)
     return float(np.sqrt(np.clip(eigenvalues, 0.0, None)).sum())
 
 

@@ -98,6 +98,9 @@ class QualityRow:
     cls_kid_mean: float | None = None
     cls_kid_std: float | None = None
     near_copies: int = 0
+    # Memorisation: the closest any synthetic image comes to a real image of the entity.
+    min_pixel_rmse: float | None = None
+    min_feature_cosine: float | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -339,10 +342,17 @@ def _compute(
             cancel,
         )
         row.near_copies = sum(n.near_copy for n in nearest)
+        row.min_pixel_rmse = min((n.pixel_rmse for n in nearest), default=None)
+        row.min_feature_cosine = min(
+            (n.feature_cosine for n in nearest if n.feature_cosine is not None), default=None
+        )
         memorisation.extend(nearest)
 
     overall = _overall(rows, pooled, pooled_logits, inception, classifier, options)
     overall.near_copies = sum(r.near_copies for r in rows)
+    for key in ("min_pixel_rmse", "min_feature_cosine"):
+        values = [getattr(r, key) for r in rows if getattr(r, key) is not None]
+        setattr(overall, key, min(values) if values else None)
     notes = [
         metrics.WEAK_PAIRING_NOTE,
         f"Pairing: {metrics.PAIRING_RULE} (size={options.pixel_size}, seed={options.seed}).",

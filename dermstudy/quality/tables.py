@@ -24,9 +24,14 @@ COLUMNS: list[tuple[str, str]] = [
     ("cls_fd", "Cls FD"),
     ("cls_kid", "Cls KID ± sd"),
     ("near_copies", "Near-copies"),
+    ("min_pixel_rmse", "Min RMSE"),
+    ("min_feature_cosine", "Min cos"),
 ]
 
-_DIGITS = {"ssim": 3, "psnr": 2, "mse": 4, "fid": 1, "is": 2, "kid": 4, "cls_fd": 2, "cls_kid": 4}
+_DIGITS = {
+    "ssim": 3, "psnr": 2, "mse": 4, "fid": 1, "is": 2, "kid": 4, "cls_fd": 2, "cls_kid": 4,
+    "min_pixel_rmse": 4, "min_feature_cosine": 4,
+}  # fmt: skip
 
 
 def value(row: QualityRow, key: str) -> float | int | str | None:
@@ -63,6 +68,9 @@ def cell(row: QualityRow, key: str) -> str:
         std = {"is": row.is_std, "kid": row.kid_std, "cls_kid": row.cls_kid_std}[key]
         if mean is None:
             return "–"
+        if key == "cls_kid" and std is not None and math.isfinite(mean) and math.isfinite(std):
+            # Same reason as Cls FD: 0.0000 ± 0.0000 would hide a small-scale feature space.
+            return f"{mean:.3g} ± {std:.2g}"
         return f"{_number(mean, digits)} ± {_number(std, digits)}"
     return _number(getattr(row, key), digits)
 
@@ -91,6 +99,8 @@ def to_text(report: QualityReport) -> str:
             lines.append(f"note [{r.entity}]: {note}")
     for metric, reason in report.skipped.items():
         lines.append(f"skipped [{metric}]: {reason}")
+    for kind, name in report.extractors.items():
+        lines.append(f"features [{kind}]: {name}")
     copies = [m for m in report.memorisation if m.near_copy]
     if copies:
         lines.append(f"near-copies ({len(copies)}):")
@@ -114,7 +124,7 @@ def write_xlsx(report: QualityReport, path: Path) -> None:
     headers = [
         "entity", "n_synthetic", "n_real", "n_pairs", "ssim", "psnr", "mse", "fid", "is_mean",
         "is_std", "kid_mean", "kid_std", "kid_subset_size", "cls_fd", "cls_kid_mean",
-        "cls_kid_std", "near_copies", "notes",
+        "cls_kid_std", "near_copies", "min_pixel_rmse", "min_feature_cosine", "notes",
     ]  # fmt: skip
     sheet.append(headers)
     for row in [*report.rows, report.overall]:

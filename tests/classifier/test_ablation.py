@@ -15,6 +15,7 @@ from dermstudy.classifier.ablation import (
     resolve_pools,
     run_ablation,
     summarise,
+    table3,
 )
 from dermstudy.classifier.train import TrainOptions
 from dermstudy.cli import main
@@ -124,8 +125,8 @@ def test_a_run_writes_results_checkpoints_and_table3(ablation_ws):
 
 
 def test_summary_sd_over_seeds():
-    def seed(acc):
-        cells = {"precision": acc, "recall": acc, "f1-score": acc, "support": 3}
+    def seed(acc, support=3):
+        cells = {"precision": acc, "recall": acc, "f1-score": acc, "support": support}
         report = {row: dict(cells) for row in ("mel", "nv", "akiec", "bkl", "bcc", "df", "vasc")}
         report["macro avg"] = dict(cells)
         report["weighted avg"] = dict(cells)
@@ -135,6 +136,14 @@ def test_summary_sd_over_seeds():
     assert summary["accuracy"]["mean"] == pytest.approx(0.6)
     assert summary["accuracy"]["sd"] == pytest.approx(0.1414213, rel=1e-5)
     assert summary["confusion_sum"][0][0] == 2
+    # Paper protocol: each seed's random test set has its own support; Table 3 shows the range.
+    result = {
+        "options": {"arms": ["original"]},
+        "arms": {"original": {"summary": summarise([seed(0.5, 3), seed(0.7, 5), seed(0.6, 4)])}},
+    }
+    assert [row["original support"] for row in table3(result)][:2] == ["3–5", "3–5"]
+    same = {"original": {"summary": summary}}
+    assert table3({**result, "arms": same})[0]["original support"] == 3
 
 
 def test_cli_json_and_xlsx(ablation_ws, tmp_path, capsys):

@@ -140,3 +140,23 @@ def test_low_rank_frechet_trace_equals_scipy_sqrtm() -> None:
         covmean = np.real(scipy.linalg.sqrtm(s1 @ s2))
         expected = diff @ diff + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean)
         assert metrics.frechet_distance(a, b) == pytest.approx(expected, rel=1e-6)
+
+
+def test_singular_covariances_give_the_exact_frechet_distance_without_a_warning() -> None:
+    import warnings
+
+    # More images than dimensions, and dead units (constant features, as a classifier's ReLU
+    # layer gives): both covariances are singular, where scipy's sqrtm warns that it may be inaccurate.
+    rng = np.random.default_rng(11)
+    a = np.maximum(rng.normal(0, 1, (80, 12)), 0)
+    b = np.maximum(rng.normal(0.2, 1.1, (90, 12)), 0)
+    a[:, :5] = 0.0
+    b[:, 3:6] = 0.0
+    diff = a.mean(0) - b.mean(0)
+    ca, cb = a - a.mean(0), b - b.mean(0)
+    # The exact trace from the n x n route, valid for any shapes (its docstring's identity).
+    exact = metrics._trace_sqrt_product_low_rank(ca, cb)
+    expected = diff @ diff + np.trace(np.cov(a, rowvar=False)) + np.trace(np.cov(b, rowvar=False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert metrics.frechet_distance(a, b) == pytest.approx(expected - 2 * exact, rel=1e-6)

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from dermstudy.jobs import ProgressEvent
+from dermstudy.quality.tables import COLUMNS
 from dermstudy.ui.panels import quality as panel_mod
 
 
@@ -77,3 +78,33 @@ def test_bad_filter_is_a_message_not_a_crash(panel, monkeypatch) -> None:
     panel.synthetic_edit.setText("no-equals-sign")
     assert panel.start() is None
     assert "KEY=PATTERN" in shown[0]
+
+
+def test_entities_are_listed_in_the_research_order_with_two_line_headers(qtbot, tmp_path) -> None:
+    from dermstudy.entities import CODES
+    from dermstudy.workspace import Workspace
+    from tests.classifier.conftest import add_images
+
+    ws = Workspace.open(tmp_path / "ws")
+    add_images(ws, "real", 3)
+    add_images(ws, "synthetic", 2)
+    widget = panel_mod.create_panel(ws.root)
+    qtbot.addWidget(widget)
+    widget.inception_check.setChecked(False)
+    widget.classifier_check.setChecked(False)
+    try:
+        worker = widget.start()
+        with qtbot.waitSignal(worker.done, timeout=120_000):
+            pass
+        # Not alphabetical (akiec, bcc, ...): the research's order, as in the CLI table.
+        entities = [widget.table.item(r, 0).text() for r in range(widget.table.rowCount())]
+        assert entities == list(CODES)
+        headers = [widget.table.horizontalHeaderItem(c).text() for c in range(len(COLUMNS))]
+        assert "n\nsyn" in headers and "Near-\ncopies" in headers and "Min\nRMSE" in headers
+        # A column is as wide as its widest cell, never narrower.
+        for c in range(len(COLUMNS)):
+            assert widget.table.columnWidth(c) >= widget.table.sizeHintForColumn(c)
+            assert widget.overall.columnWidth(c) == widget.table.columnWidth(c)
+    finally:
+        widget.shutdown()
+        ws.close()

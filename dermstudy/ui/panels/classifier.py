@@ -90,7 +90,7 @@ class ClassifierPanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.seeds_table = QTableWidget(0, 7)
         self.seeds_table.setHorizontalHeaderLabels(
-            ["arm", "seed", "train", "synthetic %", "accuracy", "macro F1", "best epoch"]
+            ["arm", "seed", "train", "synthetic\n%", "accuracy", "macro\nF1", "best\nepoch"]
         )
         self.seeds_table.verticalHeader().setVisible(False)
         self.seeds_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -99,7 +99,7 @@ class ClassifierPanel(QWidget):
         tables.addWidget(self.seeds_table, 2)
         right.addWidget(curves_box)
         right.addWidget(tables_box)
-        right.setSizes([300, 400])
+        right.setSizes([340, 360])
         columns = QHBoxLayout()
         columns.addWidget(form)
         columns.addWidget(right, 1)

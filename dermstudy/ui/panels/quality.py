@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QFontMetrics, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dermstudy.entities import parse_entity
+from dermstudy.entities import CODES, parse_entity
 from dermstudy.jobs import ProgressEvent
 from dermstudy.quality.report import NearestReal, QualityOptions, QualityReport, compute_quality
 from dermstudy.quality.tables import COLUMNS, cell, value, write_xlsx
@@ -42,7 +42,7 @@ from dermstudy.ui.style import SPACING, hint_label, page_layout
 from dermstudy.ui.workers import JobWorker, show_progress
 
 TITLE = "Quality"
-PAIR_SIZE = 240
+PAIR_SIZE = 216  # two side by side leave the memorisation table its 7 columns at 1366 px
 FILTER_HINT = "KEY=PATTERN, comma-separated, e.g. model=<checkpoint SHA or file>, source=glide*"
 
 
@@ -179,7 +179,8 @@ class QualityPanel(QWidget):
 
     def _table(self) -> QTableWidget:
         table = QTableWidget(0, len(COLUMNS))
-        table.setHorizontalHeaderLabels([header for _, header in COLUMNS])
+        # Two-line headers: the 14 columns fit a 1366-px screen without scrolling sideways.
+        table.setHorizontalHeaderLabels([two_lines(header) for _, header in COLUMNS])
         table.setSortingEnabled(True)
         table.verticalHeader().setVisible(False)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -188,16 +189,13 @@ class QualityPanel(QWidget):
     def _build_memorisation(self) -> QWidget:
         self.memo_table = QTableWidget(0, 7)
         self.memo_table.setHorizontalHeaderLabels(
-            ["Entity", "Synthetic", "Real (pixels)", "Pixel RMSE",
-             "Real (Inception)", "Cosine", "Near-copy"]
+            [two_lines(h) for h in ("Entity", "Synthetic", "Real (pixels)", "Pixel RMSE",
+                                    "Real (Inception)", "Cosine", "Near-copy")]
         )  # fmt: skip
         self.memo_table.setSortingEnabled(True)
         self.memo_table.verticalHeader().setVisible(False)
         self.memo_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.memo_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.memo_table.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents
-        )
         self.memo_table.itemSelectionChanged.connect(self._show_pair)
         pair = QWidget()
         pair_layout = QGridLayout(pair)
@@ -205,6 +203,10 @@ class QualityPanel(QWidget):
         self.real_image = _image_label()
         self.synthetic_caption = QLabel("Synthetic")
         self.real_caption = QLabel("Nearest real image (pixels)")
+        for caption in (self.synthetic_caption, self.real_caption):
+            caption.setWordWrap(True)  # a long caption must not widen the pair over the table
+            caption.setMaximumWidth(PAIR_SIZE)
+            caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom)
         pair_layout.addWidget(self.synthetic_caption, 0, 0)
         pair_layout.addWidget(self.real_caption, 0, 1)
         pair_layout.addWidget(self.synthetic_image, 1, 0)
@@ -280,10 +282,9 @@ class QualityPanel(QWidget):
         self.report = report
         _fill(self.table, report.rows)
         _fill(self.overall, [report.overall], sortable=False)
-        self.table.resizeColumnsToContents()
-        self.overall.resizeColumnsToContents()
         for column in range(self.table.columnCount()):
-            width = max(self.table.columnWidth(column), self.overall.columnWidth(column))
+            width = max(_header_width(self.table, column), self.table.sizeHintForColumn(column))
+            width = max(width, self.overall.sizeHintForColumn(column))
             self.table.setColumnWidth(column, width)
             self.overall.setColumnWidth(column, width)
         self._fill_memorisation(report.memorisation)
@@ -322,6 +323,9 @@ class QualityPanel(QWidget):
                 table.setItem(r, c, item)
         table.setSortingEnabled(True)
         table.sortItems(3, Qt.SortOrder.AscendingOrder)
+        for column in range(table.columnCount()):
+            width = max(_header_width(table, column), table.sizeHintForColumn(column))
+            table.setColumnWidth(column, width)
         if items:
             table.selectRow(0)
 
@@ -369,11 +373,40 @@ def _fill(table: QTableWidget, rows, sortable: bool = True) -> None:
     for r, row in enumerate(rows):
         for c, (key, _) in enumerate(COLUMNS):
             text = row.entity if key == "entity" else cell(row, key)
-            item = SortItem(text, value(row, key))
+            # Entities sort in the research's order (mel, nv, akiec, ...), not alphabetically.
+            key_value = _entity_order(row.entity) if key == "entity" else value(row, key)
+            item = SortItem(text, key_value)
             if key == "entity":
+                item.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
                 item.setToolTip("\n".join([cell(row, key), *row.notes]))
             table.setItem(r, c, item)
     table.setSortingEnabled(sortable)
+    if sortable:
+        table.sortItems(0, Qt.SortOrder.AscendingOrder)
+
+
+def _header_width(table: QTableWidget, column: int) -> int:
+    """The header text's widest line plus padding and the sort arrow; Qt's own section size hint
+    reserves far more, which pushed the last columns off a 1366-px screen."""
+    item = table.horizontalHeaderItem(column)
+    font = table.horizontalHeader().font()
+    font.setBold(True)
+    metrics = QFontMetrics(font)
+    lines = item.text().split("\n") if item else [""]
+    return max(metrics.horizontalAdvance(line) for line in lines) + 24  # padding 2 x 6, arrow
+
+
+def _entity_order(code: str) -> int:
+    return CODES.index(code) if code in CODES else len(CODES)
+
+
+def two_lines(header: str) -> str:
+    """A column header on two lines, broken at its first space or hyphen."""
+    for sep, keep in ((" ", ""), ("-", "-")):
+        if sep in header:
+            head, tail = header.split(sep, 1)
+            return f"{head}{keep}\n{tail}"
+    return header
 
 
 def _spin(low: int, high: int, val: int, tip: str) -> QSpinBox:
