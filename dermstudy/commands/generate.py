@@ -51,8 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help='upsampler respacing ("fast27"; dpm++2m: logsnr8)',
     )
     how.add_argument("--no-upsample", action="store_true", help="keep the 64x64 base images")
-    how.add_argument(
-        "--temperature", type=float, default=0.997, help="upsampler noise scale (0.997)"
+    how.add_argument(  # default: the pipeline's UPSAMPLE_TEMPERATURE (0.997), not imported here
+        "--temperature", type=float, default=None, help="upsampler noise scale (0.997)"
     )
     run = p.add_argument_group("models and hardware")
     run.add_argument(
@@ -132,7 +132,7 @@ def run_generate(args: argparse.Namespace) -> int:
         base_sha256=args.base_sha256,
         upsampler_sha256=args.upsampler_sha256,
         upsample=not args.no_upsample,
-        temperature=args.temperature,
+        **({} if args.temperature is None else {"temperature": args.temperature}),
     )
     if args.progress == "json":
         progress = JsonLinesProgress(sys.stdout)
