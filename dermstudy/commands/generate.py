@@ -10,7 +10,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from dermstudy.commands._common import UserError
 from dermstudy.jobs import CancelToken, JsonLinesProgress, TextProgressBar, no_progress
 
 
@@ -112,7 +111,7 @@ def _signals_cancel(cancel: CancelToken) -> Iterator[None]:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from dermstudy.generation.job import GenerateSettings, GenerationError, generate_images
+    from dermstudy.generation.job import GenerateSettings, generate_images
     from dermstudy.workspace.core import resolve_workspace_path
 
     settings = GenerateSettings(
@@ -145,8 +144,6 @@ def run_generate(args: argparse.Namespace) -> int:
     try:
         with _signals_cancel(cancel):
             result = generate_images(workspace, settings, progress, cancel)
-    except GenerationError as exc:
-        raise UserError(str(exc)) from None
     finally:
         if isinstance(progress, TextProgressBar):
             progress.close()

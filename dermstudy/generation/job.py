@@ -24,6 +24,7 @@ from PIL import Image
 
 from dermstudy import __version__
 from dermstudy.entities import BY_CODE, ENTITIES, parse_entity
+from dermstudy.errors import DermstudyError
 from dermstudy.glide.checkpoints import (
     CheckpointError,
     LoadedModel,
@@ -50,7 +51,7 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 SAMPLER_DEFAULTS = RECIPES
 
 
-class GenerationError(Exception):
+class GenerationError(DermstudyError):
     """Settings or model files that cannot be used; the message is meant for the user."""
 
 

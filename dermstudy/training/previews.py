@@ -15,6 +15,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from dermstudy.entities import BY_CODE, CODES
+from dermstudy.files import atomic_path
 from dermstudy.glide.diffusion import Diffusion
 from dermstudy.glide.pipeline import DEFAULT_GUIDANCE, Stage, sample_super_res, sample_text
 from dermstudy.glide.sampling import RowNoise, to_uint8
@@ -93,8 +94,6 @@ def preview_entities(config_entities: list[str]) -> list[str]:
 
 
 def save_preview(image: Image.Image, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    image.save(tmp, format="PNG")
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        image.save(tmp, format="PNG")
     return path
