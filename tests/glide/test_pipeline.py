@@ -16,14 +16,8 @@ from dermstudy.glide import (
     sample_super_res,
     sample_text,
 )
+from tests.fixtures.tiny_glide import TINY_BASE, TINY_UP
 
-TINY_BASE = {
-    "image_size": 16, "channel_mult": "1,1", "num_channels": 32, "num_res_blocks": 1,
-    "num_head_channels": 16, "attention_resolutions": "8", "text_ctx": 8,
-    "xf_width": 16, "xf_layers": 1, "xf_heads": 2,
-}  # fmt: skip
-TINY_UP = {**TINY_BASE, "image_size": 64, "channel_mult": "1,1,1,1", "super_res": True,
-           "noise_schedule": "linear"}  # fmt: skip
 PROMPTS = ["melanoma", "nevus"]
 
 
