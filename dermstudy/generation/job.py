@@ -25,22 +25,23 @@ from PIL import Image
 from dermstudy import __version__
 from dermstudy.entities import BY_CODE, ENTITIES, parse_entity
 from dermstudy.errors import DermstudyError
-from dermstudy.glide.checkpoints import (
-    CheckpointError,
-    LoadedModel,
-    find_model_or_demo,
-    sha256_of,
-)
-from dermstudy.glide.diffusion import Diffusion, RespacingError
-from dermstudy.glide.pipeline import (
+from dermstudy.glide import (
     DEFAULT_GUIDANCE,
     RECIPES,
+    SAMPLERS,
     UPSAMPLE_TEMPERATURE,
+    CheckpointError,
+    Diffusion,
+    LoadedModel,
+    RespacingError,
+    RowNoise,
     Stage,
     Text2ImPipeline,
     load_stage,
+    sha256_of,
+    to_uint8,
 )
-from dermstudy.glide.sampling import SAMPLERS, RowNoise, to_uint8
+from dermstudy.glide.checkpoints import find_model_or_demo
 from dermstudy.jobs import Cancelled, CancelToken, Progress, ProgressEvent, no_progress
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.core import now_iso
