@@ -24,15 +24,18 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+# The checkout first: its dermstudy, and tests.fixtures for the made-up data.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from dermstudy.reading import open_reading
 from dermstudy.study.builder import StudyDesign, create_study
-from dermstudy.study.sample_data import add_sample_images
 from dermstudy.ui.app import create_application
 from dermstudy.ui.reader_window import ReaderWindow
 from dermstudy.workspace import Workspace
+from tests.fixtures.sample_images import add_sample_images
 
 TARGET_P95_MS = 50.0
 ENTITY_KEYS = [getattr(Qt.Key, f"Key_{i}") for i in range(1, 8)]

@@ -12,11 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from dermstudy.analysis.sample import synthetic_study
+# The checkout first: its dermstudy, and tests.fixtures for the made-up data.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.fixtures.sample_studies import synthetic_study
 
 
 def _cpu_seconds() -> float:

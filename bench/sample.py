@@ -26,22 +26,26 @@ import time
 
 import torch
 
-from dermstudy.glide import (
-    Conditioning,
-    Diffusion,
-    GuidedDenoiser,
-    create_model,
-    default_options,
-    default_tokenizer,
-    sample,
+from dermstudy.glide import Diffusion, create_model, default_options
+from dermstudy.glide.pipeline import (
+    DEFAULT_GUIDANCE,
+    Stage,
+    Text2ImPipeline,
+    prepare_for_sampling,
+    super_res_denoiser,
+    text_denoiser,
 )
+from dermstudy.glide.pipeline import RECIPES as GEN_RECIPES
 
 BASE_GFLOP = 238.0  # per image per forward pass (×2 with guidance)
 UPSAMPLE_GFLOP = 1281.0
+# The generation recipes of the two samplers (dermstudy.glide.pipeline.RECIPES).
 RECIPES = {
-    "notebook": {"base": ("ddpm", "100"), "upsample": ("ddim", "fast27")},
-    "fast": {"base": ("dpm++2m", "logsnr15"), "upsample": ("dpm++2m", "logsnr8")},
-}
+    name: {"base": (sampler, GEN_RECIPES[sampler][0]),
+           "upsample": (GEN_RECIPES[sampler][2], GEN_RECIPES[sampler][1])}
+    for name, sampler in (("notebook", "ddpm"), ("fast", "dpm++2m"))
+}  # fmt: skip
+PROMPT = "a dermoscopic image of melanoma"
 # Dense peak FLOP/s (tensor cores for half types, TF32 off for fp32) used for the MFU figure.
 PEAKS = {"H100": {"fp32": 67e12, "bf16": 989e12, "fp16": 989e12},
          "H200": {"fp32": 67e12, "bf16": 989e12, "fp16": 989e12},
@@ -50,8 +54,8 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def build(kind: str, device: torch.device, dtype: str, compile_model: bool) -> torch.nn.Module:
-    model = create_model(default_options(kind)).to(device).eval()
-    model.to(memory_format=torch.channels_last)  # as dermstudy generate runs it
+    # Eval mode and channels-last, as dermstudy generate runs the models.
+    model = prepare_for_sampling(create_model(default_options(kind)).to(device))
     if dtype in ("fp16", "bf16"):
         model.convert_torso(DTYPES[dtype])  # the reference's mixed-precision split (spec §4.1)
     if compile_model:
@@ -59,26 +63,26 @@ def build(kind: str, device: torch.device, dtype: str, compile_model: bool) -> t
     return model
 
 
-def denoisers(base, up, batch: int, device, dtype: str, recipe: dict) -> tuple:
-    tokenizer = default_tokenizer()
-    tokens, mask = tokenizer.batch(["a dermoscopic image of melanoma"] * batch, 128)
-    uncond = tokenizer.uncond(batch, 128)
-    autocast = None  # half types are in the weights (convert_torso); no per-call casts
-    base_diff = Diffusion.create("squaredcos_cap_v2", 1000, recipe["base"][1])
-    up_diff = Diffusion.create("linear", 1000, recipe["upsample"][1])
-    model_base = getattr(base, "_orig_mod", base)
-    model_up = getattr(up, "_orig_mod", up)
-    base_den = GuidedDenoiser(model_base, base_diff,
-                              Conditioning(tokens.to(device), mask.to(device)),
-                              Conditioning(uncond[0].to(device), uncond[1].to(device)), 3.0,
-                              autocast_dtype=autocast)  # fmt: skip
-    base_den.model = base  # compiled module if any (same parameters)
+def pipeline(base, up, recipe: dict) -> Text2ImPipeline:
+    """The generation pipeline over these models (a compiled module samples with its parameters);
+    half types are in the weights (convert_torso), so no per-call autocast."""
+    return Text2ImPipeline(
+        Stage(base, default_options("base"),
+              Diffusion.from_options(default_options("base"), recipe["base"][1]), recipe["base"][0]),
+        Stage(up, default_options("upsample"),
+              Diffusion.from_options(default_options("upsample"), recipe["upsample"][1]),
+              recipe["upsample"][0]),
+        guidance=DEFAULT_GUIDANCE,
+    )  # fmt: skip
+
+
+def denoisers(pipe: Text2ImPipeline, batch: int, device) -> tuple:
+    prompts = [PROMPT] * batch
+    base_den = text_denoiser(pipe.base, prompts, pipe.effective_guidance)
+    assert pipe.upsampler is not None
     low_res = torch.zeros(batch, 3, 64, 64, device=device)
-    up_den = GuidedDenoiser(model_up, up_diff,
-                            Conditioning(tokens.to(device), mask.to(device), low_res),
-                            autocast_dtype=autocast)  # fmt: skip
-    up_den.model = up
-    return base_den, base_diff, up_den, up_diff
+    up_den = super_res_denoiser(pipe.upsampler, prompts, low_res)
+    return base_den, pipe.base.diffusion, up_den, pipe.upsampler.diffusion
 
 
 def _sync(device: torch.device) -> None:
@@ -106,7 +110,7 @@ def time_calls(denoiser, diffusion, shape, device, calls: int) -> tuple[float, f
     return min(walls), sum(walls) / len(walls), min(cpus)
 
 
-def time_full(base_den, base_diff, up_den, up_diff, recipe, batch, device) -> float:
+def time_full(pipe: Text2ImPipeline, batch: int, device) -> float:
     gen = torch.Generator(device=device).manual_seed(0)
 
     def noise(shape):
@@ -114,9 +118,7 @@ def time_full(base_den, base_diff, up_den, up_diff, recipe, batch, device) -> fl
 
     _sync(device)
     started = time.perf_counter()
-    x = sample(recipe["base"][0], base_den, base_diff, noise((batch, 3, 64, 64)), noise)
-    up_den.low_res = torch.round((x + 1) * 127.5) / 127.5 - 1
-    sample(recipe["upsample"][0], up_den, up_diff, noise((batch, 3, 256, 256)) * 0.997, noise)
+    pipe([PROMPT] * batch, noise)
     _sync(device)
     return time.perf_counter() - started
 
@@ -165,12 +167,11 @@ def main() -> None:
             call_times = None
             for name in args.recipes.split(","):
                 recipe = RECIPES[name]
-                base_den, base_diff, up_den, up_diff = denoisers(
-                    base, up, batch, device, dtype, recipe
-                )
+                pipe = pipeline(base, up, recipe)
+                base_den, base_diff, up_den, up_diff = denoisers(pipe, batch, device)
                 seconds_mean = cpu_seconds = None
                 if args.full:
-                    seconds = time_full(base_den, base_diff, up_den, up_diff, recipe, batch, device)
+                    seconds = time_full(pipe, batch, device)
                     measured = "full run"
                 else:
                     if call_times is None:  # one measurement per (dtype, batch), reused per recipe
@@ -194,7 +195,7 @@ def main() -> None:
                 peak = peak_flops(device, dtype)
                 record = {
                     "recipe": name, "device": device.type, "dtype": dtype, "batch": batch,
-                    "base": f"{recipe['base'][0]} {recipe['base'][1]} (guidance 3.0)",
+                    "base": f"{recipe['base'][0]} {recipe['base'][1]} (guidance {DEFAULT_GUIDANCE})",
                     "upsample": f"{recipe['upsample'][0]} {recipe['upsample'][1]}",
                     "model_calls": [base_diff.num_timesteps, up_diff.num_timesteps],
                     "sec_per_image": round(seconds / batch, 2),

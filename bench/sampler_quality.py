@@ -26,7 +26,8 @@ import numpy as np
 import torch
 from scipy import linalg
 
-from dermstudy.glide import Conditioning, Diffusion, GuidedDenoiser, RowNoise, create_model, sample
+from dermstudy.glide import Conditioning, Diffusion, RowNoise, create_model, sample
+from dermstudy.glide.pipeline import DEFAULT_GUIDANCE, Stage
 
 SHAPE = (3, 8, 8)
 TEMPLATES = 7
@@ -133,13 +134,14 @@ def run_small_glide() -> None:
     trace = vectors["trace"]
 
     def run(steps: str) -> torch.Tensor:
-        diffusion = Diffusion.from_options(vectors["options"], steps)
-        denoiser = GuidedDenoiser(
-            model, diffusion, Conditioning(trace["tokens"], trace["mask"]),
-            Conditioning(trace["uncond_tokens"], trace["uncond_mask"]), 3.0,
+        stage = Stage(model, vectors["options"], Diffusion.from_options(vectors["options"], steps),
+                      "dpm++2m")  # fmt: skip
+        denoiser = stage.denoiser(
+            Conditioning(trace["tokens"], trace["mask"]),
+            Conditioning(trace["uncond_tokens"], trace["uncond_mask"]), DEFAULT_GUIDANCE,
         )  # fmt: skip
         noise = RowNoise([0, 1])
-        return sample("dpm++2m", denoiser, diffusion, noise((2, 3, 32, 32)), noise)
+        return stage.run(denoiser, noise((2, 3, 32, 32)), noise)
 
     target = run("200")
     for steps in ("logsnr5", "logsnr8", "logsnr10", "logsnr15", "logsnr25", "logsnr50", "25", "50"):

@@ -13,16 +13,20 @@ from __future__ import annotations
 
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+# The checkout first: its dermstudy, and tests.fixtures for the made-up data.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dermstudy.commands.demo import prepare_demo
 from dermstudy.reading import Answer, open_reading
 from dermstudy.study.builder import StudyDesign, create_study
 from dermstudy.study.package import export_package
-from dermstudy.study.sample_data import add_sample_images
 from dermstudy.workspace import Workspace
+from tests.fixtures.sample_images import add_sample_images
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:

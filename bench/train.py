@@ -25,7 +25,6 @@ import contextlib
 import gc
 import json
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -38,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dermstudy.glide import create_model, default_options, randomize_parameters
 from dermstudy.glide.diffusion import Diffusion, mse_loss
 from dermstudy.glide.tokenizer import default_tokenizer
+from dermstudy.training.loop import peak_memory_mb
 
 TINY = {
     "num_channels": 32,
@@ -91,12 +91,6 @@ def make_batch(options: dict, batch: int, device: torch.device, channels_last=Fa
     return out
 
 
-def peak_memory_mb(device: torch.device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def time_steps(
     options: dict, device: torch.device, batch: int, fast: bool, steps: int, warmup: int
 ) -> dict:
@@ -135,7 +129,7 @@ def time_steps(
     result = {
         "step_s": seconds,
         "images_per_s": batch / seconds,
-        "peak_memory_mb": round(peak_memory_mb(device), 1),
+        "peak_memory_mb": None if (peak := peak_memory_mb(device)) is None else round(peak, 1),
         "params": sum(p.numel() for p in model.parameters()),
         "loss": loss,
     }

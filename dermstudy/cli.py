@@ -43,12 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         from dermstudy.commands.gui import run as run_gui
 
         args.handler = run_gui
-    from dermstudy.commands._common import UserError
-    from dermstudy.workspace import WorkspaceError
+    from dermstudy.errors import DermstudyError
 
     try:
         return int(args.handler(args) or 0)
-    except (UserError, WorkspaceError) as exc:
+    except DermstudyError as exc:
+        # Every error meant for the user (each package's own class): one line, exit 2.
         print(f"dermstudy: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dermstudy.errors import DermstudyError
+
 
 @dataclass(frozen=True)
 class Entity:
@@ -56,7 +58,7 @@ _ALIASES: dict[str, str] = {
 }
 
 
-class UnknownEntityError(ValueError):
+class UnknownEntityError(DermstudyError, ValueError):
     """Raised when text names none of the seven entities."""
 
 

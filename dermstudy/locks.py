@@ -11,8 +11,10 @@ import sys
 from pathlib import Path
 from typing import IO
 
+from dermstudy.errors import DermstudyError
 
-class LockedError(Exception):
+
+class LockedError(DermstudyError):
     """Another process holds the lock; the message says what is in use."""
 
 

@@ -5,5 +5,4 @@
 * :mod:`~dermstudy.analysis.roc` — DeLong, case bootstrap, Obuchowski-Rockette/Hillis multi-reader AUC.
 * :mod:`~dermstudy.analysis.report` — the whole report as one dict (the ``--json`` contract).
 * :mod:`~dermstudy.analysis.predictions` — importing classifier predictions for the reader-vs-model table.
-* :mod:`~dermstudy.analysis.sample` — small synthetic studies for tests, benchmarks and screenshots.
 """

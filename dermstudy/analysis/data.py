@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from dermstudy.errors import DermstudyError
 from dermstudy.workspace import Workspace
 
 ANSWER_COLUMNS = [
@@ -39,7 +40,7 @@ ANSWER_COLUMNS = [
 PREDICTION_COLUMNS = ["model", "case", "pred_entity", "probabilities"]
 
 
-class AnalysisInputError(ValueError):
+class AnalysisInputError(DermstudyError, ValueError):
     """The study, reader or prediction named by the user does not exist or cannot be analysed."""
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from scipy import stats
 
 from dermstudy.analysis import roc
+from dermstudy.errors import DermstudyError
 
 COLUMNS = ("reader", "case", "modality", "truth", "rating")
 # Column names other tools use for the same thing (RJafroc's CSV says "treatment").
@@ -33,7 +34,7 @@ ALIASES = {"treatment": "modality", "test": "modality", "readerid": "reader", "c
 COV_METHODS = ("jackknife", "delong", "bootstrap")
 
 
-class MrmcInputError(ValueError):
+class MrmcInputError(DermstudyError, ValueError):
     """A ratings table the analysis cannot use; the message names the file/row and the problem."""
 
 

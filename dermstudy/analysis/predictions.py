@@ -18,11 +18,12 @@ from typing import Any
 import pandas as pd
 
 from dermstudy.entities import CODES, UnknownEntityError, parse_entity
+from dermstudy.errors import DermstudyError
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.core import now_iso
 
 
-class PredictionsFileError(ValueError):
+class PredictionsFileError(DermstudyError, ValueError):
     """The predictions file cannot be read or has a bad row; the message names file and row."""
 
 

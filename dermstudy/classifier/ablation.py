@@ -46,6 +46,8 @@ from dermstudy.classifier.train import (
     train_classifier,
 )
 from dermstudy.entities import BY_CODE, CODES
+from dermstudy.errors import DermstudyError
+from dermstudy.files import atomic_write_text
 from dermstudy.jobs import Cancelled, CancelToken, Progress, ProgressEvent, no_progress
 from dermstudy.workspace import Workspace, now_iso
 from dermstudy.workspace.classifier_store import ClassifierImage, ClassifierStore
@@ -56,7 +58,7 @@ DEFAULT_SPLIT = "classifier-held-out"
 RESULT_VERSION = 1
 
 
-class AblationError(ValueError):
+class AblationError(DermstudyError, ValueError):
     """The ablation cannot run as asked; the message says why (one line)."""
 
 
@@ -330,9 +332,7 @@ def run_folder_at(workspace_root: Path, name: str) -> Path:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str))
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps(data, indent=1, default=str))
 
 
 def run_ablation(

@@ -41,6 +41,8 @@ from torch import nn
 
 from dermstudy.classifier.tv import import_torchvision
 from dermstudy.entities import CODES
+from dermstudy.errors import DermstudyError
+from dermstudy.files import atomic_path
 
 torchvision = import_torchvision()
 from torchvision.transforms import v2  # noqa: E402  (after the import shim above)
@@ -50,7 +52,7 @@ MODELS = ("paper-cnn", "resnet18")
 DEFAULT_IMAGE_SIZE = 64
 
 
-class CheckpointError(ValueError):
+class CheckpointError(DermstudyError, ValueError):
     """A classifier checkpoint cannot be read; the message names the file and why."""
 
 
@@ -167,10 +169,8 @@ def augment_batch(images: torch.Tensor, transform: v2.Compose) -> torch.Tensor:
 def save_checkpoint(path: Path, model: nn.Module, name: str, options: dict[str, Any]) -> None:
     options = {"classes": list(CODES), **options}
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save({"format": FORMAT, "model": name, "options": options, "state_dict": state}, tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        torch.save({"format": FORMAT, "model": name, "options": options, "state_dict": state}, tmp)
 
 
 def load_checkpoint(path: Path, device: str = "cpu") -> tuple[nn.Module, dict[str, Any]]:

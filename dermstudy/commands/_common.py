@@ -7,21 +7,19 @@ import json
 import sys
 from typing import Any
 
+from dermstudy.errors import DermstudyError
 from dermstudy.workspace import Workspace
 
 
-class UserError(Exception):
+class UserError(DermstudyError):
     """A problem the user can fix; the CLI prints it as one line, without a stack trace."""
 
 
 def require_gui() -> None:
     """Before Qt is imported: stop with one line (exit 2) if the system lacks libraries Qt needs."""
-    from dermstudy.ui.system_libs import MissingLibrariesError, require_gui_libraries
+    from dermstudy.ui.system_libs import require_gui_libraries
 
-    try:
-        require_gui_libraries()
-    except MissingLibrariesError as exc:
-        raise UserError(str(exc)) from None
+    require_gui_libraries()
 
 
 def open_workspace(args: argparse.Namespace, *, create: bool = True) -> Workspace:

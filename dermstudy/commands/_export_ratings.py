@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dermstudy.commands._common import UserError, open_workspace, print_json
+from dermstudy.commands._common import open_workspace, print_json
 
 
 def register_study_action(sub: argparse._SubParsersAction) -> None:
@@ -28,21 +28,14 @@ def register_study_action(sub: argparse._SubParsersAction) -> None:
 
 
 def run_export_ratings(args: argparse.Namespace) -> int:
-    from dermstudy.analysis.data import AnalysisInputError, load_study
-    from dermstudy.analysis.mrmc import MrmcInputError
+    from dermstudy.analysis.data import load_study
     from dermstudy.analysis.rating_exports import FORMATS, study_ratings, write
 
     with open_workspace(args, create=False) as ws:
-        try:
-            data = load_study(ws, args.name)
-            exported = study_ratings(data.answers, modality=data.study["name"])
-        except (AnalysisInputError, MrmcInputError) as exc:
-            raise UserError(str(exc)) from None
+        data = load_study(ws, args.name)
+        exported = study_ratings(data.answers, modality=data.study["name"])
         out = args.out or Path(f"{data.study['name']}-ratings{FORMATS[args.fmt]}")
-        try:
-            write(exported.ratings, args.fmt, out, title=f"dermstudy study {data.study['name']}")
-        except MrmcInputError as exc:
-            raise UserError(str(exc)) from None
+        write(exported.ratings, args.fmt, out, title=f"dermstudy study {data.study['name']}")
         with ws.transaction():
             ws.audit("study.export-ratings", data.study["name"], {"format": args.fmt})
     r = exported.ratings

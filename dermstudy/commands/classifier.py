@@ -124,9 +124,8 @@ def format_table3(result: dict) -> str:
 
 
 def run_ablation_command(args: argparse.Namespace) -> int:
-    from dermstudy.classifier.ablation import AblationError, run_ablation
+    from dermstudy.classifier.ablation import run_ablation
     from dermstudy.classifier.figures import write_xlsx
-    from dermstudy.training.splits import SplitError
 
     options = _options(args)
     cancel = CancelToken()
@@ -147,7 +146,7 @@ def run_ablation_command(args: argparse.Namespace) -> int:
         workspace = ws.root
     try:
         result = run_ablation(workspace, options, progress=progress, cancel=cancel)
-    except (AblationError, SplitError, ValueError) as exc:
+    except ValueError as exc:  # besides AblationError and SplitError: options the models refuse
         raise UserError(str(exc)) from None
     except Cancelled:
         print("dermstudy: classifier ablation cancelled (partial result kept)", file=sys.stderr)
@@ -194,14 +193,11 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from dermstudy.classifier.ablation import AblationError, load_result
+    from dermstudy.classifier.ablation import load_result
     from dermstudy.classifier.figures import write_xlsx
 
     with open_workspace(args, create=False) as ws:
-        try:
-            result = load_result(ws, args.run)
-        except AblationError as exc:
-            raise UserError(str(exc)) from None
+        result = load_result(ws, args.run)
     if args.xlsx:
         write_xlsx(result, Path(args.xlsx))
     if args.json:
@@ -213,19 +209,11 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from dermstudy.analysis.data import AnalysisInputError
-    from dermstudy.classifier.ablation import AblationError
-    from dermstudy.classifier.model import CheckpointError
     from dermstudy.classifier.predict import predict_study
 
     with open_workspace(args, create=False) as ws:
         workspace = ws.root
-    try:
-        summary = predict_study(
-            workspace, args.study, args.run, args.arm, args.seed, args.model_name
-        )
-    except (AblationError, CheckpointError, AnalysisInputError) as exc:
-        raise UserError(str(exc)) from None
+    summary = predict_study(workspace, args.study, args.run, args.arm, args.seed, args.model_name)
     if args.json:
         print_json(summary)
     else:

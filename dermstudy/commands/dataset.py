@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dermstudy.commands._common import UserError, open_workspace, print_json
+from dermstudy.commands._common import open_workspace, print_json
 from dermstudy.jobs import CancelToken, TextProgressBar
 
 
@@ -25,14 +25,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from dermstudy.datasets.ham10000 import HamImportError, import_ham10000
+    from dermstudy.datasets.ham10000 import import_ham10000
 
     with open_workspace(args) as ws:
         bar = TextProgressBar(label="import")
-        try:
-            summary = import_ham10000(ws, args.folder, bar, CancelToken(), metadata=args.metadata)
-        except HamImportError as exc:
-            raise UserError(str(exc)) from exc
+        summary = import_ham10000(ws, args.folder, bar, CancelToken(), metadata=args.metadata)
     if args.json:
         print_json(summary.to_dict())
     else:

@@ -10,7 +10,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from dermstudy.commands._common import UserError
 from dermstudy.jobs import CancelToken, JsonLinesProgress, TextProgressBar, no_progress
 
 
@@ -51,8 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help='upsampler respacing ("fast27"; dpm++2m: logsnr8)',
     )
     how.add_argument("--no-upsample", action="store_true", help="keep the 64x64 base images")
-    how.add_argument(
-        "--temperature", type=float, default=0.997, help="upsampler noise scale (0.997)"
+    how.add_argument(  # default: the pipeline's UPSAMPLE_TEMPERATURE (0.997), not imported here
+        "--temperature", type=float, default=None, help="upsampler noise scale (0.997)"
     )
     run = p.add_argument_group("models and hardware")
     run.add_argument(
@@ -112,7 +111,7 @@ def _signals_cancel(cancel: CancelToken) -> Iterator[None]:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from dermstudy.generation.job import GenerateSettings, GenerationError, generate_images
+    from dermstudy.generation.job import GenerateSettings, generate_images
     from dermstudy.workspace.core import resolve_workspace_path
 
     settings = GenerateSettings(
@@ -132,7 +131,7 @@ def run_generate(args: argparse.Namespace) -> int:
         base_sha256=args.base_sha256,
         upsampler_sha256=args.upsampler_sha256,
         upsample=not args.no_upsample,
-        temperature=args.temperature,
+        **({} if args.temperature is None else {"temperature": args.temperature}),
     )
     if args.progress == "json":
         progress = JsonLinesProgress(sys.stdout)
@@ -145,8 +144,6 @@ def run_generate(args: argparse.Namespace) -> int:
     try:
         with _signals_cancel(cancel):
             result = generate_images(workspace, settings, progress, cancel)
-    except GenerationError as exc:
-        raise UserError(str(exc)) from None
     finally:
         if isinstance(progress, TextProgressBar):
             progress.close()

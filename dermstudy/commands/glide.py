@@ -106,12 +106,9 @@ def _public_release_match(model) -> str:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from dermstudy.glide.checkpoints import CheckpointError, load_checkpoint, sha256_of
+    from dermstudy.glide.checkpoints import load_checkpoint, sha256_of
 
-    try:
-        loaded = load_checkpoint(args.file)
-    except CheckpointError as exc:
-        raise UserError(str(exc)) from None
+    loaded = load_checkpoint(args.file)
     params = sum(p.numel() for p in loaded.model.parameters())
     data = {
         "file": str(loaded.path),

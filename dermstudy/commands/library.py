@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from dermstudy.commands._common import UserError, open_workspace, print_json
-from dermstudy.entities import UnknownEntityError
 from dermstudy.jobs import CancelToken, TextProgressBar
 
 
@@ -26,7 +25,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_import_synthetic(args: argparse.Namespace) -> int:
     from dermstudy.datasets.synthetic import (
-        SyntheticImportError,
         files_from_csv,
         files_from_folder,
         import_synthetic,
@@ -34,15 +32,12 @@ def run_import_synthetic(args: argparse.Namespace) -> int:
 
     path = Path(args.path)
     skipped: list[dict] = []
-    try:
-        if path.is_file() and path.suffix.lower() == ".csv":
-            files, skipped = files_from_csv(path)
-        else:
-            if not args.entity:
-                raise UserError("give --entity CODE for a folder (or pass a file,entity CSV)")
-            files = files_from_folder(path, args.entity)
-    except (SyntheticImportError, UnknownEntityError) as exc:
-        raise UserError(str(exc)) from exc
+    if path.is_file() and path.suffix.lower() == ".csv":
+        files, skipped = files_from_csv(path)
+    else:
+        if not args.entity:
+            raise UserError("give --entity CODE for a folder (or pass a file,entity CSV)")
+        files = files_from_folder(path, args.entity)
     if not files and not skipped:
         raise UserError(f"{path}: no image files found")
     with open_workspace(args) as ws:

@@ -57,15 +57,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from dermstudy.analysis import mrmc
 
-    try:
-        if args.file == "size":
-            return _run_size(args)
-        if args.pilot:
-            raise UserError(f"unexpected argument {args.pilot!r} (one ratings file at a time)")
-        ratings = _read(args.file)
-        result = mrmc.analyse(ratings, args.method, args.cov, args.alpha, args.n_boot, args.seed)
-    except mrmc.MrmcInputError as exc:
-        raise UserError(str(exc)) from None
+    if args.file == "size":
+        return _run_size(args)
+    if args.pilot:
+        raise UserError(f"unexpected argument {args.pilot!r} (one ratings file at a time)")
+    ratings = _read(args.file)
+    result = mrmc.analyse(ratings, args.method, args.cov, args.alpha, args.n_boot, args.seed)
     from dermstudy.reports import mrmc as views
 
     if args.xlsx:
@@ -93,10 +90,7 @@ def _run_size(args: argparse.Namespace) -> int:
 
     if not args.pilot:
         raise UserError("mrmc size needs the pilot study's ratings: dermstudy mrmc size PILOT.csv")
-    try:
-        comp = mrmc.pilot_components(_read(args.pilot))
-    except mrmc.MrmcInputError as exc:
-        raise UserError(str(exc)) from None
+    comp = mrmc.pilot_components(_read(args.pilot))
     effect = comp["effect"] if args.effect is None else args.effect
     if effect == 0:
         raise UserError("--effect must not be 0 (the pilot's modalities have equal mean AUC)")

@@ -62,15 +62,11 @@ def _filters(texts: list[str], flag: str) -> tuple[tuple[str, str], ...]:
 
 
 def run_quality(args: argparse.Namespace) -> int:
-    from dermstudy.entities import UnknownEntityError, parse_entity
-    from dermstudy.quality.report import QualityError, QualityOptions, compute_quality
+    from dermstudy.entities import parse_entity
+    from dermstudy.quality.report import QualityOptions, compute_quality
     from dermstudy.quality.tables import to_text, write_xlsx
-    from dermstudy.workspace.quality_images import SelectionError
 
-    try:
-        entities = tuple(parse_entity(e) for e in args.entity)
-    except UnknownEntityError as exc:
-        raise UserError(str(exc)) from None
+    entities = tuple(parse_entity(e) for e in args.entity)
     for name, val, low in (("--size", args.size, 7), ("--is-splits", args.is_splits, 1),
                            ("--kid-subsets", args.kid_subsets, 1),
                            ("--kid-subset-size", args.kid_subset_size, 2)):  # fmt: skip
@@ -96,8 +92,6 @@ def run_quality(args: argparse.Namespace) -> int:
     with open_workspace(args, create=False) as ws:
         try:
             report = compute_quality(ws, options, bar, CancelToken())
-        except (QualityError, SelectionError) as exc:
-            raise UserError(str(exc)) from None
         except Cancelled:
             raise UserError("cancelled") from None
     if args.xlsx:

@@ -25,19 +25,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def open_session(args: argparse.Namespace):
     """The ReadingSession the arguments name (a package file wins over a study of that name)."""
-    from dermstudy.reading import ReadingError, open_reading
+    from dermstudy.reading import open_reading
 
     target = Path(args.target).expanduser()
-    try:
-        if target.is_file():
-            return open_reading(target, None, args.reader, answers=args.answers)
-        if target.suffix.lower() == ".zip":
-            raise UserError(f"{target}: no such package file")
-        if args.answers:
-            raise UserError("--answers is only for reading from a package file")
-        return open_reading(resolve_workspace_path(args.workspace), args.target, args.reader)
-    except ReadingError as exc:
-        raise UserError(str(exc)) from None
+    if target.is_file():
+        return open_reading(target, None, args.reader, answers=args.answers)
+    if target.suffix.lower() == ".zip":
+        raise UserError(f"{target}: no such package file")
+    if args.answers:
+        raise UserError("--answers is only for reading from a package file")
+    return open_reading(resolve_workspace_path(args.workspace), args.target, args.reader)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -129,7 +129,7 @@ def parse_formats(text: str) -> tuple[str, ...]:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from dermstudy.analysis.data import AnalysisInputError, load_study
+    from dermstudy.analysis.data import load_study
     from dermstudy.analysis.report import build_report
     from dermstudy.jobs import TextProgressBar
     from dermstudy.reports.bundle import report_json, write_outputs
@@ -152,10 +152,7 @@ def run_report(args: argparse.Namespace) -> int:
     if xlsx_path is not None and xlsx_path.suffix.lower() != ".xlsx":
         raise UserError(f"--xlsx {xlsx_path}: the file name must end in .xlsx")
     with open_workspace(args, create=False) as ws:
-        try:
-            data = load_study(ws, args.study, args.reader)
-        except AnalysisInputError as exc:
-            raise UserError(str(exc)) from None
+        data = load_study(ws, args.study, args.reader)
         integrity = check_for_report(ws, args.study, "cli")
     if not integrity.ok:
         print(f"dermstudy: warning: {integrity.message()}", file=sys.stderr)
@@ -195,15 +192,12 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def run_predictions_import(args: argparse.Namespace) -> int:
-    from dermstudy.analysis.data import AnalysisInputError, find_study
-    from dermstudy.analysis.predictions import PredictionsFileError, import_predictions
+    from dermstudy.analysis.data import find_study
+    from dermstudy.analysis.predictions import import_predictions
 
     with open_workspace(args, create=False) as ws:
-        try:
-            study = find_study(ws, args.study)
-            summary = import_predictions(ws, study, args.model, args.file)
-        except (AnalysisInputError, PredictionsFileError) as exc:
-            raise UserError(str(exc)) from None
+        study = find_study(ws, args.study)
+        summary = import_predictions(ws, study, args.model, args.file)
     if args.json:
         print_json(summary)
     else:
@@ -215,13 +209,10 @@ def run_predictions_import(args: argparse.Namespace) -> int:
 
 
 def run_predictions_list(args: argparse.Namespace) -> int:
-    from dermstudy.analysis.data import AnalysisInputError, find_study, load_predictions
+    from dermstudy.analysis.data import find_study, load_predictions
 
     with open_workspace(args, create=False) as ws:
-        try:
-            study = find_study(ws, args.study)
-        except AnalysisInputError as exc:
-            raise UserError(str(exc)) from None
+        study = find_study(ws, args.study)
         frame = load_predictions(ws, study["id"])
     counts = frame.groupby("model").size().to_dict() if not frame.empty else {}
     if args.json:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from dermstudy.commands._common import UserError, open_workspace, print_json
+from dermstudy.commands._common import open_workspace, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,13 +40,10 @@ def _text(split) -> str:
 
 
 def run_create(args: argparse.Namespace) -> int:
-    from dermstudy.training.splits import SplitError, create_split
+    from dermstudy.training.splits import create_split
 
     with open_workspace(args) as ws:
-        try:
-            split = create_split(ws, args.name, args.test_fraction, args.seed)
-        except SplitError as exc:
-            raise UserError(str(exc)) from exc
+        split = create_split(ws, args.name, args.test_fraction, args.seed)
     if args.json:
         print_json(split.to_dict())
     else:
@@ -67,13 +64,10 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from dermstudy.training.splits import SplitError, get_split
+    from dermstudy.training.splits import get_split
 
     with open_workspace(args) as ws:
-        try:
-            split = get_split(ws, args.name)
-        except SplitError as exc:
-            raise UserError(str(exc)) from exc
+        split = get_split(ws, args.name)
     if args.json:
         print_json(split.to_dict())
     else:

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from dermstudy.commands._common import UserError, open_workspace, print_json
-from dermstudy.entities import UnknownEntityError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -153,40 +152,37 @@ def _register_create(sub: argparse._SubParsersAction) -> None:
 
 def _design_from_args(args: argparse.Namespace):
     from dermstudy.study.builder import StudyDesign
-    from dermstudy.study.pools import PoolError, PoolOptions, parse_filter
+    from dermstudy.study.pools import PoolOptions, parse_filter
 
-    try:
-        entities = [e for e in (args.entities or "").split(",") if e.strip()] or None
-        overrides = dict(_parse_count(text) for text in args.count)
-        filters = [parse_filter(f) for f in args.synthetic_filter]
-        if args.synthetic_source:
-            filters.append(("source", args.synthetic_source))
-        if args.synthetic_model:
-            filters.append(("model", args.synthetic_model))
-        pools = PoolOptions(
-            exclude_sets=tuple(args.exclude_set),
-            exclude_splits=tuple(args.exclude_split),
-            synthetic_filters=tuple(filters),
-            one_per_lesion=not args.all_images_per_lesion,
-        )
-        return StudyDesign.with_counts(
-            args.name,
-            entities,
-            args.real_per_entity,
-            args.synthetic_per_entity,
-            overrides,
-            seed=args.seed,
-            display_size=args.size,
-            order=args.order,
-            allow_back=args.allow_back,
-            answer_scale=args.scale,
-            entity_confidence=args.entity_confidence,
-            practice=args.practice,
-            pools=pools,
-            harmonise=args.harmonise,
-        )
-    except (PoolError, UnknownEntityError) as exc:
-        raise UserError(str(exc)) from None
+    entities = [e for e in (args.entities or "").split(",") if e.strip()] or None
+    overrides = dict(_parse_count(text) for text in args.count)
+    filters = [parse_filter(f) for f in args.synthetic_filter]
+    if args.synthetic_source:
+        filters.append(("source", args.synthetic_source))
+    if args.synthetic_model:
+        filters.append(("model", args.synthetic_model))
+    pools = PoolOptions(
+        exclude_sets=tuple(args.exclude_set),
+        exclude_splits=tuple(args.exclude_split),
+        synthetic_filters=tuple(filters),
+        one_per_lesion=not args.all_images_per_lesion,
+    )
+    return StudyDesign.with_counts(
+        args.name,
+        entities,
+        args.real_per_entity,
+        args.synthetic_per_entity,
+        overrides,
+        seed=args.seed,
+        display_size=args.size,
+        order=args.order,
+        allow_back=args.allow_back,
+        answer_scale=args.scale,
+        entity_confidence=args.entity_confidence,
+        practice=args.practice,
+        pools=pools,
+        harmonise=args.harmonise,
+    )
 
 
 def _parse_count(text: str) -> tuple[str, tuple[int, int]]:
@@ -202,7 +198,7 @@ def _parse_count(text: str) -> tuple[str, tuple[int, int]]:
 
 def run_create(args: argparse.Namespace) -> int:
     from dermstudy.jobs import Cancelled, CancelToken, TextProgressBar
-    from dermstudy.study.builder import StudyError, create_study
+    from dermstudy.study.builder import create_study
     from dermstudy.study.queries import study_summary
 
     design = _design_from_args(args)
@@ -211,7 +207,7 @@ def run_create(args: argparse.Namespace) -> int:
             create_study(
                 ws, design, progress=TextProgressBar(label="blinding"), cancel=CancelToken()
             )
-        except (StudyError, Cancelled) as exc:
+        except Cancelled as exc:
             raise UserError(str(exc) or "cancelled; nothing was created") from None
         summary = study_summary(ws, design.name)
     if args.json:
@@ -223,16 +219,12 @@ def run_create(args: argparse.Namespace) -> int:
 
 def run_verify(args: argparse.Namespace) -> int:
     """Exit 0 when the record is intact, 1 (with the problems) when it has been altered."""
-    from dermstudy.study.builder import StudyError
     from dermstudy.study.queries import find_study
     from dermstudy.workspace.integrity import verify
 
     with open_workspace(args, create=False) as ws:
         if args.name:
-            try:
-                find_study(ws, args.name)
-            except StudyError as exc:
-                raise UserError(str(exc)) from None
+            find_study(ws, args.name)
         report = verify(ws.conn)
     if args.json:
         print_json(report.to_dict())
@@ -242,13 +234,10 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    from dermstudy.study.builder import StudyError, audit_study
+    from dermstudy.study.builder import audit_study
 
     with open_workspace(args, create=False) as ws:
-        try:
-            result = audit_study(ws, args.name)
-        except StudyError as exc:
-            raise UserError(str(exc)) from None
+        result = audit_study(ws, args.name)
     if args.json:
         print_json(result.to_dict())
     else:
@@ -276,14 +265,10 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from dermstudy.study.builder import StudyError
     from dermstudy.study.queries import study_summary
 
     with open_workspace(args, create=False) as ws:
-        try:
-            summary = study_summary(ws, args.name)
-        except StudyError as exc:
-            raise UserError(str(exc)) from None
+        summary = study_summary(ws, args.name)
     if args.json:
         print_json(summary)
     else:
@@ -319,27 +304,19 @@ def _summary_text(s: dict) -> str:
 
 
 def run_delete(args: argparse.Namespace) -> int:
-    from dermstudy.study.builder import StudyError
     from dermstudy.study.queries import delete_study
 
     with open_workspace(args, create=False) as ws:
-        try:
-            removed = delete_study(ws, args.name)
-        except StudyError as exc:
-            raise UserError(str(exc)) from None
+        removed = delete_study(ws, args.name)
     print(f"deleted study {args.name!r} ({removed['cases']} cases, {removed['sessions']} sessions)")
     return 0
 
 
 def run_key(args: argparse.Namespace) -> int:
-    from dermstudy.study.builder import StudyError
     from dermstudy.study.queries import answer_key
 
     with open_workspace(args, create=False) as ws:
-        try:
-            key = answer_key(ws, args.name)
-        except StudyError as exc:
-            raise UserError(str(exc)) from None
+        key = answer_key(ws, args.name)
         with ws.transaction():
             ws.audit("study.key", args.name, {"format": "json" if args.json else "text"})
     if args.json:
@@ -356,27 +333,19 @@ def run_key(args: argparse.Namespace) -> int:
 
 
 def run_export_package(args: argparse.Namespace) -> int:
-    from dermstudy.study.builder import StudyError
     from dermstudy.study.package import export_package
 
     with open_workspace(args, create=False) as ws:
-        try:
-            summary = export_package(ws, args.name, Path(args.out))
-        except StudyError as exc:
-            raise UserError(str(exc)) from None
+        summary = export_package(ws, args.name, Path(args.out))
     print(f"wrote {summary['file']} ({summary['cases']} cases, sha256 {summary['sha256'][:12]}…)")
     return 0
 
 
 def run_import_results(args: argparse.Namespace) -> int:
-    from dermstudy.study.builder import StudyError
     from dermstudy.study.package import import_results
 
     with open_workspace(args, create=False) as ws:
-        try:
-            result = import_results(ws, args.name, Path(args.file))
-        except StudyError as exc:
-            raise UserError(str(exc)) from None
+        result = import_results(ws, args.name, Path(args.file))
     if args.json:
         print_json(result.to_dict())
     else:
@@ -385,7 +354,7 @@ def run_import_results(args: argparse.Namespace) -> int:
 
 
 def run_image_set(args: argparse.Namespace) -> int:
-    from dermstudy.study.image_sets import ImageSetError, create_image_set
+    from dermstudy.study.image_sets import create_image_set
 
     path = Path(args.file)
     try:
@@ -393,9 +362,6 @@ def run_image_set(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: cannot read ({exc})") from None
     with open_workspace(args, create=False) as ws:
-        try:
-            count = create_image_set(ws, args.set_name, [r for r in refs if r], args.description)
-        except ImageSetError as exc:
-            raise UserError(str(exc)) from None
+        count = create_image_set(ws, args.set_name, [r for r in refs if r], args.description)
     print(f"image set {args.set_name!r}: {count} image(s)")
     return 0

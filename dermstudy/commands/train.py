@@ -133,7 +133,7 @@ def config_from_args(args: argparse.Namespace):
     """
     from dataclasses import fields
 
-    from dermstudy.training.config import ConfigError, TrainConfig, resolve_config
+    from dermstudy.training.config import TrainConfig, resolve_config
 
     skip = {"preset", "model_options"}
     overrides = {
@@ -142,19 +142,11 @@ def config_from_args(args: argparse.Namespace):
         if f.name not in skip and hasattr(args, f.name)
     }
     overrides["model_options"] = _model_options(args)
-    try:
-        return resolve_config(args.preset, overrides)
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
+    return resolve_config(args.preset, overrides)
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from dermstudy.glide.checkpoints import CheckpointError
-    from dermstudy.training.config import ConfigError
-    from dermstudy.training.data import DataError
     from dermstudy.training.loop import train
-    from dermstudy.training.runs import RunError
-    from dermstudy.training.splits import SplitError
 
     config = config_from_args(args)
     if args.resume and (args.epochs is not None):
@@ -166,17 +158,14 @@ def run_train(args: argparse.Namespace) -> int:
     progress = JsonLinesProgress(sys.stdout) if args.progress == "json" else _text_progress()
     with open_workspace(args, create=False) as ws:
         workspace = ws.root
-    try:
-        result = train(
-            workspace,
-            config,
-            resume=args.resume,
-            progress=progress,
-            cancel=cancel,
-            extend_steps=args.steps if args.resume else None,
-        )
-    except (ConfigError, DataError, RunError, SplitError, CheckpointError) as exc:
-        raise UserError(str(exc)) from None
+    result = train(
+        workspace,
+        config,
+        resume=args.resume,
+        progress=progress,
+        cancel=cancel,
+        extend_steps=args.steps if args.resume else None,
+    )
     if result.status == "failed":
         print(f"dermstudy: error: {result.message}", file=sys.stderr)
         return 3
@@ -222,13 +211,10 @@ def run_plot(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from dermstudy.training.plots import loss_curve_png
-    from dermstudy.training.runs import RunError, get_run, read_log
+    from dermstudy.training.runs import get_run, read_log
 
     with open_workspace(args, create=False) as ws:
-        try:
-            record = get_run(ws, args.run)
-        except RunError as exc:
-            raise UserError(str(exc)) from None
+        record = get_run(ws, args.run)
         folder = ws.root / record.folder
     records = read_log(folder / "log.jsonl")
     if not any(r.get("event") == "step" for r in records):

@@ -27,20 +27,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from dermstudy.reading.session import ReadingError, check_reader_name
-    from dermstudy.reading.votes_import import VotesFileError, import_votes
-    from dermstudy.study.builder import StudyError
+    from dermstudy.reading.session import check_reader_name
+    from dermstudy.reading.votes_import import import_votes
     from dermstudy.study.queries import find_study
 
     with open_workspace(args, create=False) as ws:
-        try:
-            reader = check_reader_name(args.reader)
-            study = find_study(ws, args.study)
-            result = import_votes(
-                ws, study, reader, Path(args.file), skip_invalid=args.skip_invalid
-            )
-        except (ReadingError, StudyError, VotesFileError) as exc:
-            raise UserError(str(exc)) from None
+        reader = check_reader_name(args.reader)
+        study = find_study(ws, args.study)
+        result = import_votes(ws, study, reader, Path(args.file), skip_invalid=args.skip_invalid)
     if args.json:
         print_json(result.to_dict())
     for line in result.error_lines():

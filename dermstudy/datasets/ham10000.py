@@ -22,6 +22,7 @@ from dermstudy.datasets.images import (
     remove_files,
 )
 from dermstudy.entities import CODES, UnknownEntityError, parse_entity
+from dermstudy.errors import DermstudyError
 from dermstudy.jobs import CancelToken, Progress, ProgressEvent, no_progress
 from dermstudy.workspace import Workspace, now_iso
 from dermstudy.workspace.core import sha256_bytes
@@ -32,7 +33,7 @@ REQUIRED_COLUMNS = ("lesion_id", "image_id", "dx", "dx_type", "age", "sex", "loc
 OPTIONAL_COLUMNS = ("dataset",)
 
 
-class HamImportError(Exception):
+class HamImportError(DermstudyError):
     """The import cannot start at all (no metadata file, missing columns); nothing was imported."""
 
 

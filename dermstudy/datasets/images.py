@@ -9,11 +9,13 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from dermstudy.errors import DermstudyError
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 _FORMAT_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp"}
 
 
-class BadImageError(ValueError):
+class BadImageError(DermstudyError, ValueError):
     """An image file cannot be decoded; the message says why."""
 
 

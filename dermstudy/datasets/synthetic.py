@@ -16,6 +16,7 @@ from pathlib import Path
 
 from dermstudy.datasets.images import IMAGE_SUFFIXES, BadImageError, read_and_check, remove_files
 from dermstudy.entities import CODES, UnknownEntityError, parse_entity
+from dermstudy.errors import DermstudyError
 from dermstudy.jobs import Cancelled, CancelToken, Progress, ProgressEvent, no_progress
 from dermstudy.workspace import Workspace, now_iso
 from dermstudy.workspace.core import sha256_bytes
@@ -23,7 +24,7 @@ from dermstudy.workspace.core import sha256_bytes
 SOURCE = "imported"
 
 
-class SyntheticImportError(Exception):
+class SyntheticImportError(DermstudyError):
     """The import cannot start (no such folder, bad CSV header); nothing was imported."""
 
 

@@ -24,40 +24,35 @@ from PIL import Image
 
 from dermstudy import __version__
 from dermstudy.entities import BY_CODE, ENTITIES, parse_entity
-from dermstudy.glide.checkpoints import (
-    CheckpointError,
-    LoadedModel,
-    find_model_or_demo,
-    load_checkpoint,
-    sha256_of,
-)
-from dermstudy.glide.diffusion import Diffusion, RespacingError
-from dermstudy.glide.sampling import (
+from dermstudy.errors import DermstudyError
+from dermstudy.glide import (
+    DEFAULT_GUIDANCE,
+    RECIPES,
     SAMPLERS,
-    Conditioning,
-    GuidedDenoiser,
+    UPSAMPLE_TEMPERATURE,
+    CheckpointError,
+    Diffusion,
+    LoadedModel,
+    RespacingError,
     RowNoise,
-    quantize_low_res,
-    sample,
+    Stage,
+    Text2ImPipeline,
+    load_stage,
+    sha256_of,
     to_uint8,
 )
-from dermstudy.glide.tokenizer import default_tokenizer
+from dermstudy.glide.checkpoints import find_model_or_demo
 from dermstudy.jobs import Cancelled, CancelToken, Progress, ProgressEvent, no_progress
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.core import now_iso
 from dermstudy.workspace.models import register_model_file
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-# Per sampler: (base steps, upsampler steps, upsampler sampler). "ddpm" is the notebook recipe.
-SAMPLER_DEFAULTS = {
-    "ddpm": ("100", "fast27", "ddim"),
-    "ddim": ("100", "fast27", "ddim"),
-    "dpm++2m": ("logsnr15", "logsnr8", "dpm++2m"),
-}
-UPSAMPLE_TEMPERATURE = 0.997
+# Per sampler: (base steps, upsampler steps, upsampler sampler); the recipes live with the pipeline.
+SAMPLER_DEFAULTS = RECIPES
 
 
-class GenerationError(Exception):
+class GenerationError(DermstudyError):
     """Settings or model files that cannot be used; the message is meant for the user."""
 
 
@@ -66,7 +61,7 @@ class GenerateSettings:
     entity: str | None = None
     prompt: str | None = None
     count: int = 1
-    guidance: float = 3.0
+    guidance: float = DEFAULT_GUIDANCE
     base_steps: str | None = None  # None: the sampler's default (SAMPLER_DEFAULTS)
     upsample_steps: str | None = None
     sampler: str = "ddpm"
@@ -100,6 +95,10 @@ class _Stage:
     diffusion: Diffusion
     steps: str
     sampler: str
+
+    @property
+    def stage(self) -> Stage:
+        return Stage(self.loaded.model, self.loaded.options, self.diffusion, self.sampler)
 
 
 # -- settings ---------------------------------------------------------------------------------------
@@ -197,20 +196,12 @@ def _load_stage(
             f"{path}: SHA-256 is {digest}, not the {sha256} asked for (another file of that name)"
         )
     try:
-        loaded = load_checkpoint(
-            path,
-            kind=kind,
-            device=device,
-            dtype=DTYPES[dtype],
-        )
-        diffusion = Diffusion.from_options(loaded.options, steps)
+        loaded, stage = load_stage(path, kind, steps, sampler, device, DTYPES[dtype])
     except CheckpointError as exc:
         raise GenerationError(str(exc)) from None
     except RespacingError as exc:
         raise GenerationError(f"{kind} steps: {exc}") from None
-    # NHWC convolutions are ~8% faster on CPU (oneDNN) and what tensor cores want on GPU.
-    loaded.model.to(memory_format=torch.channels_last)
-    return _Stage(loaded, digest, diffusion, steps, sampler)
+    return _Stage(loaded, digest, stage.diffusion, steps, sampler)
 
 
 # -- the job ----------------------------------------------------------------------------------------
@@ -339,50 +330,16 @@ def _sample_batch(
     on_step,
 ) -> torch.Tensor:
     """uint8 NHWC images for one batch; each row's noise comes from its own seed."""
-    noise = RowNoise(seeds, device)
-    rows = len(seeds)
-    tokenizer = default_tokenizer()
-
-    options = base.loaded.options
-    size = int(options["image_size"])
-    tokens, mask = tokenizer.batch([prompt] * rows, int(options["text_ctx"]))
-    uncond_tokens, uncond_mask = tokenizer.uncond(rows, int(options["text_ctx"]))
-    # Scale 1 is exactly the conditional model: skip the unconditional half.
-    guided = settings.guidance != 1.0
-    denoiser = GuidedDenoiser(
-        base.loaded.model,
-        base.diffusion,
-        Conditioning(tokens.to(device), mask.to(device)),
-        Conditioning(uncond_tokens.to(device), uncond_mask.to(device)) if guided else None,
-        settings.guidance if guided else None,
+    pipeline = Text2ImPipeline(
+        base.stage, up.stage if up else None, settings.guidance, settings.temperature
     )
-    x = noise((rows, 3, size, size))
-    x = sample(
-        base.sampler, denoiser, base.diffusion, x, noise, callback=lambda e: on_step(e, "base")
+    x = pipeline(
+        [prompt] * len(seeds),
+        RowNoise(seeds, device),
+        callback=lambda stage, event: on_step(event, stage),
+        check=_check_finite,
     )
-    _check_finite(x, "base")
-    if up is None:
-        return to_uint8(x.float().cpu())
-
-    up_options = up.loaded.options
-    up_size = int(up_options["image_size"])
-    up_tokens, up_mask = tokenizer.batch([prompt] * rows, int(up_options["text_ctx"]))
-    up_denoiser = GuidedDenoiser(
-        up.loaded.model,
-        up.diffusion,
-        Conditioning(up_tokens.to(device), up_mask.to(device), quantize_low_res(x)),
-    )
-    x_up = noise((rows, 3, up_size, up_size)) * settings.temperature
-    x_up = sample(
-        up.sampler,
-        up_denoiser,
-        up.diffusion,
-        x_up,
-        noise,
-        callback=lambda e: on_step(e, "upsample"),
-    )
-    _check_finite(x_up, "upsampler")
-    return to_uint8(x_up.float().cpu())
+    return to_uint8(x.float().cpu())
 
 
 def _check_finite(x: torch.Tensor, stage: str) -> None:

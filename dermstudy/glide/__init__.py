@@ -10,6 +10,7 @@ Public API (stable, used by the training and generation jobs)::
         Tokenizer, default_tokenizer,                              # text
         Diffusion, space_timesteps, hybrid_loss, mse_loss,         # process + training losses
         GuidedDenoiser, Conditioning, sample, RowNoise,            # sampling
+        Stage, Text2ImPipeline, sample_text, sample_super_res,     # the text → 64 → 256 chain
         load_checkpoint, save_checkpoint, CheckpointError,         # files
     )
 """
@@ -39,6 +40,16 @@ from dermstudy.glide.options import (
     model_kind,
     validate_options,
 )
+from dermstudy.glide.pipeline import (
+    DEFAULT_GUIDANCE,
+    RECIPES,
+    UPSAMPLE_TEMPERATURE,
+    Stage,
+    Text2ImPipeline,
+    load_stage,
+    sample_super_res,
+    sample_text,
+)
 from dermstudy.glide.sampling import (
     SAMPLERS,
     Conditioning,
@@ -56,7 +67,10 @@ from dermstudy.glide.sampling import (
 from dermstudy.glide.tokenizer import Tokenizer, TokenizerError, default_tokenizer
 
 __all__ = [
+    "DEFAULT_GUIDANCE",
+    "RECIPES",
     "SAMPLERS",
+    "UPSAMPLE_TEMPERATURE",
     "CheckpointError",
     "Conditioning",
     "Diffusion",
@@ -67,6 +81,8 @@ __all__ = [
     "ReplayNoise",
     "RespacingError",
     "RowNoise",
+    "Stage",
+    "Text2ImPipeline",
     "Text2ImUNet",
     "Tokenizer",
     "TokenizerError",
@@ -78,6 +94,7 @@ __all__ = [
     "find_default_model",
     "hybrid_loss",
     "load_checkpoint",
+    "load_stage",
     "model_kind",
     "mse_loss",
     "quantize_low_res",
@@ -86,6 +103,8 @@ __all__ = [
     "sample_ddim",
     "sample_ddpm",
     "sample_dpmpp_2m",
+    "sample_super_res",
+    "sample_text",
     "save_checkpoint",
     "sha256_of",
     "space_timesteps",

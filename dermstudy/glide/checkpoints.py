@@ -15,7 +15,6 @@ problem raises ``CheckpointError`` whose message names the file and what differs
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import re
@@ -26,6 +25,8 @@ from typing import Any
 
 import torch
 
+from dermstudy.errors import DermstudyError
+from dermstudy.files import atomic_path, sha256_file
 from dermstudy.glide.model import Text2ImUNet, create_model
 from dermstudy.glide.options import (
     OptionsError,
@@ -40,7 +41,7 @@ _PREFIXES = ("_orig_mod.", "module.")
 _IN_CHANNELS_TO_KIND = {3: "base", 6: "upsample", 7: "base-inpaint", 10: "upsample-inpaint"}
 
 
-class CheckpointError(Exception):
+class CheckpointError(DermstudyError):
     """A file that cannot be used as the requested GLIDE model; the message says why."""
 
 
@@ -55,12 +56,7 @@ class LoadedModel:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def sha256_of(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+sha256_of = sha256_file  # the name the glide API exports
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -306,10 +302,8 @@ def save_checkpoint(
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         **(extra or {}),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
     return path
 
 

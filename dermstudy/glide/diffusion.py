@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 import torch
 
+from dermstudy.errors import DermstudyError
 
-class RespacingError(ValueError):
+
+class RespacingError(DermstudyError, ValueError):
     """A timestep-respacing string that cannot be applied."""
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from dermstudy.errors import DermstudyError
+
 N_VOCAB = 50257
 IN_CHANNELS = 3
 OUT_CHANNELS = 6  # 3 for epsilon, 3 for the variance interpolation value v
 
 
-class OptionsError(ValueError):
+class OptionsError(DermstudyError, ValueError):
     """An option dictionary that the reference would not accept."""
 
 

@@ -12,7 +12,7 @@ and ``sample_dpmpp_2m`` (DPM-Solver++(2M), our addition; deterministic, few step
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,6 +152,19 @@ def _indices(k: int, batch: int, device: torch.device) -> torch.Tensor:
     return torch.full((batch,), k, dtype=torch.long, device=device)
 
 
+def _steps(diffusion: Diffusion) -> Iterator[tuple[int, int]]:
+    """(step, respaced index k) from the noisiest index down to 0."""
+    return enumerate(reversed(range(diffusion.num_timesteps)))
+
+
+def _predict(
+    denoiser: Denoiser, diffusion: Diffusion, x: torch.Tensor, k: int, clip_denoised: bool
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The batch's indices and the model's mean, variance and x̂0 at index ``k``."""
+    kk = _indices(k, x.shape[0], x.device)
+    return kk, diffusion.p_mean_variance(denoiser(x, kk), x, kk, clip_denoised)
+
+
 def _report(callback: StepCallback | None, step: int, total: int, k: int, x, x0) -> None:
     if callback is not None:
         callback({"step": step, "total": total, "k": k, "x": x, "pred_xstart": x0})
@@ -166,13 +179,11 @@ def sample_ddpm(
     callback: StepCallback | None = None,
 ) -> torch.Tensor:
     """Ancestral sampling with learned-range variance; ``x`` is the initial noise (spec §6.6)."""
-    K = diffusion.num_timesteps
-    for step, k in enumerate(reversed(range(K))):
-        kk = _indices(k, x.shape[0], x.device)
-        out = diffusion.p_mean_variance(denoiser(x, kk), x, kk, clip_denoised)
+    for step, k in _steps(diffusion):
+        _, out = _predict(denoiser, diffusion, x, k, clip_denoised)
         z = noise(tuple(x.shape)).to(x)  # drawn after the network call, as the reference
         x = out["mean"] + (k != 0) * torch.exp(0.5 * out["log_variance"]) * z
-        _report(callback, step, K, k, x, out["pred_xstart"])
+        _report(callback, step, diffusion.num_timesteps, k, x, out["pred_xstart"])
     return x
 
 
@@ -186,10 +197,8 @@ def sample_ddim(
     callback: StepCallback | None = None,
 ) -> torch.Tensor:
     """DDIM with η (spec §6.7); ε re-derived from the clipped x̂0. Draws noise only when η > 0."""
-    K = diffusion.num_timesteps
-    for step, k in enumerate(reversed(range(K))):
-        kk = _indices(k, x.shape[0], x.device)
-        out = diffusion.p_mean_variance(denoiser(x, kk), x, kk, clip_denoised)
+    for step, k in _steps(diffusion):
+        kk, out = _predict(denoiser, diffusion, x, k, clip_denoised)
         x0 = out["pred_xstart"]
         eps = diffusion.eps_from_xstart(x, kk, x0)
         a_bar = diffusion.gather(diffusion.alphas_cumprod, kk, x)
@@ -198,7 +207,7 @@ def sample_ddim(
         x = x0 * a_prev.sqrt() + (1 - a_prev - sigma**2).sqrt() * eps
         if eta > 0 and k != 0:
             x = x + sigma * noise(tuple(x.shape)).to(x)
-        _report(callback, step, K, k, x, x0)
+        _report(callback, step, diffusion.num_timesteps, k, x, x0)
     return x
 
 
@@ -217,13 +226,11 @@ def sample_dpmpp_2m(
     with the previous x̂0 (second order) when available. The last step goes to the clean image
     (σ = 0), where the update is simply x = D. ``noise`` is unused (the sampler is deterministic).
     """
-    K = diffusion.num_timesteps
     a_bar = diffusion.alphas_cumprod
     lambdas = 0.5 * (a_bar.log() - (1 - a_bar).log())
     old_x0, old_h = None, None
-    for step, k in enumerate(reversed(range(K))):
-        kk = _indices(k, x.shape[0], x.device)
-        x0 = diffusion.p_mean_variance(denoiser(x, kk), x, kk, clip_denoised)["pred_xstart"]
+    for step, k in _steps(diffusion):
+        x0 = _predict(denoiser, diffusion, x, k, clip_denoised)[1]["pred_xstart"]
         if k == 0:
             x = x0
         else:
@@ -236,7 +243,7 @@ def sample_dpmpp_2m(
                 d = (1 + 1 / (2 * r)) * x0 - (1 / (2 * r)) * old_x0
             x = sigma_ratio * x - alpha_next * torch.expm1(torch.tensor(-h)).item() * d
             old_x0, old_h = x0, h
-        _report(callback, step, K, k, x, x0)
+        _report(callback, step, diffusion.num_timesteps, k, x, x0)
     return x
 
 

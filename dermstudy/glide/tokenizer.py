@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from dermstudy.errors import DermstudyError
 from dermstudy.paths import RESOURCES_DIR
 
 TOKENIZER_DIR = RESOURCES_DIR / "tokenizer"
@@ -23,7 +24,7 @@ END_OF_TEXT = 50256
 _CONTRACTIONS = ("'s", "'t", "'re", "'ve", "'m", "'ll", "'d")
 
 
-class TokenizerError(RuntimeError):
+class TokenizerError(DermstudyError, RuntimeError):
     """The vocabulary files are missing or damaged."""
 
 

@@ -18,13 +18,8 @@ import torch
 
 from dermstudy.glide.diffusion import Diffusion
 from dermstudy.glide.model import create_model
-from dermstudy.glide.sampling import (
-    Conditioning,
-    GuidedDenoiser,
-    ReplayNoise,
-    quantize_low_res,
-    sample,
-)
+from dermstudy.glide.pipeline import Stage, text_conditioning, uncond_conditioning
+from dermstudy.glide.sampling import Conditioning, GuidedDenoiser, ReplayNoise, quantize_low_res
 from dermstudy.glide.tokenizer import default_tokenizer
 
 VECTOR_FORMAT = "glide-vectors/1"
@@ -310,12 +305,13 @@ def _verify_trace(
     if prompt is not None:
         ctx = int(options["text_ctx"])
         batch = int(trace["tokens"].shape[0])
-        tokens, mask = default_tokenizer().batch([prompt] * batch, ctx)
-        uncond_tokens, uncond_mask = default_tokenizer().uncond(batch, ctx)
-        wrong = int((tokens != trace["tokens"]).sum() + (mask != trace["mask"]).sum())
+        # The conditioning the pipeline builds from the prompt must be the reference's.
+        cond = text_conditioning([prompt] * batch, ctx, "cpu")
+        uncond = uncond_conditioning(batch, ctx, "cpu")
+        wrong = int((cond.tokens != trace["tokens"]).sum() + (cond.mask != trace["mask"]).sum())
         if "uncond_tokens" in trace:
-            wrong += int((uncond_tokens != trace["uncond_tokens"]).sum())
-            wrong += int((uncond_mask != trace["uncond_mask"]).sum())
+            wrong += int((uncond.tokens != trace["uncond_tokens"]).sum())
+            wrong += int((uncond.mask != trace["uncond_mask"]).sum())
         yield _result(name, "trace.tokens", wrong, 0, f"prompt {prompt!r}")
 
     low_res = trace.get("low_res")
@@ -327,6 +323,7 @@ def _verify_trace(
             1e-6,
         )
     scale = trace.get("guidance_scale")
+    stage = Stage(model, options, diffusion, trace["sampler"])
     cond = Conditioning(
         trace["tokens"].to(dev),
         trace["mask"].to(dev),
@@ -335,7 +332,7 @@ def _verify_trace(
     uncond = None
     if scale is not None:
         uncond = Conditioning(trace["uncond_tokens"].to(dev), trace["uncond_mask"].to(dev))
-    denoiser = GuidedDenoiser(model, diffusion, cond, uncond, scale)
+    denoiser = stage.denoiser(cond, uncond, scale)
     states: list[torch.Tensor] = []
     pred: list[torch.Tensor] = []
 
@@ -345,13 +342,11 @@ def _verify_trace(
 
     step_noise = trace.get("step_noise")
     noise = ReplayNoise([n.to(dev) for n in step_noise] if step_noise is not None else [])
-    x = (trace["initial_noise"] * float(trace.get("temperature", 1.0))).to(dev)
-    final = sample(
-        trace["sampler"],
+    final = stage.run(
         denoiser,
-        diffusion,
-        x,
+        trace["initial_noise"].to(dev),
         noise,
+        temperature=float(trace.get("temperature", 1.0)),
         clip_denoised=bool(trace.get("clip_denoised", True)),
         eta=float(trace.get("eta", 0.0)),
         callback=record,

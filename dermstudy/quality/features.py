@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from dermstudy.errors import DermstudyError
 from dermstudy.paths import models_dir
 
 INCEPTION_NAME = "fid-inception-2015-12-05"
@@ -40,7 +41,7 @@ IS_WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
 INCEPTION_SIZE = 299
 
 
-class WeightsMissing(Exception):
+class WeightsMissing(DermstudyError):
     """A metric's network weights are not available; the message says what to install or put where."""
 
 

@@ -24,6 +24,8 @@ import numpy as np
 from PIL import Image
 
 from dermstudy.entities import CODES
+from dermstudy.errors import DermstudyError
+from dermstudy.files import atomic_path
 from dermstudy.jobs import CancelToken, Progress, ProgressEvent, no_progress
 from dermstudy.quality import metrics
 from dermstudy.quality.features import (
@@ -47,7 +49,7 @@ PIXEL_COPY_RMSE = 0.02
 FEATURE_COPY_COSINE = 0.05
 
 
-class QualityError(ValueError):
+class QualityError(DermstudyError, ValueError):
     """The selection is empty or an option is invalid; the message says which."""
 
 
@@ -178,11 +180,8 @@ class FeatureCache:
             feats = self.extractor([_open(im) for im in batch])
             for image, row in zip(batch, feats, strict=True):
                 out[image.sha256] = row
-                path = self._path(image.sha256)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(f".{path.stem}.tmp.npy")
-                np.save(tmp, row.astype(np.float32))
-                tmp.replace(path)
+                with atomic_path(self._path(image.sha256)) as tmp:
+                    np.save(tmp, row.astype(np.float32))
             tick(len(batch))
         if not images:
             return np.zeros((0, 0))

@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 from dermstudy.entities import BY_CODE
+from dermstudy.files import atomic_path
 from dermstudy.quality.report import QualityReport, QualityRow
 
 # (key, header); "is", "kid" and "cls_kid" show mean ± std.
@@ -146,7 +147,5 @@ def write_xlsx(report: QualityReport, path: Path) -> None:
         notes.append([f"skipped [{metric}]: {reason}"])
     for key, val in report.options.items():
         notes.append([f"option {key}", str(val)])
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    book.save(tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        book.save(tmp)

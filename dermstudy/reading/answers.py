@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from dermstudy.entities import UnknownEntityError, parse_entity
+from dermstudy.errors import DermstudyError
 
 FIVE_POINT = "five-point"
 BINARY = "binary"
@@ -49,7 +50,7 @@ ORDER_PER_READER = "per-reader"
 ORDERS: tuple[str, ...] = (ORDER_SAME, ORDER_PER_READER)
 
 
-class InvalidAnswerError(ValueError):
+class InvalidAnswerError(DermstudyError, ValueError):
     """An answer that does not fit the scale or the study's settings; the message says why."""
 
 

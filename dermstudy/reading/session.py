@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
 
+from dermstudy.errors import DermstudyError
 from dermstudy.locks import LockedError, acquire_exclusive, release
 from dermstudy.reading.answers import (
     ORDER_PER_READER,
@@ -51,7 +52,7 @@ from dermstudy.reading.answers import (
 )
 
 
-class ReadingError(Exception):
+class ReadingError(DermstudyError):
     """A reading session cannot be opened or an action is not allowed; the message says why."""
 
 

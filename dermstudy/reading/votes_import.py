@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dermstudy.entities import UnknownEntityError, parse_entity
+from dermstudy.errors import DermstudyError
 from dermstudy.reading.answers import Answer, InvalidAnswerError, ReadingSettings
 from dermstudy.reading.merge import IncomingAnswer, merge_answers
 from dermstudy.reading.workspace_store import answer_from_row
@@ -29,7 +30,7 @@ OPTIONAL = ("entity_confidence", "seconds")
 ORIGIN_FILE = "file-import"
 
 
-class VotesFileError(ValueError):
+class VotesFileError(DermstudyError, ValueError):
     """The file cannot be read at all (missing, wrong type, bad header)."""
 
 

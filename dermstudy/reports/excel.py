@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -23,6 +21,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.properties import PageSetupProperties
 
+from dermstudy.files import atomic_path
 from dermstudy.reports.tables import Table
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
@@ -255,13 +254,6 @@ def write_workbook(
     if figures_png:
         write_figures_sheet(wb, figures_png)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".xlsx")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         wb.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path

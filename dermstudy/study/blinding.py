@@ -32,6 +32,8 @@ import secrets
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from dermstudy.errors import DermstudyError
+
 BLINDED_FORMAT = "PNG"
 BLINDED_MODE = "RGB"
 BLINDED_SUFFIX = ".png"
@@ -50,7 +52,7 @@ SECRET_BYTES = 32
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-class BlindingError(ValueError):
+class BlindingError(DermstudyError, ValueError):
     """A source image cannot be turned into a case image; the message says why."""
 
 

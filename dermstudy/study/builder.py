@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from dermstudy import __version__
 from dermstudy.entities import CODES, parse_entity
+from dermstudy.errors import DermstudyError
 from dermstudy.jobs import CancelToken, Progress, ProgressEvent, no_progress
 from dermstudy.reading.answers import ANSWER_SCALES, FIVE_POINT, ORDER_SAME, ORDERS, ReadingSettings
 from dermstudy.study.audit import AuditResult, audit_features, image_features
@@ -41,7 +42,7 @@ from dermstudy.study.pools import Pool, PoolError, PoolOptions, build_pool, excl
 from dermstudy.workspace import Workspace, now_iso
 
 
-class StudyError(ValueError):
+class StudyError(DermstudyError, ValueError):
     """A study cannot be created or found; the message says which and why."""
 
 

@@ -7,10 +7,11 @@ SHA-256. Sets are written once; an existing name is an error rather than a silen
 
 from __future__ import annotations
 
+from dermstudy.errors import DermstudyError
 from dermstudy.workspace import Workspace, now_iso
 
 
-class ImageSetError(ValueError):
+class ImageSetError(DermstudyError, ValueError):
     """A set cannot be stored; the message names the reference or the set."""
 
 

@@ -12,16 +12,15 @@ merges each reader's answers (idempotent; conflicts reported, never overwritten)
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sqlite3
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dermstudy.files import atomic_path
 from dermstudy.reading.answers import Answer, InvalidAnswerError, ReadingSettings
 from dermstudy.reading.merge import IncomingAnswer, MergeResult, merge_answers
 from dermstudy.reading.package_store import (
@@ -61,10 +60,7 @@ def export_package(ws: Workspace, study_name: str, out: Path) -> dict[str, Any]:
         "cases": [{"code": c, "practice": bool(p), "sha256": s} for c, p, s in rows],
     }
     out = Path(out).expanduser()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".tmp-", suffix=".zip")
-    os.close(fd)
-    try:
+    with atomic_path(out) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
             _write_entry(archive, MANIFEST, json.dumps(manifest, indent=1).encode())
             for code, _practice, sha in sorted(rows):
@@ -76,12 +72,7 @@ def export_package(ws: Workspace, study_name: str, out: Path) -> dict[str, Any]:
                         f"case image of {code} cannot be read ({exc.strerror})"
                     ) from None
                 _write_entry(archive, f"cases/{code}.png", data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a package is meant to be copied and shared
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        os.chmod(tmp, 0o644)  # a package is meant to be copied and shared, whatever the umask
     digest = sha256_file(out)
     with ws.transaction():
         ws.audit("study.export-package", study["name"], {"file": str(out), "sha256": digest})

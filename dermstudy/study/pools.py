@@ -20,12 +20,13 @@ import random
 import re
 from dataclasses import dataclass, field
 
+from dermstudy.errors import DermstudyError
 from dermstudy.workspace import Workspace
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
-class PoolError(ValueError):
+class PoolError(DermstudyError, ValueError):
     """A pool option names something that does not exist or is malformed."""
 
 

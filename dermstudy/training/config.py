@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from dermstudy.errors import DermstudyError
+
 KINDS = ("base", "upsample")
 PRECISIONS = ("fp32", "bf16", "fp16")
 LOSSES = ("hybrid", "mse")
@@ -60,7 +62,7 @@ PRESETS: dict[str, dict[str, Any]] = {"paper": PAPER, "fast": FAST}
 FAST_ON_CPU: dict[str, Any] = {"precision": "fp32", "channels_last": False}
 
 
-class ConfigError(ValueError):
+class ConfigError(DermstudyError, ValueError):
     """Options that cannot train; the message names the option."""
 
 

@@ -23,11 +23,13 @@ import torch
 from PIL import Image
 
 from dermstudy.entities import BY_CODE, CODES, parse_entity
+from dermstudy.errors import DermstudyError
+from dermstudy.files import atomic_path
 from dermstudy.jobs import CancelToken, Progress, ProgressEvent, no_progress
 from dermstudy.workspace import Workspace
 
 
-class DataError(ValueError):
+class DataError(DermstudyError, ValueError):
     """The selected training data cannot be used; the message says which file or why."""
 
 
@@ -163,10 +165,8 @@ def load_pixels(
         entity_index,
     )
     # Straight to a temporary file and renamed: no second in-memory copy of a large cache.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save({"high": result.high, "low": result.low}, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save({"high": result.high, "low": result.low}, tmp)
     return result
 
 

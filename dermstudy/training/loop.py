@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import resource
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ import torch.distributed as dist
 from torch import nn
 
 from dermstudy.entities import BY_CODE, CODES
+from dermstudy.errors import DermstudyError
 from dermstudy.glide.checkpoints import (
     CheckpointError,
     compare_state,
@@ -45,6 +45,7 @@ from dermstudy.glide.options import (
 from dermstudy.glide.tokenizer import default_tokenizer
 from dermstudy.jobs import CancelToken, Progress, ProgressEvent, no_progress
 from dermstudy.locks import LockedError, acquire_exclusive
+from dermstudy.memory import peak_rss_mb
 from dermstudy.training import data as data_mod
 from dermstudy.training import previews as preview_mod
 from dermstudy.training import runs
@@ -55,7 +56,7 @@ KEEP_CHECKPOINTS = 2
 _AUTOCAST = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(DermstudyError, RuntimeError):
     """The loss became NaN or infinite; the run stops before the optimiser touches the weights."""
 
 
@@ -243,10 +244,12 @@ class EMA:
         model.load_state_dict(self.shadow)
 
 
-def _memory_mb(device: torch.device) -> float:
+def peak_memory_mb(device: torch.device) -> float | None:
+    """Peak memory of the run in MiB: allocated on the GPU, else the process's peak RSS (None on
+    Windows, which does not report it)."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return peak_rss_mb()
 
 
 # -- the job ---------------------------------------------------------------------------------------
@@ -651,7 +654,7 @@ class _Trainer:
             images_per_s=values["images"] / mean,
             seconds=seconds,
             eta_s=(self.steps_total - st.step) * mean,
-            memory_mb=_memory_mb(self.device),
+            memory_mb=peak_memory_mb(self.device),
         )
 
     def _checkpoint(self) -> None:

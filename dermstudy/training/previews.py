@@ -15,9 +15,10 @@ import torch
 from PIL import Image, ImageDraw
 
 from dermstudy.entities import BY_CODE, CODES
+from dermstudy.files import atomic_path
 from dermstudy.glide.diffusion import Diffusion
-from dermstudy.glide.sampling import Conditioning, GuidedDenoiser, RowNoise, sample, to_uint8
-from dermstudy.glide.tokenizer import default_tokenizer
+from dermstudy.glide.pipeline import DEFAULT_GUIDANCE, Stage, sample_super_res, sample_text
+from dermstudy.glide.sampling import RowNoise, to_uint8
 
 LABEL_WIDTH = 56
 MIN_TILE = 64
@@ -29,7 +30,7 @@ def sample_previews(
     options: dict,
     entities: list[str],
     steps: int = 25,
-    guidance: float | None = 3.0,
+    guidance: float | None = DEFAULT_GUIDANCE,
     per_entity: int = 2,
     low_res: torch.Tensor | None = None,
     seed: int = 1234,
@@ -40,31 +41,21 @@ def sample_previews(
     was_training = model.training
     model.eval()  # dropout off while sampling (the trainer forgot this, spec §8.7)
     try:
-        tokenizer = default_tokenizer()
-        ctx = int(options["text_ctx"])
         super_res = bool(options.get("super_res"))
         per_row = 1 if super_res else per_entity
         prompts = [BY_CODE[code].prompt for code in entities for _ in range(per_row)]
-        tokens, mask = tokenizer.batch(prompts, ctx)
-        cond = Conditioning(tokens.to(device), mask.to(device))
-        uncond = None
-        if super_res:
-            assert low_res is not None
-            cond.low_res = low_res.to(device)
-            guidance = None  # the notebook upsamples without guidance
-        elif guidance:
-            u_tokens, u_mask = tokenizer.uncond(len(prompts), ctx)
-            uncond = Conditioning(u_tokens.to(device), u_mask.to(device))
         diffusion = Diffusion.from_options(
             options, respacing=f"ddim{steps}" if steps < 1000 else ""
         )
-        denoiser = GuidedDenoiser(model, diffusion, cond, uncond, guidance or None, autocast_dtype)
-        size = int(options["image_size"])
+        stage = Stage(model, options, diffusion, "ddim", autocast_dtype)
         noise = RowNoise([seed + i for i in range(len(prompts))], device)
-        x = noise((len(prompts), 3, size, size))
         if super_res:
-            x = x * 0.997  # the notebook's upsample temperature (spec §3.3)
-        images = to_uint8(sample("ddim", denoiser, diffusion, x, noise)).cpu().numpy()
+            assert low_res is not None
+            # The notebook upsamples without guidance, from noise scaled by its temperature.
+            x = sample_super_res(stage, prompts, low_res.to(device), noise)
+        else:
+            x = sample_text(stage, prompts, noise, guidance or None)
+        images = to_uint8(x).cpu().numpy()
     finally:
         model.train(was_training)
     rows = []
@@ -103,8 +94,6 @@ def preview_entities(config_entities: list[str]) -> list[str]:
 
 
 def save_preview(image: Image.Image, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    image.save(tmp, format="PNG")
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        image.save(tmp, format="PNG")
     return path

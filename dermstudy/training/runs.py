@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from dermstudy.errors import DermstudyError
 from dermstudy.glide.checkpoints import FORMAT, CheckpointError, read_checkpoint_file
 from dermstudy.glide.options import model_kind
 from dermstudy.training.config import TrainConfig
@@ -34,7 +35,7 @@ from dermstudy.workspace.core import atomic_write_bytes, sha256_file
 from dermstudy.workspace.models import register_model_file
 
 
-class RunError(ValueError):
+class RunError(DermstudyError, ValueError):
     """A run cannot be created, found or resumed; the message says why."""
 
 

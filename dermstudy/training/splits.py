@@ -18,10 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from dermstudy.entities import CODES
+from dermstudy.errors import DermstudyError
 from dermstudy.workspace import Workspace, now_iso
 
 
-class SplitError(ValueError):
+class SplitError(DermstudyError, ValueError):
     """A split cannot be created or found; the message says why."""
 
 

@@ -13,6 +13,8 @@ import os
 import sys
 from collections.abc import Callable
 
+from dermstudy.errors import DermstudyError
+
 # (shared object, Debian/Ubuntu package). Qt's own libraries load these; the xcb plugin the rest.
 CORE_LIBRARIES: tuple[tuple[str, str], ...] = (
     ("libEGL.so.1", "libegl1"),
@@ -42,7 +44,7 @@ XCB_LIBRARIES: tuple[tuple[str, str], ...] = (  # what ``ldd libqxcb.so`` lists 
 )
 
 
-class MissingLibrariesError(RuntimeError):
+class MissingLibrariesError(DermstudyError, RuntimeError):
     """Qt could not start because system libraries are missing (the message says which)."""
 
 

@@ -5,24 +5,29 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import getpass
-import hashlib
 import json
 import os
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from dermstudy.errors import DermstudyError
+
+# The file helpers live in dermstudy.files; re-exported here for the modules that import them from
+# the workspace.
+from dermstudy.files import atomic_write_bytes as atomic_write_bytes
+from dermstudy.files import sha256_bytes as sha256_bytes
+from dermstudy.files import sha256_file as sha256_file
 from dermstudy.paths import default_workspace
 from dermstudy.workspace.schema import MIGRATIONS
 
 DB_NAME = "dermstudy.db"
 
 
-class WorkspaceError(Exception):
+class WorkspaceError(DermstudyError):
     """A workspace cannot be opened or used; the message says which folder and why."""
 
 
@@ -37,38 +42,6 @@ def now_iso() -> str:
 def resolve_workspace_path(path: str | os.PathLike | None = None) -> Path:
     """``--workspace`` if given, else ``DERMSTUDY_WORKSPACE``, else ``studies/default``."""
     return Path(path).expanduser() if path else default_workspace()
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def atomic_write_bytes(target: Path, data: bytes, *, fsync: bool = True) -> None:
-    """Write via a temporary file and rename, so a crash never leaves a half-written file.
-
-    Bulk writers pass ``fsync=False`` and call ``os.sync()`` once before their database commit.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            if fsync:
-                os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class Workspace:

@@ -17,8 +17,10 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from dermstudy.errors import DermstudyError
 
-class SelectionError(ValueError):
+
+class SelectionError(DermstudyError, ValueError):
     """A filter names a split or set that does not exist; the message says which."""
 
 

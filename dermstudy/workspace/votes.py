@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from dermstudy.errors import DermstudyError
 from dermstudy.workspace.integrity import VOTE, append_link
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ UNCHANGED = "unchanged"
 CHANGED = "changed"
 
 
-class VoteRuleError(ValueError):
+class VoteRuleError(DermstudyError, ValueError):
     """An answer or reader name that the study's rules refuse; the message says why."""
 
 

@@ -8,9 +8,9 @@ import pytest
 
 from dermstudy.analysis.data import AnalysisInputError, load_study
 from dermstudy.analysis.report import build_report
-from dermstudy.analysis.sample import synthetic_study
 from dermstudy.jobs import Cancelled, CancelToken
 from tests.analysis.tiny import make_tiny_study
+from tests.fixtures.sample_studies import synthetic_study
 
 TOP_LEVEL = {"study", "readers", "entity", "ai_vs_real", "subsets", "per_reader", "agreement"}
 REPORT_KEYS = {
@@ -84,7 +84,7 @@ def test_reader_filter_and_input_errors(workspace):
 
 
 def test_study_without_sessions_is_reported(workspace):
-    from dermstudy.analysis.sample import CaseSpec, insert_study
+    from tests.fixtures.sample_studies import CaseSpec, insert_study
 
     insert_study(workspace, "empty", [CaseSpec("e1", "mel", "real")], [])
     with pytest.raises(AnalysisInputError, match="no reader sessions"):
@@ -92,8 +92,8 @@ def test_study_without_sessions_is_reported(workspace):
 
 
 def test_reader_with_session_but_no_answers_counts_all_missing(workspace):
-    from dermstudy.analysis.sample import insert_study
     from tests.analysis.tiny import CASES, READER_A
+    from tests.fixtures.sample_studies import insert_study
 
     insert_study(workspace, "t", CASES, READER_A, readers=["A", "Z"])
     report = build_report(load_study(workspace, "t"), n_resamples=200)
@@ -111,9 +111,9 @@ def test_build_report_can_be_cancelled():
 
 def test_binary_study_without_scales_uses_binarised_auc(workspace, tmp_path):
     """A study that collected neither the five-point scale nor confidence (both NULL)."""
-    from dermstudy.analysis.sample import VoteSpec, insert_study
     from dermstudy.reports.bundle import write_outputs
     from tests.analysis.tiny import CASES, READER_A, READER_B
+    from tests.fixtures.sample_studies import VoteSpec, insert_study
 
     votes = [
         VoteSpec(v.reader, v.case, v.entity, v.ai_vote, None, None, v.seconds)

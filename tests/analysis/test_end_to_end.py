@@ -8,7 +8,7 @@ from dermstudy.analysis.data import load_study
 from dermstudy.analysis.report import build_report
 from dermstudy.reading import Answer, open_reading
 from dermstudy.study.builder import StudyDesign, create_study
-from dermstudy.study.sample_data import add_sample_images
+from tests.fixtures.sample_images import add_sample_images
 
 
 def test_report_of_a_study_read_in_the_reading_session(workspace):

@@ -12,8 +12,8 @@ from sklearn.metrics import roc_auc_score
 from dermstudy.analysis import inside, mrmc, roc
 from dermstudy.analysis.data import load_study
 from dermstudy.analysis.report import build_report
-from dermstudy.analysis.sample import CaseSpec, VoteSpec, insert_study
 from tests.conftest import DATA
+from tests.fixtures.sample_studies import CaseSpec, VoteSpec, insert_study
 
 # 6 real cases r1..r6; synthetic g1..g4 made with guidance 3, h1..h4 with guidance 7
 REAL = [f"r{i}" for i in range(1, 7)]
@@ -136,7 +136,7 @@ def test_design_trail_has_seed_and_each_reader_s_order(workspace, tmp_path):
     from dermstudy.reports.excel import write_workbook
     from dermstudy.reports.tables import all_tables
     from dermstudy.study.builder import StudyDesign, create_study
-    from dermstudy.study.sample_data import add_sample_images
+    from tests.fixtures.sample_images import add_sample_images
 
     add_sample_images(workspace, 3, 3, seed=3)
     design = StudyDesign.with_counts(

@@ -10,8 +10,8 @@ import pytest
 
 from dermstudy.analysis import mrmc
 from dermstudy.analysis import rating_exports as rx
-from dermstudy.analysis.sample import CaseSpec, VoteSpec, insert_study
 from tests.conftest import DATA
+from tests.fixtures.sample_studies import CaseSpec, VoteSpec, insert_study
 
 MRMC = DATA / "mrmc"
 

@@ -13,8 +13,8 @@ from sklearn.metrics import roc_auc_score
 from dermstudy.analysis import metrics, roc
 from dermstudy.analysis.data import load_study
 from dermstudy.analysis.report import build_report, table2_rows
-from dermstudy.analysis.sample import VoteSpec, insert_study
 from tests.analysis.tiny import CASES, READER_A, READER_B, make_tiny_study
+from tests.fixtures.sample_studies import VoteSpec, insert_study
 
 
 def test_two_entity_study_macro_average_is_over_its_two_entities():

@@ -6,7 +6,7 @@ practice case (which must not be scored). Expected numbers are worked out by han
 
 from __future__ import annotations
 
-from dermstudy.analysis.sample import CaseSpec, VoteSpec, insert_study
+from tests.fixtures.sample_studies import CaseSpec, VoteSpec, insert_study
 
 CASES = [
     CaseSpec("p0", "nv", "real", practice=True),

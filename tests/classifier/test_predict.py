@@ -11,7 +11,7 @@ from dermstudy.classifier.ablation import AblationOptions, run_ablation
 from dermstudy.classifier.train import TrainOptions
 from dermstudy.cli import main
 from dermstudy.entities import CODES
-from dermstudy.study.sample_data import add_sample_images
+from tests.fixtures.sample_images import add_sample_images
 from tests.study.conftest import make_study
 
 

@@ -12,14 +12,8 @@ from dermstudy.cli import main
 from dermstudy.generation import GenerateSettings, GenerationError, generate_images
 from dermstudy.glide import create_model, randomize_parameters, save_checkpoint
 from dermstudy.jobs import CancelToken
+from tests.fixtures.tiny_glide import TINY_BASE, TINY_UP
 
-TINY_BASE = {
-    "image_size": 16, "channel_mult": "1,1", "num_channels": 32, "num_res_blocks": 1,
-    "num_head_channels": 16, "attention_resolutions": "8", "text_ctx": 8,
-    "xf_width": 16, "xf_layers": 1, "xf_heads": 2,
-}  # fmt: skip
-TINY_UP = {**TINY_BASE, "image_size": 64, "channel_mult": "1,1,1,1", "super_res": True,
-           "noise_schedule": "linear"}  # fmt: skip
 FAST = ["--base-steps", "4", "--upsample-steps", "3"]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dermstudy.study.builder import StudyDesign, create_study
-from dermstudy.study.sample_data import add_sample_images
+from tests.fixtures.sample_images import add_sample_images
 
 
 @pytest.fixture

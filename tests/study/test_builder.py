@@ -14,7 +14,7 @@ from dermstudy.study.builder import StudyError
 from dermstudy.study.image_sets import ImageSetError, create_image_set
 from dermstudy.study.pools import PoolError, PoolOptions, parse_filter
 from dermstudy.study.queries import answer_key, study_summary
-from dermstudy.study.sample_data import add_sample_images
+from tests.fixtures.sample_images import add_sample_images
 
 
 def _drawn(ws, study_id):

@@ -104,8 +104,8 @@ def window_problems(window: QWidget, where: str) -> list[str]:
 
 def _make_workspace(root: Path) -> Path:
     from dermstudy.study.builder import StudyDesign, create_study
-    from dermstudy.study.sample_data import add_sample_images
     from dermstudy.workspace import Workspace
+    from tests.fixtures.sample_images import add_sample_images
 
     with Workspace.open(root) as ws:
         add_sample_images(ws, 3, 3, seed=3, real_size=(600, 450), synthetic_size=(256, 256))

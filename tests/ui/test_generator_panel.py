@@ -8,12 +8,7 @@ from dermstudy.generation.catalog import GenerateForm, generate_arguments, model
 from dermstudy.glide import create_model, randomize_parameters, save_checkpoint
 from dermstudy.ui.panels.generator import GeneratorPanel
 from dermstudy.workspace import Workspace
-
-TINY_BASE = {
-    "image_size": 16, "channel_mult": "1,1", "num_channels": 32, "num_res_blocks": 1,
-    "num_head_channels": 16, "attention_resolutions": "8", "text_ctx": 8,
-    "xf_width": 16, "xf_layers": 1, "xf_heads": 2,
-}  # fmt: skip
+from tests.fixtures.tiny_glide import TINY_BASE
 
 
 @pytest.fixture

@@ -142,8 +142,8 @@ def test_status_bar_follows_an_import(qtbot, library, tmp_path):
 
 def test_reading_hides_the_main_window_until_the_reader_closes(qtbot, tmp_path):
     from dermstudy.study.builder import StudyDesign, create_study
-    from dermstudy.study.sample_data import add_sample_images
     from dermstudy.workspace import Workspace
+    from tests.fixtures.sample_images import add_sample_images
 
     root = tmp_path / "ws"
     with Workspace.open(root) as ws:

@@ -12,9 +12,9 @@ from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 from dermstudy.entities import CODES
 from dermstudy.reading import open_reading
 from dermstudy.study.builder import StudyDesign, create_study
-from dermstudy.study.sample_data import add_sample_images
 from dermstudy.ui.reader_window import ReaderWidget, ReaderWindow
 from dermstudy.workspace import Workspace
+from tests.fixtures.sample_images import add_sample_images
 
 ENTITY_KEY = {code: getattr(Qt.Key, f"Key_{i}") for i, code in enumerate(CODES, start=1)}
 SCALE_KEY = dict(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QTableWidget
 
-from dermstudy.analysis.sample import VoteSpec, insert_study
 from dermstudy.ui.panels.results import ResultsPanel
 from dermstudy.workspace import Workspace
 from tests.analysis.tiny import CASES, READER_B
+from tests.fixtures.sample_studies import VoteSpec, insert_study
 
 PROBS = {  # case -> probabilities for mel, nv, bcc (others 0)
     "c1": (0.7, 0.2, 0.1),

@@ -8,10 +8,10 @@ import pytest
 from PySide6.QtCore import Qt
 
 from dermstudy.reading import Answer, open_reading
-from dermstudy.study.sample_data import add_sample_images
 from dermstudy.ui.panels.reading import ReadingPanel
 from dermstudy.ui.panels.studies import NewStudyDialog, StudiesPanel
 from dermstudy.workspace import Workspace
+from tests.fixtures.sample_images import add_sample_images
 
 
 @pytest.fixture
