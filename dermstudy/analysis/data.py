@@ -61,7 +61,7 @@ class StudyData:
 
     @property
     def readers(self) -> list[str]:
-        return list(dict.fromkeys(self.answers["reader"]))
+        return list(pd.unique(self.answers["reader"]))  # first-seen order
 
 
 def find_study(ws: Workspace, study: str | int) -> dict[str, Any]:
