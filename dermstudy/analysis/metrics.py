@@ -15,10 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import (
-    classification_report,
-    confusion_matrix,
-)
+from sklearn.metrics import precision_recall_fscore_support
 
 from dermstudy.analysis import roc
 from dermstudy.entities import CODES
@@ -82,15 +79,24 @@ def classification_summary(
     true_codes = _codes(y_true, labels)
     pred_codes = _codes(y_pred, labels)
     index = list(range(len(labels)))
-    raw = classification_report(
-        true_codes,
-        pred_codes,
-        labels=index,
-        target_names=labels,
-        output_dict=True,
-        zero_division=np.nan,
+    # The per-class rows of classification_report(output_dict=True) come from this one call
+    # (the report makes three more for averages we compute below over the study's classes).
+    precision, recall, f1, support_all = precision_recall_fscore_support(
+        true_codes, pred_codes, labels=index, average=None, zero_division=np.nan
     )
-    matrix = confusion_matrix(true_codes, pred_codes, labels=index)
+    raw = {
+        lab: {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1-score": float(f1[i]),
+            "support": int(support_all[i]),
+        }
+        for i, lab in enumerate(labels)
+    }
+    # confusion_matrix's counts from one bincount (its input checks cost more than the count)
+    k = len(labels)
+    cells = true_codes.astype(np.int64) * k + pred_codes.astype(np.int64)
+    matrix = np.bincount(cells, minlength=k * k).reshape(k, k)
     scored = [i for i in index if matrix[i].sum() > 0]
 
     def scores(entry: dict[str, float]) -> dict[str, float | None]:
@@ -119,7 +125,8 @@ def classification_summary(
         "per_class": {
             lab: {**scores(raw[lab]), "support": int(raw[lab]["support"])} for lab in labels
         },
-        "accuracy": float(raw["accuracy"]),
+        # classification_report's "accuracy" is its micro precision: correct / answered
+        "accuracy": float(np.trace(matrix) / matrix.sum()),
         "macro_avg": average("macro"),
         "weighted_avg": average("weighted"),
         "average_labels": [labels[i] for i in scored],
