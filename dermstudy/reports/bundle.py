@@ -1,10 +1,10 @@
 """Writing a study report's outputs: JSON, figures in several formats, the Excel workbook.
 
-When both figures and the workbook are asked for on a machine with two or more cores, the figures
-are drawn in a child process while this one writes the workbook's table sheets (both are
-CPU-bound pure-Python work, so threads would not overlap); the PNG bytes come back for the
-Figures sheet. The outputs are the same either way; any failure to start the child falls back
-to drawing here.
+When both figures and the workbook are asked for on a machine with two or more cores (from the
+command line, not the GUI: see :func:`_figure_pool`), the figures are drawn in a forked child
+process while this one writes the workbook's table sheets (both are CPU-bound pure-Python work,
+so threads would not overlap); the PNG bytes come back for the Figures sheet. The outputs are the
+same either way; a child that cannot start or dies falls back to drawing here.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -64,16 +65,23 @@ def _render_timed(
 def _figure_pool() -> ProcessPoolExecutor | None:
     """A one-worker process pool for the figures, or None where drawing here is better.
 
-    ``fork`` (no re-import: the child starts in milliseconds) only while this process runs a
-    single thread; a GUI process has threads, and forking one is unsafe, so it gets ``spawn``.
+    Only by ``fork`` (the child starts in milliseconds, nothing re-imported) and only from a
+    single-threaded process without Qt: forking a process with other threads (the GUI, whose Qt
+    threads Python does not even see) is unsafe, and a ``spawn`` child's imports would eat most
+    of the gain on two cores. Everywhere else, and with ``DERMSTUDY_SERIAL_OUTPUTS`` set, the
+    figures are drawn here.
     """
-    if (os.cpu_count() or 1) < 2 or os.environ.get("DERMSTUDY_SERIAL_OUTPUTS"):
+    if (
+        (os.cpu_count() or 1) < 2
+        or os.environ.get("DERMSTUDY_SERIAL_OUTPUTS")
+        or "fork" not in multiprocessing.get_all_start_methods()
+        or threading.active_count() > 1
+        or any(name.startswith(("PySide6", "PyQt")) for name in sys.modules)
+    ):
         return None
-    methods = multiprocessing.get_all_start_methods()
-    method = "fork" if "fork" in methods and threading.active_count() == 1 else "spawn"
     try:
-        return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(method))
-    except (OSError, ValueError, NotImplementedError):
+        return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    except (OSError, ValueError):
         return None
 
 

@@ -86,3 +86,52 @@ def test_gallery_without_images_still_writes_the_sheet(workspace, tmp_path):
     sheet = _fooling_sheet(path)
     assert sheet.cell(FIRST_DATA_ROW, 2).value == "c2"
     assert not sheet._images
+
+
+def test_figures_drawn_beside_the_workbook_are_the_same(workspace, tmp_path, monkeypatch):
+    """write_outputs draws the figures in a forked child where it can; the files and the
+    workbook's figures are the same bytes as when drawn in this process."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import pytest
+
+    from dermstudy.reports import bundle
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    make_tiny_study(workspace, readers="AB")
+    data = load_study(workspace, "tiny")
+    report = build_report(data, n_resamples=50)
+    outputs = {}
+    for mode in ("here", "child"):
+        pools = []
+
+        def pool(mode=mode, pools=pools):
+            if mode == "here":
+                return None
+            pools.append(ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")))
+            return pools[-1]
+
+        monkeypatch.setattr(bundle, "_figure_pool", pool)
+        folder = tmp_path / mode
+        timings = write_outputs(report, data, folder, xlsx_path=folder / "r.xlsx")
+        assert ("figures_wait_s" in timings) == (mode == "child")
+        book = load_workbook(folder / "r.xlsx")
+        outputs[mode] = (
+            {p.name: p.read_bytes() for p in sorted(folder.glob("*.png"))},
+            [image._data() for image in book["Figures"]._images],
+        )
+    assert outputs["here"][0] and outputs["here"] == outputs["child"]
+
+
+def test_no_figure_process_from_a_qt_process(monkeypatch):
+    import sys
+    import types
+
+    from dermstudy.reports import bundle
+
+    monkeypatch.setitem(sys.modules, "PySide6", types.ModuleType("PySide6"))
+    assert bundle._figure_pool() is None
+    monkeypatch.setenv("DERMSTUDY_SERIAL_OUTPUTS", "1")
+    assert bundle._figure_pool() is None
