@@ -54,6 +54,11 @@ def _cpu_seconds() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
+def _own_cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
 def run_case(n_readers: int, n_cases: int, out: Path) -> dict:
     from dermstudy.analysis.report import build_report
     from dermstudy.reports.bundle import write_outputs
@@ -63,7 +68,7 @@ def run_case(n_readers: int, n_cases: int, out: Path) -> dict:
     report = build_report(data)
     analysis_s, analysis_cpu = time.perf_counter() - t0, _cpu_seconds() - cpu0
     data.case_images = _gallery_images(report, out / "cases")  # not timed: the study's files
-    cpu1, t1 = _cpu_seconds(), time.perf_counter()
+    cpu1, own1, t1 = _cpu_seconds(), _own_cpu_seconds(), time.perf_counter()
     timings = write_outputs(
         report,
         data,
@@ -73,6 +78,8 @@ def run_case(n_readers: int, n_cases: int, out: Path) -> dict:
         xlsx_path=out / "report.xlsx",
     )
     outputs_s = time.perf_counter() - t1
+    own_cpu = _own_cpu_seconds() - own1  # this process's share of the outputs
+    child_cpu = _cpu_seconds() - cpu1 - own_cpu  # the figure process, when there is one
     return {
         "readers": n_readers,
         "cases": n_cases,
@@ -83,6 +90,11 @@ def run_case(n_readers: int, n_cases: int, out: Path) -> dict:
         # CPU seconds of this process and its figure process: less sensitive than wall time to
         # other work on the machine (but the sum of both cores where they overlap).
         "total_cpu_s": round(analysis_cpu + _cpu_seconds() - cpu1, 3),
+        "outputs_cpu_main_s": round(own_cpu, 3),
+        "outputs_cpu_figure_process_s": round(child_cpu, 3),
+        # CPU seconds on the longest chain: analysis, then this process's outputs, or the
+        # figure process where that is longer. With two idle cores the wall time is about this.
+        "critical_path_cpu_s": round(analysis_cpu + max(own_cpu, child_cpu), 3),
         "target_s": 10.0 if n_readers == 20 else None,
         "load_avg_1min": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
