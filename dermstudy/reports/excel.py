@@ -177,7 +177,12 @@ def write_table_sheet(wb: Workbook, table: Table, name: str) -> None:
     # Only the columns that hold a text starting with "=" need _neutral (one pass to find them,
     # instead of a call per value: 28,000 answer rows have 364,000 values).
     formula_like = sorted(
-        {i for row in table.rows for i, v in enumerate(row) if type(v) is str and v.startswith("=")}
+        {
+            i
+            for row in table.rows
+            for i, v in enumerate(row)
+            if isinstance(v, str) and v.startswith("=")
+        }
     )
     if table.image_column is not None:
         _add_row_images(ws, table)
