@@ -92,6 +92,7 @@ def test_figures_drawn_beside_the_workbook_are_the_same(workspace, tmp_path, mon
     """write_outputs draws the figures in a forked child where it can; the files and the
     workbook's figures are the same bytes as when drawn in this process."""
     import multiprocessing
+    import threading
     from concurrent.futures import ProcessPoolExecutor
 
     import pytest
@@ -100,6 +101,8 @@ def test_figures_drawn_beside_the_workbook_are_the_same(workspace, tmp_path, mon
 
     if "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("no fork on this platform")
+    if threading.active_count() > 1:  # as write_outputs itself: never fork a threaded process
+        pytest.skip("other threads are running in this test process")
     make_tiny_study(workspace, readers="AB")
     data = load_study(workspace, "tiny")
     report = build_report(data, n_resamples=50)
