@@ -29,8 +29,8 @@ SCALE = [1, 2, 3, 4, 5]
 def _matrix(answers: pd.DataFrame, column: str, labels: list) -> tuple[np.ndarray, list[str]]:
     """readers x cases matrix of label positions, NaN where a reader gave no answer."""
     answered = answers[~answers["missing"] & answers[column].notna()]
-    readers = list(dict.fromkeys(answers["reader"]))
-    cases = list(dict.fromkeys(answers["case"]))
+    readers = metrics.first_seen(answers["reader"])
+    cases = metrics.first_seen(answers["case"])
     values = answered[column].to_numpy(dtype=object)
     if column == "ai_scale":
         values = values.astype(int)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -59,10 +60,12 @@ class StudyData:
     # the audit trail of the design: each reader's session and case order, the practice cases
     sessions: list[dict[str, Any]] = field(default_factory=list)
     practice_cases: list[str] = field(default_factory=list)
+    # case code -> image file as the readers saw it (coordinator's gallery thumbnails only)
+    case_images: dict[str, Path] = field(default_factory=dict)
 
     @property
     def readers(self) -> list[str]:
-        return list(dict.fromkeys(self.answers["reader"]))
+        return list(pd.unique(self.answers["reader"]))  # first-seen order
 
 
 def find_study(ws: Workspace, study: str | int) -> dict[str, Any]:
@@ -217,18 +220,26 @@ def load_study(ws: Workspace, study: str | int, readers: list[str] | None = None
         raise AnalysisInputError(f"study {info['name']!r} has no scored cases")
     if answers.empty:
         raise AnalysisInputError(f"study {info['name']!r} has no reader sessions yet")
+    from dermstudy.study.blinding import BLINDED_SUFFIX
     from dermstudy.workspace.case_provenance import CaseProvenanceRepository
     from dermstudy.workspace.session_orders import SessionOrderRepository
 
-    provenance = {
-        p.case: p.provenance for p in CaseProvenanceRepository(ws.conn).for_study(info["id"])
-    }
+    rows = CaseProvenanceRepository(ws.conn).for_study(info["id"])
+    provenance = {p.case: p.provenance for p in rows}
+    case_images = {}
+    for p in rows:  # the blinded image the readers saw; the stored original if that is gone
+        seen = ws.path_of(ws.relative_blob_path(p.blinded_sha256, BLINDED_SUFFIX, "cases"))
+        if p.blinded_sha256 and seen.exists():
+            case_images[p.case] = seen
+        elif p.image_file:
+            case_images[p.case] = ws.path_of(p.image_file)
     return StudyData(
         study=info,
         answers=answers,
         cases=cases,
         predictions=load_predictions(ws, info["id"]),
         provenance=provenance,
+        case_images=case_images,
         sessions=[vars(s) for s in SessionOrderRepository(ws.conn).for_study(info["id"])],
         practice_cases=SessionOrderRepository(ws.conn).practice_codes(info["id"]),
     )

@@ -45,6 +45,28 @@ def lookup(provenance: dict[str, Any], key: str) -> Any:
     return None
 
 
+COMMON_KEYS = ("model", "base.sampler", "guidance")
+
+
+def provenance_keys(provenance: dict[str, dict[str, Any]]) -> list[str]:
+    """Every dotted key with a plain value in the cases' provenance (``base.sampler``, ...),
+    sorted: what ``detection_by_setting`` can group by in this study."""
+    keys: set[str] = set()
+
+    def walk(value: dict[str, Any], prefix: str) -> None:
+        for name, item in value.items():
+            key = f"{prefix}{name}"
+            if isinstance(item, dict):
+                walk(item, key + ".")
+            elif item is not None and not isinstance(item, list):
+                keys.add(key)
+
+    for prov in provenance.values():
+        if isinstance(prov, dict):
+            walk(prov, "")
+    return sorted(keys)
+
+
 def _rating(rows: pd.DataFrame) -> tuple[np.ndarray, str]:
     if rows["ai_scale"].notna().all():
         return rows["ai_scale"].to_numpy(dtype=float), "rating"

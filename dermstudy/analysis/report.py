@@ -57,6 +57,24 @@ def build_report(
     :func:`reader_averaged_aucs`). ``by`` (a provenance key such as ``model`` or ``guidance``)
     adds ``detection_by_setting``.
     """
+    # The report calls scikit-learn a few thousand times with arguments built here (never user
+    # input), so its per-call parameter validation is skipped: the same numbers, ~15 % less time.
+    with sklearn.config_context(skip_parameter_validation=True):
+        return _build_report(
+            data, n_resamples, seed, progress, cancel, covariance, complete_readers_only, by
+        )
+
+
+def _build_report(
+    data: StudyData,
+    n_resamples: int,
+    seed: int,
+    progress: Progress,
+    cancel: CancelToken | None,
+    covariance: str,
+    complete_readers_only: bool,
+    by: str | None,
+) -> dict[str, Any]:
     cancel = cancel or CancelToken()
     answers = data.answers
     readers = data.readers
@@ -84,8 +102,11 @@ def build_report(
     }
     step("subsets")
     report["per_reader"] = {}
+    # One pass over the answers instead of a 28,000-row string comparison per reader; each
+    # group keeps the frame's row order, as the boolean selection did.
+    by_reader = dict(tuple(answers.groupby("reader", sort=False)))
     for name in readers:
-        rows = answers[answers["reader"] == name]
+        rows = by_reader[name]
         report["per_reader"][name] = {
             "entity": metrics.entity_report(rows),
             "ai_vs_real": metrics.source_report(rows),
@@ -223,7 +244,7 @@ def averaged_readers(
 ) -> tuple[list[str], list[dict[str, Any]], str]:
     """Which readers enter the reader-averaged (complete-case) analyses, who is left out and why,
     and the rule that decided it."""
-    readers = list(dict.fromkeys(answers["reader"]))
+    readers = metrics.first_seen(answers["reader"])
     n_cases = answers["case"].nunique()
     answered = answers[~answers["missing"]].groupby("reader")["case"].nunique()
     keep, left_out = [], []
@@ -277,6 +298,7 @@ def reader_averaged_aucs(
         out["note"] = "no case was answered by every included reader"
         return out
     truth_by_case = rows.drop_duplicates("case").set_index("case")
+    by_reader = dict(tuple(rows.groupby("reader", sort=False)))
     tasks = {
         "ai_vs_real": (
             "true_source",
@@ -302,7 +324,7 @@ def reader_averaged_aucs(
         use_rating = bool(rows[rating_col].notna().all())
         score_fn = rating_fn(label) if use_rating else binary_fn(label)
         scores = np.stack(
-            [score_fn(rows[rows["reader"] == r]) for r in readers]
+            [score_fn(by_reader[r]) for r in readers]
         )  # readers x cases, both sorted by case code
         result = roc.reader_averaged_auc(
             truth, scores, covariance=covariance, n_boot=n_boot, seed=seed
@@ -352,8 +374,9 @@ def model_tests(answers: pd.DataFrame, cases: pd.DataFrame, preds: pd.DataFrame)
     covered = [c for c in cases["case"] if c in probs]
     rows = answers[answers["case"].isin(covered) & ~answers["missing"]]
     counts = rows.groupby("reader")["case"].nunique()
-    readers = [r for r in dict.fromkeys(answers["reader"]) if counts.get(r, 0) == len(covered)]
-    left_out = [r for r in dict.fromkeys(answers["reader"]) if r not in readers]
+    everyone = metrics.first_seen(answers["reader"])
+    readers = [r for r in everyone if counts.get(r, 0) == len(covered)]
+    left_out = [r for r in everyone if r not in readers]
     out: dict[str, Any] = {"readers": readers, "left_out": left_out, "n_cases": len(covered)}
     if len(readers) < 2 or not covered:
         out["note"] = "no test: needs model probabilities and two readers who answered those cases"
@@ -474,14 +497,25 @@ def methods_section(n_resamples: int, seed: int, covariance: str = "jackknife") 
         "readers with no scored answer are left out (see reader_averaged_auc.rule)",
         "macro_average": "unweighted mean over the classes with at least one scored true case; "
         "a ratio with a zero denominator is null per class and counts 0 in the averages",
-        "agreement": "Cohen's kappa (scikit-learn) per reader pair on cases both answered; "
+        "agreement": "Cohen's kappa (scikit-learn's formula) per reader pair on cases both answered; "
         "Fleiss' kappa on cases every reader answered",
         "rounding": ROUNDING_RULE,
     }
 
 
+_PLAIN = (str, int, bool, type(None))
+
+
 def json_safe(value: Any) -> Any:
     """Recursively turn numpy scalars into Python numbers and NaN/inf into None."""
+    # Fast paths first: the report holds ~10^5 plain floats (ROC points) and strings.
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind in _PLAIN:
+        return value
+    if kind is list and all(type(v) is float and math.isfinite(v) for v in value):
+        return list(value)
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -70,10 +70,14 @@ def stratified_case_weights(
     strata = np.asarray(strata)
     rng = np.random.default_rng(seed)
     weights = np.zeros((n_resamples, len(strata)), dtype=np.float32)
-    for value in np.unique(strata):
-        members = np.flatnonzero(strata == value)
-        picks = members[rng.integers(0, len(members), size=(n_resamples, len(members)))]
-        _bincount_into(weights, picks)
+    # The draws per stratum in the same order as ever; one bincount over all of them (integer
+    # counts, so the same weights as one bincount per stratum, in a fraction of the passes).
+    picks = [
+        members[rng.integers(0, len(members), size=(n_resamples, len(members)))]
+        for members in (np.flatnonzero(strata == value) for value in np.unique(strata))
+    ]
+    if picks:
+        _bincount_into(weights, np.concatenate(picks, axis=1))
     return weights
 
 

@@ -142,9 +142,16 @@ def _print_setup(
     ws.print_area = f"A1:{get_column_letter(max(last_col, 1))}{max(last_row, 1)}"
 
 
+# A thumbnail cell: column width in characters and row height in points for THUMB_PX (96 px).
+IMAGE_COL_WIDTH = 14.5
+IMAGE_ROW_PT = 76
+
+
 def write_table_sheet(wb: Workbook, table: Table, name: str) -> None:
     ws = wb.create_sheet(name)
     widths = _widths(table)
+    if table.image_column is not None and table.images:
+        widths[table.image_column] = IMAGE_COL_WIDTH
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     last_col = get_column_letter(len(table.header))
@@ -166,13 +173,41 @@ def write_table_sheet(wb: Workbook, table: Table, name: str) -> None:
     decimal_cells = {
         i: _styled(ws, None, number_format=DECIMAL_FORMAT) for i in table.decimal_columns
     }
+    # Only the columns that hold a text starting with "=" need _neutral (one pass to find them,
+    # instead of a call per value: 28,000 answer rows have 364,000 values).
+    formula_like = sorted(
+        {
+            i
+            for row in table.rows
+            for i, v in enumerate(row)
+            if isinstance(v, str) and v.startswith("=")
+        }
+    )
+    if table.image_column is not None:
+        _add_row_images(ws, table)
     for row in table.rows:
-        row = [_neutral(ws, v) for v in row]
+        row = list(row)
+        for i in formula_like:
+            row[i] = _neutral(ws, row[i])
         for i, cell in decimal_cells.items():
             if isinstance(row[i], float):
                 cell.value = row[i]
                 row[i] = cell
         ws.append(row)
+
+
+def _add_row_images(ws, table: Table) -> None:
+    """Each row's picture in its image column, anchored at that row, the row made tall enough.
+
+    Write-only sheets take row heights and images before the rows are appended.
+    """
+    column = get_column_letter(table.image_column + 1)
+    for index, png in sorted(table.images.items()):
+        row = FIRST_DATA_ROW + index
+        ws.row_dimensions[row].height = IMAGE_ROW_PT
+        image = XLImage(io.BytesIO(png))
+        image.anchor = f"{column}{row}"
+        ws.add_image(image)
 
 
 def write_blocks_sheet(wb: Workbook, tables: list[Table], name: str) -> None:
@@ -245,12 +280,23 @@ def write_workbook(
     figures_png: dict[str, bytes] | None = None,
 ) -> Path:
     """Write the workbook atomically; returns the path."""
+    return finish_workbook(begin_workbook(tables, confusion), path, figures_png)
+
+
+def begin_workbook(tables: list[Table], confusion: list[Table]) -> Workbook:
+    """A write-only workbook with every table sheet written, the figures still to come (the
+    figures can then be drawn while the tables are written, see :mod:`dermstudy.reports.bundle`)."""
     wb = Workbook(write_only=True)
     taken: set[str] = set()
     for table in tables:
         write_table_sheet(wb, table, sheet_name(table, taken))
     if confusion:
         write_blocks_sheet(wb, confusion, "Confusion matrices")
+    return wb
+
+
+def finish_workbook(wb: Workbook, path: Path, figures_png: dict[str, bytes] | None = None) -> Path:
+    """Add the Figures sheet to a :func:`begin_workbook` workbook and save it atomically."""
     if figures_png:
         write_figures_sheet(wb, figures_png)
     path = Path(path)

@@ -191,6 +191,7 @@ def fooling_table(report: dict[str, Any]) -> Table | None:
                     e["share_wrong"],
                     e["mean_rating"],
                     settings,
+                    None,  # the image: a thumbnail where one is attached (reports.gallery)
                 ]
             )
     return Table(
@@ -205,10 +206,12 @@ def fooling_table(report: dict[str, Any]) -> Table | None:
             "share wrong",
             "mean AI rating",
             "generation settings",
+            "image",
         ],
         rows,
         ["most-fooling first; reveals the truth: not for readers"],
         {5, 6},
+        image_column=8,
     )
 
 

@@ -27,6 +27,9 @@ class Table:
     notes: list[str] = field(default_factory=list)
     # Which columns hold ratios/AUCs (shown with two decimals); others are shown as they are.
     decimal_columns: set[int] = field(default_factory=set)
+    # A column whose cells show a picture (the fooling-cases gallery): ``images[row]`` is a PNG.
+    image_column: int | None = None
+    images: dict[int, bytes] = field(default_factory=dict)
 
 
 REPORT_HEADER = [

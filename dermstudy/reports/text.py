@@ -66,6 +66,9 @@ def render_text(report: dict[str, Any]) -> str:
             parts.append(format_table(table))
         elif table.name == "missing":
             parts.append(format_table(table, max_rows=20))
+        elif table.image_column is not None:  # no pictures in a terminal
+            shown = [c for c in range(len(table.header)) if c != table.image_column]
+            parts.append(format_table(table, columns=shown))
         else:
             parts.append(format_table(table))
     return "\n\n".join(parts) + "\n"

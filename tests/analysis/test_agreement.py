@@ -114,3 +114,25 @@ def test_kappa_undefined_is_none_not_nan():
     agr = metrics.agreement(_frame(rows), "pred_entity", metrics.CODES)
     assert agr["pairs"][0]["kappa"] is None
     assert agr["fleiss_kappa"] is None and agr["mean_pairwise_kappa"] is None
+
+
+@pytest.mark.parametrize("n_labels", [2, 5, 7])
+def test_cohen_kappa_equals_scikit_learn_to_the_bit(n_labels):
+    """metrics.cohen_kappa (one bincount, for speed) is scikit-learn's formula, step for step."""
+    from sklearn.metrics import cohen_kappa_score
+
+    rng = np.random.default_rng(n_labels)
+    for size in (3, 40, 1400):
+        a = rng.integers(0, n_labels, size)
+        # b agrees with a on about half the cases, so kappa is well away from 0
+        b = np.where(rng.random(size) < 0.5, a, rng.integers(0, n_labels, size))
+        expected = cohen_kappa_score(a, b, labels=list(range(n_labels)))
+        assert metrics.cohen_kappa(a, b, n_labels) == float(expected)
+    # one shared label: undefined, None (scikit-learn gives NaN)
+    assert metrics.cohen_kappa(np.zeros(5, int), np.zeros(5, int), n_labels) is None
+
+
+def test_first_seen_keeps_order_of_first_appearance():
+    values = pd.Series(["r2", "r1", "r2", "r3", "r1"], dtype="string")
+    assert metrics.first_seen(values) == list(dict.fromkeys(values))
+    assert metrics.first_seen(values) == ["r2", "r1", "r3"]

@@ -9,11 +9,11 @@ the terminal show, with two decimals on screen and full precision in the tooltip
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -37,9 +37,10 @@ from PySide6.QtWidgets import (
 )
 
 from dermstudy.analysis.data import StudyData, list_studies, load_study, study_readers
+from dermstudy.analysis.inside import COMMON_KEYS, provenance_keys
 from dermstudy.analysis.report import build_report
 from dermstudy.jobs import CancelToken, Progress, ProgressEvent
-from dermstudy.reports import tables
+from dermstudy.reports import gallery, tables
 from dermstudy.reports.bundle import report_json, write_outputs
 from dermstudy.reports.display import fmt, fmt_interval, fmt_pct
 from dermstudy.reports.figures import build_figures, display_label, figure_bytes
@@ -48,6 +49,7 @@ from dermstudy.ui.settings import load_json, save_json
 from dermstudy.ui.style import SPACING, hint_label, page_layout
 from dermstudy.ui.workers import JobWorker, show_progress
 from dermstudy.workspace import Workspace
+from dermstudy.workspace.case_provenance import CaseProvenanceRepository
 from dermstudy.workspace.core import atomic_write_bytes
 
 TITLE = "Results"
@@ -64,6 +66,10 @@ _FIGURE_TITLES = {
 }
 
 
+GROUPS_TAB = "Settings and model tests"
+GALLERY_TAB = "Cases that fooled readers"
+
+
 def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget:
     return ResultsPanel(workspace_path, parent)
 
@@ -75,6 +81,8 @@ class Analysis:
     data: StudyData
     report: dict[str, Any]
     figures_png: dict[str, bytes]
+    # case -> PNG of the fooling-cases gallery (coordinator only), made off the UI thread
+    thumbnails: dict[str, bytes] = field(default_factory=dict)
 
 
 def analyse(
@@ -83,14 +91,16 @@ def analyse(
     readers: list[str] | None,
     progress: Progress,
     cancel: CancelToken,
+    by: str | None = None,
 ) -> Analysis:
-    """The panel's background job (Qt-free): load, analyse and draw one study."""
+    """The panel's background job (Qt-free): load, analyse and draw one study; ``by`` (a
+    provenance key) adds detection per generation setting, as ``dermstudy report --by``."""
     from dermstudy.workspace.integrity import check_for_report
 
     with Workspace.open(workspace_path, create=False) as ws:
         data = load_study(ws, study, readers)
         integrity = check_for_report(ws, study, "gui")  # logged: a report reveals the key
-    report = build_report(data, progress=progress, cancel=cancel)
+    report = build_report(data, progress=progress, cancel=cancel, by=by or None)
     report["integrity"] = integrity.to_dict()
     cancel.raise_if_cancelled()
     figures = build_figures(report)
@@ -99,7 +109,7 @@ def analyse(
         cancel.raise_if_cancelled()
         progress(ProgressEvent(k + 1, len(figures), f"figure {stem}"))
         pngs[stem] = figure_bytes(fig, "png")
-    return Analysis(data, report, pngs)
+    return Analysis(data, report, pngs, gallery.fooling_thumbnails(report, data.case_images))
 
 
 def format_cell(value: Any, decimals: bool) -> str:
@@ -131,6 +141,8 @@ def table_widget(table: tables.Table, columns: list[int] | None = None) -> QTabl
                 if isinstance(value, float):
                     item.setToolTip(repr(value))
             widget.setItem(r, k, item)
+    if table.image_column is not None and table.image_column in cols and table.images:
+        _show_images(widget, table, cols.index(table.image_column))
     header = widget.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     header.setStretchLastSection(False)
@@ -141,6 +153,22 @@ def table_widget(table: tables.Table, columns: list[int] | None = None) -> QTabl
         content + 2 * widget.frameWidth() + widget.verticalScrollBar().sizeHint().width()
     )
     return widget
+
+
+def _show_images(widget: QTableWidget, table: tables.Table, column: int) -> None:
+    """The table's pictures as icons in ``column``, each row as tall as its picture."""
+    size = gallery.THUMB_PX
+    widget.setIconSize(QSize(size, size))
+    for row, png in table.images.items():
+        pixmap = QPixmap()
+        if not pixmap.loadFromData(png):
+            continue
+        item = widget.item(row, column)
+        item.setText("")
+        item.setData(Qt.ItemDataRole.DecorationRole, pixmap)
+        item.setToolTip(str(table.rows[row][table.header.index("case")]))
+        widget.setRowHeight(row, pixmap.height() + 6)
+    widget.setColumnWidth(column, size + 12)
 
 
 def _section(title: str, body: QWidget, notes: list[str] | None = None) -> QWidget:
@@ -252,6 +280,8 @@ class ResultsPanel(QWidget):
         self.workspace_path = Path(workspace_path)
         self.worker: JobWorker | None = None
         self.analysis: Analysis | None = None
+        self._analysed_by: str | None = None  # the grouping key of the analysis shown
+        self._show_groups = False  # after a re-run for a new key, open the per-group table
         self._closed = False
         self._build()
         self.refresh()
@@ -282,6 +312,21 @@ class ResultsPanel(QWidget):
         self.reader_list.setToolTip("Readers to include (all by default)")
         left.addWidget(QLabel("Readers:"), 1, 0, Qt.AlignmentFlag.AlignTop)
         left.addWidget(self.reader_list, 1, 1)
+        # Detection by generation setting (dermstudy report --by): the common keys and every
+        # provenance key of the study's images; any dotted key can be typed.
+        self.by_combo = QComboBox()
+        self.by_combo.setEditable(True)
+        self.by_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.by_combo.lineEdit().setPlaceholderText("no grouping (e.g. model, guidance)")
+        self.by_combo.setToolTip(
+            "Group the synthetic cases by a generation setting (a provenance key such as model, "
+            "base.sampler or guidance) and compare how often each group is detected. "
+            "Changing it re-runs the analysis."
+        )
+        self.by_combo.activated.connect(self._by_changed)
+        self.by_combo.lineEdit().returnPressed.connect(self._by_changed)
+        left.addWidget(QLabel("Group by:"), 2, 0)
+        left.addWidget(self.by_combo, 2, 1)
         row.addLayout(left)
 
         actions = QVBoxLayout()
@@ -350,12 +395,21 @@ class ResultsPanel(QWidget):
         name = self.study_combo.currentData()
         self.reader_list.clear()
         readers: list[str] = []
+        keys: list[str] = []
         if name is not None:
             with Workspace.open(self.workspace_path) as ws:
                 study_id = ws.conn.execute(
                     "SELECT id FROM studies WHERE name = ?", (name,)
                 ).fetchone()[0]
                 readers = study_readers(ws, study_id)
+                keys = provenance_keys(
+                    {
+                        p.case: p.provenance
+                        for p in CaseProvenanceRepository(ws.conn).for_study(study_id)
+                        if p.kind == "synthetic"
+                    }
+                )
+        self._fill_by_combo(keys, (load_json(f"results/by/{name}", "") or "") if name else "")
         # The readers ticked when this study was last analysed (new readers start ticked).
         unticked = set(load_json(f"results/unticked/{name}", []) or []) if name else set()
         for reader in readers:
@@ -372,6 +426,27 @@ class ResultsPanel(QWidget):
             self.summary_label.setText(f"Study {name} has no reader sessions yet.")
         elif self.analysis is None:
             self.summary_label.setText("Pick readers and press Analyse.")
+
+    def _fill_by_combo(self, keys: list[str], current: str) -> None:
+        self.by_combo.blockSignals(True)
+        self.by_combo.clear()
+        self.by_combo.addItem("")  # no grouping
+        for key in dict.fromkeys([*COMMON_KEYS, *keys]):
+            self.by_combo.addItem(key)
+        self.by_combo.setEditText(current)
+        self.by_combo.blockSignals(False)
+
+    def group_key(self) -> str | None:
+        """The provenance key typed or picked in "Group by", None for no grouping."""
+        return self.by_combo.currentText().strip() or None
+
+    def _by_changed(self, *_args: Any) -> None:
+        """A new grouping key re-runs the analysis shown (when idle) and opens its table."""
+        busy = self.worker is not None and self.worker.is_running()
+        if self.analysis is None or busy or self.group_key() == self._analysed_by:
+            return
+        self._show_groups = self.group_key() is not None
+        self.start_analysis()
 
     def selected_readers(self) -> list[str]:
         return [
@@ -402,12 +477,14 @@ class ResultsPanel(QWidget):
         all_readers = [self.reader_list.item(i).text() for i in range(self.reader_list.count())]
         save_json("results/study", study)
         save_json(f"results/unticked/{study}", [r for r in all_readers if r not in readers])
+        by = self.group_key()
+        save_json(f"results/by/{study}", by or "")
         path = self.workspace_path
-        self._run(
-            lambda progress, cancel: analyse(path, study, readers, progress, cancel),
-            self._on_analysis,
-            f"Analysing {study}…",
-        )
+
+        def job(progress: Progress, cancel: CancelToken) -> Analysis:
+            return analyse(path, study, readers, progress, cancel, by)
+
+        self._run(job, self._on_analysis, f"Analysing {study}…")
 
     def cancel(self) -> None:
         if self.worker is not None:
@@ -417,6 +494,7 @@ class ResultsPanel(QWidget):
         self.analyse_button.setEnabled(not busy and self.reader_list.count() > 0)
         self.cancel_button.setEnabled(busy)
         self.study_combo.setEnabled(not busy)
+        self.by_combo.setEnabled(not busy)
         for button in self.export_buttons:
             button.setEnabled(not busy and self.analysis is not None)
         self.progress_bar.setVisible(busy)
@@ -436,7 +514,11 @@ class ResultsPanel(QWidget):
 
     def _on_analysis(self, analysis: Analysis) -> None:
         self.analysis = analysis
+        self._analysed_by = analysis.report.get("detection_by_setting", {}).get("key")
         self.show_analysis(analysis)
+        if self._show_groups:
+            self._show_groups = False
+            self.show_tab(GROUPS_TAB)
         self.status_label.setText("Analysis ready.")
 
     # -- showing -------------------------------------------------------------------------------
@@ -458,6 +540,14 @@ class ResultsPanel(QWidget):
         self.figures.set_figures(analysis.figures_png)
         self.tabs.addTab(self.figures, "Figures")
         self.tabs.setCurrentIndex(max(0, min(current, self.tabs.count() - 1)))
+
+    def show_tab(self, title: str) -> bool:
+        """Make the tab called ``title`` current; False when there is none."""
+        for i in range(self.tabs.count()):
+            if self.tabs.tabText(i) == title:
+                self.tabs.setCurrentIndex(i)
+                return True
+        return False
 
     def _summary_tab(self, report: dict[str, Any]) -> QWidget:
         table = tables.study_table(report)
@@ -532,13 +622,20 @@ class ResultsPanel(QWidget):
         return _scroll(*sections)
 
     def _add_inside_tab(self, report: dict[str, Any]) -> None:
-        """Detection per generation setting and the model-vs-readers tests, when present."""
+        """Detection per generation setting and the model-vs-readers tests, when present; the
+        fooling-cases gallery (with thumbnails) on a tab of its own."""
         from dermstudy.reports.inside_tables import inside_tables
 
         extra = inside_tables(report)
+        gallery.attach_thumbnails(extra, self.analysis.thumbnails if self.analysis else {})
+        fooling = [t for t in extra if t.name == "fooling_cases"]
+        extra = [t for t in extra if t.name != "fooling_cases"]
         if extra:
             sections = [_section(t.title, _fit_height(table_widget(t)), t.notes) for t in extra]
-            self.tabs.addTab(_scroll(*sections), "Settings and model tests")
+            self.tabs.addTab(_scroll(*sections), GROUPS_TAB)
+        for table in fooling:
+            section = _section(table.title, _fit_height(table_widget(table)), table.notes)
+            self.tabs.addTab(_scroll(section), GALLERY_TAB)
 
     # -- exports -------------------------------------------------------------------------------
     def export_workbook(self) -> None:
@@ -553,7 +650,13 @@ class ResultsPanel(QWidget):
         analysis = self.analysis
 
         def job(progress: Progress, cancel: CancelToken) -> Path:
-            write_outputs(analysis.report, analysis.data, None, xlsx_path=path)
+            write_outputs(
+                analysis.report,
+                analysis.data,
+                None,
+                xlsx_path=path,
+                thumbnails=analysis.thumbnails,
+            )
             return path
 
         self._run(job, lambda p: self.status_label.setText(f"Saved {p}"), "Writing workbook…")

@@ -1,0 +1,140 @@
+"""Issue 16: the fooling-cases gallery has thumbnails in the workbook, each anchored at its case's row."""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import load_workbook
+from PIL import Image
+
+from dermstudy.analysis.data import load_study
+from dermstudy.analysis.report import build_report
+from dermstudy.reports import gallery
+from dermstudy.reports.bundle import write_outputs
+from dermstudy.reports.excel import FIRST_DATA_ROW
+from dermstudy.study.blinding import BLINDED_SUFFIX
+from tests.analysis.tiny import make_tiny_study
+
+# A distinct colour per case image, so a thumbnail found in the workbook tells which case it shows.
+COLOURS = {"c2": (200, 30, 30), "c5": (30, 160, 40), "c6": (20, 40, 210)}
+
+
+def _case_images(ws) -> None:
+    """Write the blinded image of three tiny-study cases (the sample study has no files)."""
+    rows = ws.conn.execute("SELECT code, blinded_sha256 FROM cases").fetchall()
+    for code, sha in rows:
+        if code in COLOURS:
+            path = ws.path_of(ws.relative_blob_path(sha, BLINDED_SUFFIX, "cases"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (300, 200), COLOURS[code]).save(path)
+
+
+def _dominant(png: bytes) -> tuple[int, int, int]:
+    with Image.open(io.BytesIO(png)) as image:
+        return image.convert("RGB").getpixel((image.width // 2, image.height // 2))
+
+
+def _fooling_sheet(path):
+    book = load_workbook(path)
+    return next(
+        book[n] for n in book.sheetnames if str(book[n]["A1"].value).startswith("Cases that fooled")
+    )
+
+
+def test_fooling_sheet_has_a_thumbnail_anchored_at_each_case_row(workspace, tmp_path):
+    make_tiny_study(workspace, readers="AB")
+    _case_images(workspace)
+    data = load_study(workspace, "tiny")
+    report = build_report(data, n_resamples=50)
+    # the tiny study's gallery: synthetic c2, c6 called real; real c5 called AI
+    assert gallery.gallery_cases(report) == ["c2", "c6", "c5"]
+    thumbs = gallery.fooling_thumbnails(report, data.case_images)
+    assert set(thumbs) == set(COLOURS)
+    for png in thumbs.values():
+        with Image.open(io.BytesIO(png)) as image:
+            assert max(image.size) == gallery.THUMB_PX  # 300 x 200 -> 96 x 64
+
+    path = tmp_path / "r.xlsx"
+    write_outputs(report, data, None, xlsx_path=path)
+    sheet = _fooling_sheet(path)
+    header = [c.value for c in sheet[FIRST_DATA_ROW - 1]]
+    case_col, image_col = header.index("case"), header.index("image")
+    row_of = {
+        sheet.cell(r, case_col + 1).value: r
+        for r in range(FIRST_DATA_ROW, sheet.max_row + 1)
+        if sheet.cell(r, case_col + 1).value
+    }
+    assert set(row_of) == {"c2", "c5", "c6"}
+    found = {}
+    for image in sheet._images:
+        start = image.anchor._from  # zero-based row and column
+        assert start.col == image_col
+        found[start.row + 1] = _dominant(image._data())
+    assert set(found) == set(row_of.values())
+    for case, row in row_of.items():
+        assert found[row] == COLOURS[case]  # the right picture at the right row
+        assert sheet.row_dimensions[row].height >= 72  # 96 px tall fits the row
+
+
+def test_gallery_without_images_still_writes_the_sheet(workspace, tmp_path):
+    make_tiny_study(workspace, readers="AB")  # no image files at all
+    data = load_study(workspace, "tiny")
+    report = build_report(data, n_resamples=50)
+    assert gallery.fooling_thumbnails(report, data.case_images) == {}
+    path = tmp_path / "r.xlsx"
+    write_outputs(report, data, None, xlsx_path=path)
+    sheet = _fooling_sheet(path)
+    assert sheet.cell(FIRST_DATA_ROW, 2).value == "c2"
+    assert not sheet._images
+
+
+def test_figures_drawn_beside_the_workbook_are_the_same(workspace, tmp_path, monkeypatch):
+    """write_outputs draws the figures in a forked child where it can; the files and the
+    workbook's figures are the same bytes as when drawn in this process."""
+    import multiprocessing
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    import pytest
+
+    from dermstudy.reports import bundle
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    if threading.active_count() > 1:  # as write_outputs itself: never fork a threaded process
+        pytest.skip("other threads are running in this test process")
+    make_tiny_study(workspace, readers="AB")
+    data = load_study(workspace, "tiny")
+    report = build_report(data, n_resamples=50)
+    outputs = {}
+    for mode in ("here", "child"):
+        pools = []
+
+        def pool(mode=mode, pools=pools):
+            if mode == "here":
+                return None
+            pools.append(ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")))
+            return pools[-1]
+
+        monkeypatch.setattr(bundle, "_figure_pool", pool)
+        folder = tmp_path / mode
+        timings = write_outputs(report, data, folder, xlsx_path=folder / "r.xlsx")
+        assert ("figures_wait_s" in timings) == (mode == "child")
+        book = load_workbook(folder / "r.xlsx")
+        outputs[mode] = (
+            {p.name: p.read_bytes() for p in sorted(folder.glob("*.png"))},
+            [image._data() for image in book["Figures"]._images],
+        )
+    assert outputs["here"][0] and outputs["here"] == outputs["child"]
+
+
+def test_no_figure_process_from_a_qt_process(monkeypatch):
+    import sys
+    import types
+
+    from dermstudy.reports import bundle
+
+    monkeypatch.setitem(sys.modules, "PySide6", types.ModuleType("PySide6"))
+    assert bundle._figure_pool() is None
+    monkeypatch.setenv("DERMSTUDY_SERIAL_OUTPUTS", "1")
+    assert bundle._figure_pool() is None
