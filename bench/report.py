@@ -25,7 +25,7 @@ from PIL import Image
 # The checkout first: its dermstudy, and tests.fixtures for the made-up data.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.fixtures.sample_studies import synthetic_study  # noqa: E402
+from tests.fixtures.sample_studies import synthetic_study
 
 
 def _cpu_model() -> str:

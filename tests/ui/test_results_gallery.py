@@ -9,11 +9,11 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTableWidget
 
-from tests.fixtures.sample_studies import CaseSpec, VoteSpec, insert_study
 from dermstudy.study.blinding import BLINDED_SUFFIX
 from dermstudy.ui.panels.results import GALLERY_TAB, GROUPS_TAB, ResultsPanel
 from dermstudy.workspace import Workspace
 from tests.analysis.test_inside import G3, G7, REAL, SCALES
+from tests.fixtures.sample_studies import CaseSpec, VoteSpec, insert_study
 
 
 def _settings_study(root) -> None:
