@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from dermstudy.datasets.images import to_rgb
 from dermstudy.entities import CODES
 from dermstudy.jobs import CancelToken, Progress, ProgressEvent, no_progress
 from dermstudy.quality import metrics
@@ -188,7 +189,7 @@ class FeatureCache:
 
 def _open(image: LibraryImage) -> Image.Image:
     with Image.open(image.path) as im:
-        return im.convert("RGB")
+        return to_rgb(im)
 
 
 # -- the job -------------------------------------------------------------------------------------
