@@ -44,10 +44,13 @@ def main(argv: list[str] | None = None) -> int:
 
         args.handler = run_gui
     from dermstudy.commands._common import UserError
-    from dermstudy.workspace import WorkspaceError
+    from dermstudy.workspace import StorageError, WorkspaceError
 
     try:
         return int(args.handler(args) or 0)
+    except StorageError as exc:  # the disk or the system refused a write: not bad input
+        print(f"dermstudy: error: {exc}", file=sys.stderr)
+        return 1
     except (UserError, WorkspaceError) as exc:
         print(f"dermstudy: error: {exc}", file=sys.stderr)
         return 2
