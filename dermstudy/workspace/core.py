@@ -20,6 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from dermstudy.paths import default_workspace
+from dermstudy.workspace.pending_files import PendingFiles
 from dermstudy.workspace.schema import MIGRATIONS
 
 DB_NAME = "dermstudy.db"
@@ -94,6 +95,7 @@ class Workspace:
         self.db = sqlite_utils.Database(conn)
         # Why this workspace was opened read-only (None: it is writable).
         self.read_only_reason = read_only_reason
+        self._pending: PendingFiles | None = None
 
     @property
     def read_only(self) -> bool:
@@ -133,12 +135,19 @@ class Workspace:
         workspace = cls(root_path, conn, reason)
         try:
             workspace._migrate()
+            if not workspace.read_only:
+                # Files a killed or failed run wrote without their rows are removed here.
+                workspace._pending = PendingFiles(root_path)
+                workspace._pending.open(conn)
         except BaseException:
-            conn.close()
+            workspace.close()
             raise
         return workspace
 
     def close(self) -> None:
+        if self._pending is not None:
+            self._pending.close(self.conn)
+            self._pending = None
         self.conn.close()
 
     def __enter__(self) -> Workspace:
@@ -245,6 +254,8 @@ class Workspace:
         relative = self.relative_blob_path(digest, suffix, folder)
         target = self.root / relative
         if not target.exists():
+            if self._pending is not None:
+                self._pending.record(relative)  # listed first, so a kill mid-write is found too
             atomic_write_bytes(target, data, fsync=fsync)
         return digest, relative
 
