@@ -72,12 +72,20 @@ class PendingFiles:
         """Take the shared lock; sweep first when nobody else has the workspace open."""
         if _flock is None:
             return None
-        self.folder.mkdir(exist_ok=True)
-        self._lock = open(self.folder / LOCK_NAME, "a+")  # noqa: SIM115 - the handle is the lock
         result = None
-        if _try_exclusive(self._lock) and any(self.folder.glob(f"*{LIST_SUFFIX}")):
-            result = sweep(self.root, conn)
-        _flock(self._lock.fileno(), _LOCK_SH)  # converts the exclusive lock, or waits for a sweep
+        try:
+            self.folder.mkdir(exist_ok=True)
+            self._lock = open(self.folder / LOCK_NAME, "a+")  # noqa: SIM115 - the handle is the lock
+            if _try_exclusive(self._lock) and any(self.folder.glob(f"*{LIST_SUFFIX}")):
+                with contextlib.suppress(sqlite3.Error, OSError):  # a sweep must not stop an open
+                    result = sweep(self.root, conn)
+            _flock(self._lock.fileno(), _LOCK_SH)  # converts the exclusive lock, or waits
+        except OSError:
+            # No locks on this file system (some network mounts): files are neither listed nor
+            # swept, as before; the workspace itself works.
+            if self._lock is not None:
+                self._lock.close()
+            self._lock = None
         return result
 
     def record(self, relative: str) -> None:
