@@ -130,6 +130,8 @@ class Workspace:
                         f"{db_path}: not a readable SQLite database ({exc})"
                     ) from exc
                 reason = f"SQLite cannot write there: {exc}"
+        if reason is not None and not db_path.exists():
+            raise ReadOnlyWorkspaceError(f"cannot create a workspace in {root_path}: {reason}")
         if reason is not None:
             conn = _connect_read_only(db_path, reason)
         workspace = cls(root_path, conn, reason)
@@ -358,7 +360,8 @@ def storage_failure_message(db_path: Path, exc: sqlite3.Error) -> str:
     sizes = {f: f.stat().st_size for f in files if f.exists()}
     causes: list[str] = []
     limit = _file_size_limit()
-    if limit is not None:
+    # Only when a file has reached the limit (give or take the pages of one write) is it the cause.
+    if limit is not None and max(sizes.values(), default=0) + (1 << 16) >= limit:
         # In WAL mode a commit appends to the -wal file; name it when it is there.
         written = next((f for f in files[1:] if sizes.get(f)), db_path)
         listed = ", ".join(f"{f.name} {n:,}" for f, n in sizes.items())
