@@ -253,9 +253,8 @@ def _verified(
     )
     rules = ReadingSettings.from_dict(study["settings"].get("reading", {}))
     problems: list[str] = _field_problems(sessions, answers, history)
-    if problems:  # wrong types would break the checks below: report them first, as they are
-        _refuse(path, problems)
-    for reader in sorted({row[0] for row in sessions} | {row[0] for row in answers}):
+    # key=repr: a reader that is not text (reported above) must not break the sorting
+    for reader in sorted({row[0] for row in sessions} | {row[0] for row in answers}, key=repr):
         try:
             check_reader_name(reader)
         except VoteRuleError as exc:
