@@ -125,6 +125,8 @@ class Workspace:
             except sqlite3.DatabaseError as exc:
                 if conn is not None:
                     conn.close()
+                if _is_storage_failure(exc):  # e.g. the -shm file cannot grow (ulimit -f)
+                    raise StorageError(storage_failure_message(db_path, exc)) from exc
                 if not _is_write_refusal(exc):
                     raise WorkspaceError(
                         f"{db_path}: not a readable SQLite database ({exc})"
@@ -356,7 +358,7 @@ def storage_failure_message(db_path: Path, exc: sqlite3.Error) -> str:
     """SQLite says only "disk I/O error" or "database or disk is full"; find the operating
     system's reason (the process's file size limit, a full disk) and name the file."""
     code = getattr(exc, "sqlite_errorname", "") or type(exc).__name__
-    files = [db_path, *(db_path.with_name(db_path.name + s) for s in ("-wal", "-journal"))]
+    files = [db_path, *(db_path.with_name(db_path.name + s) for s in ("-wal", "-journal", "-shm"))]
     sizes = {f: f.stat().st_size for f in files if f.exists()}
     causes: list[str] = []
     limit = _file_size_limit()

@@ -181,3 +181,31 @@ def test_a_file_size_limit_is_reported_as_the_cause_not_hidden_by_the_rollback(t
     assert message.startswith(StorageError.__name__)
     assert "dermstudy.db-wal: File too large (EFBIG)" in message and "200,000 bytes" in message
     assert count == "0"  # nothing half-written
+
+
+CLI_FSIZE_DRIVER = textwrap.dedent(
+    """
+    import resource, sys
+    from dermstudy.cli import main
+    resource.setrlimit(resource.RLIMIT_FSIZE, (12_000, resource.RLIM_INFINITY))
+    sys.exit(main(["--workspace", sys.argv[1], "study", "create", "s2", "--size", "32",
+                   "--entities", "mel", "--real-per-entity", "1", "--synthetic-per-entity", "1"]))
+    """
+)
+
+
+def test_the_cli_names_the_size_limit_in_one_line_and_keeps_no_case_files(closed_study):
+    cases_before = {p.name for p in (closed_study / "cases").rglob("*.png")}
+    done = subprocess.run(
+        [sys.executable, "-c", CLI_FSIZE_DRIVER, str(closed_study)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("dermstudy: error: writing the workspace failed")
+    assert "File too large (EFBIG)" in done.stderr and "Traceback" not in done.stderr
+    with Workspace.open(closed_study) as ws:
+        assert [r[0] for r in ws.conn.execute("SELECT name FROM studies")] == ["s1"]
+    assert {p.name for p in (closed_study / "cases").rglob("*.png")} == cases_before
