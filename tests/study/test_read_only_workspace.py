@@ -52,7 +52,9 @@ def run_read_only(folder: Path, commands: list[list[str]]) -> list[dict]:
     if os.geteuid() != 0:
         subprocess.run(["chmod", "-R", "a-w", str(folder)], check=True)
         try:
-            done = subprocess.run(python, capture_output=True, text=True, cwd=REPO, env=env)
+            done = subprocess.run(
+                python, capture_output=True, text=True, cwd=REPO, env=env, timeout=300
+            )
         finally:
             subprocess.run(["chmod", "-R", "u+w", str(folder)], check=True)
     else:
@@ -65,6 +67,7 @@ def run_read_only(folder: Path, commands: list[list[str]]) -> list[dict]:
             text=True,
             cwd=REPO,
             env=env,
+            timeout=300,
         )
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
@@ -81,7 +84,7 @@ def closed_study(library, new_study):
 
 
 def test_reading_commands_work_on_a_read_only_workspace_and_writes_say_why(closed_study):
-    listing, show, verify, audit, summary, key, create = run_read_only(
+    listing, show, verify, audit, summary, key, create, read = run_read_only(
         closed_study,
         [
             ["study", "list", "--json"],
@@ -103,6 +106,7 @@ def test_reading_commands_work_on_a_read_only_workspace_and_writes_say_why(close
                 "--synthetic-per-entity",
                 "1",
             ],
+            ["read", "s1", "--reader", "dr-a"],
         ],
     )
     for result in (listing, show, verify, audit, summary):
@@ -114,6 +118,8 @@ def test_reading_commands_work_on_a_read_only_workspace_and_writes_say_why(close
         assert refused["code"] == 2 and refused["err"].count("\n") == 1
         assert "is open read-only" in refused["err"] and "Traceback" not in refused["err"]
     assert "audit log" in key["err"]  # the key view must be logged, so it needs write access
+    # A reader is told before the window opens, not at the first answer.
+    assert read["code"] == 2 and "answers cannot be saved here" in read["err"]
 
 
 def test_a_write_ahead_log_that_cannot_be_read_read_only_is_explained(closed_study, tmp_path):
