@@ -45,6 +45,7 @@ def main(out: Path) -> None:
             settle(app, 3.0)
             window.grab().save(str(out / f"demo-{spec.name}.png"))
         reading = window.select_panel("reading")
+        reading.ask_unlock_code = lambda: "screenshots"  # no modal dialog in a script
         reader = reading._start(root, DEMO_STUDY, "Screenshot reader")
         settle(app, 2.0)
         reader.grab().save(str(out / "demo-reader.png"))
