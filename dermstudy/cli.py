@@ -44,9 +44,13 @@ def main(argv: list[str] | None = None) -> int:
 
         args.handler = run_gui
     from dermstudy.errors import DermstudyError
+    from dermstudy.workspace import StorageError
 
     try:
         return int(args.handler(args) or 0)
+    except StorageError as exc:  # the disk or the system refused a write: not bad input
+        print(f"dermstudy: error: {exc}", file=sys.stderr)
+        return 1
     except DermstudyError as exc:
         # Every error meant for the user (each package's own class): one line, exit 2.
         print(f"dermstudy: error: {exc}", file=sys.stderr)

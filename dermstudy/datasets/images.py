@@ -7,6 +7,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from dermstudy.errors import DermstudyError
@@ -38,8 +39,11 @@ def check_image_bytes(data: bytes) -> CheckedImage:
     try:
         with Image.open(io.BytesIO(data)) as image:
             image_format = image.format or "unknown"
-            image.load()
             width, height = image.size
+            _refuse_huge(width, height)  # before decoding: a bomb must not take the memory
+            image.load()
+    except Image.DecompressionBombError as exc:  # not an OSError: it would abort the whole import
+        raise BadImageError(f"refused as a decompression bomb ({exc})") from exc
     except UnidentifiedImageError as exc:
         raise BadImageError("not an image file (unrecognised format)") from exc
     except (OSError, SyntaxError, ValueError) as exc:
@@ -47,6 +51,34 @@ def check_image_bytes(data: bytes) -> CheckedImage:
     if image_format not in _FORMAT_SUFFIX:
         raise BadImageError(f"unsupported image format {image_format}")
     return CheckedImage(data=data, width=width, height=height, format=image_format)
+
+
+def _refuse_huge(width: int, height: int) -> None:
+    """Pillow only warns between its limit and twice that; we refuse anything above the limit."""
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit and width * height > limit:
+        raise BadImageError(
+            f"refused as a possible decompression bomb: {width}x{height} pixels, "
+            f"more than {limit:,}"
+        )
+
+
+# Single-channel modes with more than 8 bits per sample. Pillow's convert("RGB") clips their values
+# at 255 instead of scaling them, so a 16-bit PNG would turn (almost) white.
+_WIDE_GREY_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """``image`` as 8-bit RGB, scaling 16-bit (and 32-bit/float) grey levels instead of clipping."""
+    if image.mode not in _WIDE_GREY_MODES:
+        return image.convert("RGB")
+    values = np.asarray(image, dtype=np.float64)
+    if image.mode == "F":
+        top = 1.0 if values.size and float(np.nanmax(values)) <= 1.0 else 255.0
+    else:
+        top = 65535.0  # PNG and TIFF grey images of these modes hold 16-bit samples
+    grey = np.clip(np.rint(np.nan_to_num(values) * (255.0 / top)), 0, 255).astype(np.uint8)
+    return Image.fromarray(grey).convert("RGB")
 
 
 def read_and_check(path: Path) -> CheckedImage:

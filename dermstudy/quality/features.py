@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from dermstudy.datasets.images import to_rgb
 from dermstudy.errors import DermstudyError
 from dermstudy.paths import models_dir
 
@@ -87,7 +88,7 @@ def nv_bilinear(x: torch.Tensor, size: int) -> torch.Tensor:
 
 def inception_input(image: Image.Image) -> torch.Tensor:
     """One image as the FID Inception's (3, 299, 299) input (see the module docstring)."""
-    pixels = torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32).copy())
+    pixels = torch.from_numpy(np.asarray(to_rgb(image), dtype=np.float32).copy())
     x = pixels.permute(2, 0, 1).unsqueeze(0)
     if x.shape[2] != INCEPTION_SIZE or x.shape[3] != INCEPTION_SIZE:
         x = nv_bilinear(x, INCEPTION_SIZE)

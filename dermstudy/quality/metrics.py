@@ -26,6 +26,8 @@ import scipy.linalg
 from PIL import Image
 from skimage.metrics import mean_squared_error, peak_signal_noise_ratio, structural_similarity
 
+from dermstudy.datasets.images import to_rgb
+
 PIXEL_RANGE = "[0, 1]"
 PAIRING_RULE = (
     "per entity, the synthetic images (in workspace order) are shuffled with random.Random(seed) "
@@ -54,7 +56,7 @@ def pair_indices(n_synthetic: int, n_real: int, seed: int) -> list[tuple[int, in
 
 def square_resize(image: Image.Image, size: int) -> np.ndarray:
     """Centre-crop to a square (HAM10000 is 4:3, GLIDE 1:1), resize, and scale to [0, 1]."""
-    image = image.convert("RGB")
+    image = to_rgb(image)
     w, h = image.size
     side = min(w, h)
     left, top = (w - side) // 2, (h - side) // 2

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from dermstudy.datasets.images import to_rgb
 from dermstudy.entities import CODES
 from dermstudy.errors import DermstudyError
 from dermstudy.files import atomic_path
@@ -190,7 +191,7 @@ class FeatureCache:
 
 def _open(image: LibraryImage) -> Image.Image:
     with Image.open(image.path) as im:
-        return im.convert("RGB")
+        return to_rgb(im)
 
 
 # -- the job -------------------------------------------------------------------------------------

@@ -144,13 +144,40 @@ def read_manifest(archive: zipfile.ZipFile, path: Path) -> dict[str, Any]:
     return manifest
 
 
+# The reading settings' JSON types (a hand-edited "no" must not count as true) and a display size
+# no screen shows (a bigger one would also lift the cap on every case entry).
+_READING_TYPES: dict[str, type] = {
+    "answer_scale": str,
+    "allow_back": bool,
+    "entity_confidence": bool,
+    "display_size": int,
+    "practice": int,
+    "order": str,
+}
+_KIND_WORDS = {str: "text", bool: "true or false", int: "a whole number"}
+MAX_DISPLAY_SIZE = 4096
+
+
 def _check_manifest(manifest: dict[str, Any]) -> None:
     """The fields the reader uses, with their types (a hand-edited manifest gives one line)."""
     for key in ("study", "study_uid"):
         if not isinstance(manifest.get(key), str):
             raise ValueError(f"{key!r} must be text")
-    if not isinstance(manifest.get("reading", {}), dict):
+    if not manifest["study"].strip():
+        raise ValueError("'study' must not be empty")
+    if not isinstance(manifest.get("order_key", ""), str):
+        raise ValueError("'order_key' must be text")
+    reading = manifest.get("reading", {})
+    if not isinstance(reading, dict):
         raise ValueError("'reading' must be an object")
+    for key, kind in _READING_TYPES.items():
+        value = reading.get(key)
+        if key in reading and (
+            isinstance(value, bool) != (kind is bool) or not isinstance(value, kind)
+        ):
+            raise ValueError(f"'reading.{key}' must be {_KIND_WORDS[kind]}, not {value!r}")
+    if not 16 <= reading.get("display_size", 256) <= MAX_DISPLAY_SIZE:
+        raise ValueError(f"'reading.display_size' must be 16..{MAX_DISPLAY_SIZE}")
     ReadingSettings.from_dict(manifest.get("reading", {}))
     cases = manifest.get("cases")
     if not isinstance(cases, list) or not cases:
@@ -160,9 +187,11 @@ def _check_manifest(manifest: dict[str, Any]) -> None:
             isinstance(case, dict)
             and isinstance(case.get("code"), str)
             and isinstance(case.get("sha256"), str)
-            and "practice" in case
+            and isinstance(case.get("practice"), bool)
         ):
-            raise ValueError(f"case {i + 1} needs text 'code' and 'sha256' and a 'practice' flag")
+            raise ValueError(
+                f"case {i + 1} needs text 'code' and 'sha256' and a true/false 'practice'"
+            )
 
 
 def open_sidecar(path: Path, manifest: dict[str, Any], package: Path) -> sqlite3.Connection:

@@ -105,6 +105,10 @@ class WorkspaceStore:
             self.ws = Workspace.open(root, create=False)
         except WorkspaceError as exc:
             raise ReadingError(str(exc)) from None
+        if self.ws.read_only:  # refuse before the first answer, not at it
+            reason = self.ws.read_only_reason
+            self.ws.close()
+            raise ReadingError(f"{root}: answers cannot be saved here: {reason}")
         try:
             self._open(study, reader)
         except BaseException:

@@ -32,6 +32,7 @@ import secrets
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from dermstudy.datasets.images import to_rgb
 from dermstudy.errors import DermstudyError
 
 BLINDED_FORMAT = "PNG"
@@ -75,7 +76,7 @@ def blind_image(
         with Image.open(io.BytesIO(data)) as source:
             source.load()
             oriented = ImageOps.exif_transpose(source)
-            rgb = oriented.convert(BLINDED_MODE)
+            rgb = to_rgb(oriented)  # scales 16-bit grey; a plain convert makes it white
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise BlindingError(f"cannot decode image ({exc})") from exc
     except Image.DecompressionBombError as exc:  # not an OSError: a bomb would abort the study

@@ -380,8 +380,10 @@ def audit_study(ws: Workspace, name: str) -> AuditResult:
         try:
             features.append(image_features(path.read_bytes()))
         except OSError as exc:
-            raise StudyError(f"case file {path} cannot be read ({exc.strerror})") from None
+            raise StudyError(f"case file {path} cannot be read ({exc.strerror or exc})") from None
     result = audit_features(features, [kind == "synthetic" for _sha, kind in rows])
+    if ws.read_only:  # an archived workspace can still be audited; the run just is not logged
+        return result
     with ws.transaction():
         ws.audit("study.audit", name, {"study_id": study["id"], **result.to_dict()})
     return result

@@ -12,6 +12,7 @@ merges each reader's answers (idempotent; conflicts reported, never overwritten)
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sqlite3
@@ -34,7 +35,7 @@ from dermstudy.reading.package_store import (
 from dermstudy.study.builder import StudyError
 from dermstudy.study.queries import find_study
 from dermstudy.workspace import Workspace
-from dermstudy.workspace.core import sha256_file
+from dermstudy.workspace.core import sha256_bytes, sha256_file
 from dermstudy.workspace.votes import VoteRuleError, check_reader_name
 
 ORIGIN_PACKAGE = "package"
@@ -71,6 +72,11 @@ def export_package(ws: Workspace, study_name: str, out: Path) -> dict[str, Any]:
                     raise StudyError(
                         f"case image of {code} cannot be read ({exc.strerror})"
                     ) from None
+                if sha256_bytes(data) != sha:  # never ship a damaged case to a workstation
+                    raise StudyError(
+                        f"case image of {code} is damaged ({path}: its content no longer matches "
+                        "the hash recorded when the study was created); nothing written"
+                    )
                 _write_entry(archive, f"cases/{code}.png", data)
         os.chmod(tmp, 0o644)  # a package is meant to be copied and shared, whatever the umask
     digest = sha256_file(out)
@@ -146,6 +152,8 @@ def import_results(ws: Workspace, study_name: str, file: Path) -> ImportResults:
     study = find_study(ws, study_name)
     path = resolve_answers_file(file)
     meta, sessions, answers, history = _read_answers_file(path)
+    if not meta.get("study_uid"):
+        raise StudyError(f"{path}: not a dermstudy answers file (no study uid); nothing imported")
     if meta.get("study_uid") != study["settings"].get("uid"):
         raise StudyError(
             f"{path} holds answers for study {meta.get('study')!r} (a different study than "
@@ -235,8 +243,9 @@ def _verified(
         ws.conn.execute("SELECT code, blinded_sha256 FROM cases WHERE study_id = ?", (study["id"],))
     )
     rules = ReadingSettings.from_dict(study["settings"].get("reading", {}))
-    problems: list[str] = []
-    for reader in sorted({row[0] for row in sessions} | {row[0] for row in answers}):
+    problems: list[str] = _field_problems(sessions, answers, history)
+    # key=repr: a reader that is not text (reported above) must not break the sorting
+    for reader in sorted({row[0] for row in sessions} | {row[0] for row in answers}, key=repr):
         try:
             check_reader_name(reader)
         except VoteRuleError as exc:
@@ -263,9 +272,59 @@ def _verified(
             continue
         grouped.setdefault(reader, []).append(IncomingAnswer(code, answer, answered_at, where))
     if problems:
-        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-        raise StudyError(f"{path}: nothing imported — " + "; ".join(problems[:5]) + more)
+        _refuse(path, problems)
     return grouped
+
+
+def _refuse(path: Path, problems: list[str]) -> None:
+    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+    raise StudyError(f"{path}: nothing imported — " + "; ".join(problems[:5]) + more)
+
+
+def _is_time(value: object) -> bool:
+    """An ISO 8601 time as dermstudy writes it (text; a number or a blob is not one)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        dt.datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_change(value: object) -> bool:
+    """A history row's old or new answer: a JSON object."""
+    try:
+        return isinstance(value, str) and isinstance(json.loads(value), dict)
+    except ValueError:
+        return False
+
+
+def _field_problems(sessions: list[tuple], answers: list[tuple], history: list[tuple]) -> list[str]:
+    """The type of every field the merge relies on: an answers file edited or written by another
+    program gets one line per bad field, never a traceback half-way through the merge."""
+    problems: list[str] = []
+    for reader, started_at, finished_at in sessions:
+        where = f"session of reader {reader!r}"
+        if not isinstance(reader, str):
+            problems.append(f"{where}: the reader name must be text")
+        if not _is_time(started_at):
+            problems.append(f"{where}: started_at {started_at!r} is not an ISO time")
+        if finished_at is not None and not _is_time(finished_at):
+            problems.append(f"{where}: finished_at {finished_at!r} is not an ISO time")
+    for reader, code, sha, *_choice, answered_at in answers:
+        where = f"answer of reader {reader!r}, case {code!r}"
+        if not (isinstance(reader, str) and isinstance(code, str) and isinstance(sha, str)):
+            problems.append(f"{where}: reader, case code and image hash must be text")
+        if not _is_time(answered_at):
+            problems.append(f"{where}: answered_at {answered_at!r} is not an ISO time")
+    for number, (at, reader, code, old, new) in enumerate(history, start=1):
+        where = f"history row {number}"
+        if not (_is_time(at) and isinstance(reader, str) and isinstance(code, str)):
+            problems.append(f"{where}: needs an ISO time, a reader name and a case code")
+        if not (_is_change(old) and _is_change(new)):
+            problems.append(f"{where}: old and new answers must be JSON objects")
+    return problems
 
 
 def package_summary(path: Path) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from dermstudy.datasets.images import to_rgb
 from dermstudy.entities import BY_CODE, CODES, parse_entity
 from dermstudy.errors import DermstudyError
 from dermstudy.files import atomic_path
@@ -91,7 +92,7 @@ def centre_square(image: Image.Image) -> Image.Image:
 def prepare_pixels(data: bytes, size: int, low_res: int | None = None) -> list[np.ndarray]:
     """[target HWC uint8] or [target, low-res] for one encoded image."""
     with Image.open(io.BytesIO(data)) as image:
-        square = centre_square(image.convert("RGB"))
+        square = centre_square(to_rgb(image))
     target = square.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=None)
     out = [np.asarray(target, dtype=np.uint8)]
     if low_res:

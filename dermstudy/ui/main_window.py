@@ -36,6 +36,7 @@ from dermstudy import __version__
 from dermstudy.datasets.summary import dataset_summary
 from dermstudy.ui.app import window_title
 from dermstudy.ui.file_dialogs import existing_folder
+from dermstudy.ui.lock_screen import LockScreen, UnlockCode
 from dermstudy.ui.style import SPACING, TEXT, app_icon, icon
 from dermstudy.workspace import Workspace, WorkspaceError, resolve_workspace_path
 
@@ -176,6 +177,8 @@ class MainWindow(QMainWindow):
         self.workspace_path = resolve_workspace_path(workspace).resolve()
         self._panels: dict[str, QWidget] = {}
         self._available: dict[str, bool] = {}
+        self._unlock_code: UnlockCode | None = None
+        self._lockable_actions: list[QAction] = []
         self.setWindowTitle(window_title())
         self.setWindowIcon(app_icon())
         self.setMinimumSize(self.MINIMUM_SIZE)
@@ -214,7 +217,13 @@ class MainWindow(QMainWindow):
         self.nav.currentRowChanged.connect(self._on_row_changed)
         layout.addWidget(self.nav)
         layout.addWidget(self.stack, 1)
-        self.setCentralWidget(central)
+        # The panels, or the lock screen alone while a reader session locks the window.
+        self.lock_screen = LockScreen()
+        self.lock_screen.unlock_requested.connect(self.unlock)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(central)
+        self.pages.addWidget(self.lock_screen)
+        self.setCentralWidget(self.pages)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -228,6 +237,7 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addActions([open_action, refresh_action])
+        self._lockable_actions += [open_action, refresh_action]
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
 
@@ -238,6 +248,7 @@ class MainWindow(QMainWindow):
             action.setEnabled(self._available[spec.name])
             action.triggered.connect(lambda _=False, name=spec.name: self.select_panel(name))
             view_menu.addAction(action)
+            self._lockable_actions.append(action)
 
         help_menu = self.menuBar().addMenu("&Help")
         about_action = QAction("&About dermstudy", self)
@@ -265,9 +276,10 @@ class MainWindow(QMainWindow):
                 return
 
     def select_panel(self, name: str) -> QWidget | None:
-        """Show the panel ``name`` (building it on first use); returns its widget."""
+        """Show the panel ``name`` (building it on first use); returns its widget (None while
+        the window is locked)."""
         row = PANEL_SPECS.index(self._spec(name))
-        if not self._available[name]:
+        if not self._available[name] or self.is_locked:
             return None
         if self.nav.currentRow() != row:
             self.nav.setCurrentRow(row)
@@ -388,6 +400,53 @@ class MainWindow(QMainWindow):
             self.status_label.setText(workspace_status(self.workspace_path))
         except WorkspaceError as exc:
             self.status_label.setText(str(exc))
+
+    # -- the reading lock ----------------------------------------------------------------------
+    @property
+    def is_locked(self) -> bool:
+        return self._unlock_code is not None
+
+    def lock_for_reading(self, code: str, who: str) -> None:
+        """Show only the lock screen (no panels, menus or shortcuts) until ``unlock(code)``."""
+        self._unlock_code = UnlockCode(code)
+        self.lock_screen.set_text(
+            f"{who}. The studies, results and answer key stay hidden until a coordinator types "
+            "the unlock code chosen when the session started."
+        )
+        self.pages.setCurrentWidget(self.lock_screen)
+        self.menuBar().setEnabled(False)
+        self.menuBar().setVisible(False)
+        for action in self._lockable_actions:
+            action.setEnabled(False)
+        self._log("reading.lock", who)
+
+    def unlock(self, code: str) -> bool:
+        """Back to the panels when ``code`` is the coordinator's; every try is logged."""
+        if self._unlock_code is None:
+            return True
+        if not self._unlock_code.matches(code):
+            self._log("reading.unlock-refused", "")
+            self.lock_screen.refuse()
+            return False
+        self._unlock_code = None
+        self.pages.setCurrentIndex(0)
+        self.menuBar().setEnabled(True)
+        self.menuBar().setVisible(True)
+        for action in self._lockable_actions:
+            action.setEnabled(self._available.get(self._action_panel(action), True))
+        self._log("reading.unlock", "")
+        self.refresh_current()
+        return True
+
+    def _action_panel(self, action: QAction) -> str:
+        return next((s.name for s in PANEL_SPECS if s.title == action.text()), "")
+
+    def _log(self, action: str, subject: str) -> None:
+        try:
+            with Workspace.open(self.workspace_path, create=False) as ws:
+                ws.audit(action, subject)
+        except WorkspaceError as exc:  # a read-only workspace: say so, but lock anyway
+            self.status_label.setText(f"Not logged: {exc}")
 
     # -- misc ----------------------------------------------------------------------------------
     def _show_about(self) -> None:

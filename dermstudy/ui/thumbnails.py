@@ -31,6 +31,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 
+from dermstudy.datasets.images import to_rgb
 from dermstudy.entities import BY_CODE
 from dermstudy.workspace.core import atomic_write_bytes
 
@@ -56,7 +57,7 @@ def ensure_thumbnail(
         return target
     with Image.open(source) as image:
         image.draft("RGB", (size, size))  # JPEG: decode at reduced scale, several times faster
-        small = image.convert("RGB")
+        small = to_rgb(image)
         small.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=2.0)
     buffer = io.BytesIO()
     small.save(buffer, "PNG", compress_level=1)

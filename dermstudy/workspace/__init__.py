@@ -6,10 +6,20 @@ and the image store through a ``Workspace``.
 
 from dermstudy.workspace.core import (
     NewerSchemaError,
+    ReadOnlyWorkspaceError,
+    StorageError,
     Workspace,
     WorkspaceError,
     now_iso,
     resolve_workspace_path,
 )
 
-__all__ = ["NewerSchemaError", "Workspace", "WorkspaceError", "now_iso", "resolve_workspace_path"]
+__all__ = [
+    "NewerSchemaError",
+    "ReadOnlyWorkspaceError",
+    "StorageError",
+    "Workspace",
+    "WorkspaceError",
+    "now_iso",
+    "resolve_workspace_path",
+]

@@ -10,6 +10,7 @@ GLIDE model, study ``demo``) in a temporary folder, then grabs:
 - ``demo-reader.png``: the reader window mid-study, answered with the keyboard;
 - ``demo-reader-package.png`` and ``demo-studies-merged.png``: a reader package read as ``dr-remote``
   and its answers merged back in the Studies panel;
+- ``demo-locked.png``: the main window locked after a reader session started from the Reading panel;
 - ``demo-workbook.png``: a printed page of the study's workbook (the PDF LibreOffice makes).
 The kill-and-resume screenshot needs a real X server: ``kill_and_resume.sh``.
 """
@@ -118,6 +119,17 @@ def grab_package_round_trip(app: QApplication, window, tmp: Path, out: Path) -> 
     save(window, out / "demo-studies-merged.png")
 
 
+def grab_lock_screen(app: QApplication, window, root: Path, study: str, out: Path) -> None:
+    """A session started from the Reading panel: after the reader window closes, the lock screen."""
+    reading = window.select_panel("reading")
+    reading.ask_unlock_code = lambda: "screenshots"  # the coordinator's code, without the dialog
+    reader = reading._start(root, study, "dr-lock")
+    settle(app, 2.0)
+    reader.close()
+    settle(app, 1.0)
+    save(window, out / "demo-locked.png")
+
+
 def grab_workbook_page(root: Path, study: str, tmp: Path, out: Path) -> None:
     """Render the workbook's per-reader page as LibreOffice prints it (skipped without the tools)."""
     if not (shutil.which("soffice") and shutil.which("pdftoppm")):
@@ -164,6 +176,7 @@ def main(out: Path) -> None:
         settle(app)
         grab_panels(app, window, out)
         grab_package_round_trip(app, window, tmp, out)
+        grab_lock_screen(app, window, root, DEMO_STUDY, out)
         window.close()
         settle(app)
         grab_workbook_page(root, DEMO_STUDY, tmp, out)

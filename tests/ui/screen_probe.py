@@ -142,6 +142,7 @@ def probe(out: Path) -> dict:
             report["problems"] += control_problems(window, f"{spec.name} panel")
             window.grab().save(str(out / f"panel-{spec.name}.png"))
         reading = window.select_panel("reading")
+        reading.ask_unlock_code = lambda: "probe-code"  # the coordinator's code, without the dialog
         reader = reading._start(root, "pilot", "dr-a")
         _settle(app)
         report["problems"] += window_problems(reader, "reader window")
@@ -158,6 +159,10 @@ def probe(out: Path) -> dict:
         reader.grab().save(str(out / "reader.png"))
         reader.close()
         _settle(app)
+        # The main window comes back locked: the lock screen must fit the screen too.
+        report["problems"] += window_problems(window, "locked main window")
+        report["problems"] += control_problems(window, "locked main window")
+        window.grab().save(str(out / "locked.png"))
         window.close()
         _settle(app)
     (out / "report.json").write_text(json.dumps(report, indent=1))

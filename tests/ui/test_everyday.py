@@ -125,7 +125,7 @@ def test_reading_panel_remembers_study_and_reader(qtbot, tmp_path):
     assert panel.study_combo.currentText() == "second"  # the newest, when nothing is remembered
     panel.study_combo.setCurrentText("first")
     panel.reader_edit.setText("dr-r")
-    panel.hide_main_check.setChecked(False)
+    panel.lock_main_check.setChecked(False)
     window = panel.start_workspace_reading()
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.closed, timeout=5000):

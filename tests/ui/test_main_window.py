@@ -154,10 +154,11 @@ def test_reading_hides_the_main_window_until_the_reader_closes(qtbot, tmp_path):
     window.show()
     panel = window.select_panel("reading")
     panel.reader_edit.setText("dr-h")
+    panel.ask_unlock_code = lambda: "1234"  # the coordinator's code (tests/ui/test_reading_lock.py)
     reader = panel.start_workspace_reading()
     qtbot.addWidget(reader)
     assert reader.isVisible() and not window.isVisible()
     with qtbot.waitSignal(reader.closed, timeout=5000):
         reader.close()
-    assert window.isVisible()
+    assert window.isVisible() and window.is_locked
     window.close()

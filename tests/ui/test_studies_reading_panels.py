@@ -124,7 +124,7 @@ def test_reading_panel_starts_and_resumes(qtbot, studies, sample_ws):
     panel.reader_edit.setText("")
     assert panel.start_workspace_reading() is None
     assert "reader name" in panel.status_label.text()
-    panel.hide_main_check.setChecked(False)
+    panel.lock_main_check.setChecked(False)
     panel.reader_edit.setText("dr-q")
     window = panel.start_workspace_reading()
     qtbot.addWidget(window)

@@ -1,9 +1,10 @@
 """The Reading panel: start or resume a reader's session, from this workspace or a package file.
 
 It opens a :class:`dermstudy.reading.ReadingSession` with ``open_reading`` and shows it in a separate
-:class:`~dermstudy.ui.reader_window.ReaderWindow`. While a reader reads, the main window can be hidden
-(on by default) so that the coordinator's panels — with the Studies panel's answer key — are out of
-reach; it comes back when the reader window closes.
+:class:`~dermstudy.ui.reader_window.ReaderWindow`. While a reader reads (on by default) the main window
+is hidden and locked behind an unlock code the coordinator types at the start
+(:mod:`dermstudy.ui.lock_screen`): when the reader window closes it comes back showing only the lock
+screen, so the coordinator's panels — with the Studies panel's answer key — stay out of reach.
 """
 
 from __future__ import annotations
@@ -64,11 +65,12 @@ class ReadingPanel(QWidget):
         layout = page_layout(self, "Reading", hint)
         layout.addWidget(self._build_workspace_box())
         layout.addWidget(self._build_package_box())
-        self.hide_main_check = QCheckBox(
-            "Hide the main window while reading (recommended when a reader uses this computer)"
+        self.lock_main_check = QCheckBox(
+            "Lock the main window while reading, behind an unlock code "
+            "(recommended when a reader uses this computer)"
         )
-        self.hide_main_check.setChecked(True)
-        layout.addWidget(self.hide_main_check)
+        self.lock_main_check.setChecked(True)
+        layout.addWidget(self.lock_main_check)
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
         layout.addWidget(self.status_label)
@@ -217,6 +219,12 @@ class ReadingPanel(QWidget):
         if isinstance(source, Path) and study is None and not source.is_file():
             self._set_status(f"{source}: no such package file", error=True)
             return None
+        main = self.window() if self.window() is not self else None
+        lock = self.lock_main_check.isChecked() and hasattr(main, "lock_for_reading")
+        code = self.ask_unlock_code() if lock else None
+        if lock and code is None:
+            self._set_status("Not started: locking the main window needs an unlock code.")
+            return None
         try:
             session = open_reading(source, study, reader)
         except ReadingError as exc:
@@ -226,12 +234,20 @@ class ReadingPanel(QWidget):
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         window.closed.connect(self._reader_closed)
         self.reader_window = window
-        if self.hide_main_check.isChecked() and self.window() is not None:
-            self.window().hide()
+        if lock:
+            main.lock_for_reading(code, f"{session.reader} is reading {session.study_name!r}")
+        if self.lock_main_check.isChecked() and main is not None:
+            main.hide()  # the reader window is the only window while it is open
         show_fitted(window, ReaderWindow.PREFERRED_SIZE)
         label = session.study_name
         self._set_status(f"Reading {label!r} as {session.reader}…")
         return window
+
+    def ask_unlock_code(self) -> str | None:
+        """The coordinator's unlock code for this session (None: cancelled)."""
+        from dermstudy.ui.lock_screen import ask_unlock_code
+
+        return ask_unlock_code(self)
 
     def _reader_closed(self) -> None:
         window, self.reader_window = self.reader_window, None
