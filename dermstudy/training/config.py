@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dermstudy.errors import DermstudyError
+from dermstudy.glide.defaults import DEFAULT_GUIDANCE
 
 KINDS = ("base", "upsample")
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -98,7 +99,7 @@ class TrainConfig:
     checkpoint_every: int = 1000
     preview_every: int = 500
     preview_steps: int = 25
-    preview_guidance: float = 3.0
+    preview_guidance: float = DEFAULT_GUIDANCE
     log_every: int = 1
     time_limit_min: float = 0.0  # stop (resumably) after this many minutes; 0 = none
 
