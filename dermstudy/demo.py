@@ -19,6 +19,7 @@ from PIL import Image
 
 from dermstudy.datasets.summary import dataset_summary
 from dermstudy.entities import CODES
+from dermstudy.glide.defaults import DEFAULT_GUIDANCE
 from dermstudy.paths import DEMO_DIR
 from dermstudy.workspace import Workspace
 
@@ -118,7 +119,11 @@ def _demo_answers(root: Path) -> int:
 
 
 def reference_sample(
-    base: Path, entity: str = "mel", seed: int = 7, steps: str = "logsnr5", guidance: float = 3.0
+    base: Path,
+    entity: str = "mel",
+    seed: int = 7,
+    steps: str = "logsnr5",
+    guidance: float = DEFAULT_GUIDANCE,
 ) -> np.ndarray:
     """One 64-px base sample (uint8 HWC) of the fast sampler, for checking a model file against
     the sample recorded when it was exported."""

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from dermstudy.analysis import mrmc, roc
+from dermstudy.analysis import metrics, mrmc, roc
 
 # Short names for provenance keys of images dermstudy generated.
 KEY_ALIASES = {"model": "base.file", "upsampler_model": "upsampler.file"}
@@ -67,16 +67,25 @@ def provenance_keys(provenance: dict[str, dict[str, Any]]) -> list[str]:
     return sorted(keys)
 
 
-def _rating(rows: pd.DataFrame) -> tuple[np.ndarray, str]:
-    if rows["ai_scale"].notna().all():
-        return rows["ai_scale"].to_numpy(dtype=float), "rating"
-    return (rows["pred_source"] == "synthetic").to_numpy(dtype=float), "binary"
+def _rating(rows: pd.DataFrame, score: str | None) -> tuple[np.ndarray, str]:
+    """The AI score of each answer: the report's choice ``score``; alone (None), the scale
+    where every answer has one."""
+    if score is None:
+        score = metrics.RATING if rows["ai_scale"].notna().all() else metrics.BINARY
+    if score == metrics.RATING:
+        return metrics.ai_rating(rows), metrics.RATING
+    return (rows["pred_source"] == "synthetic").to_numpy(dtype=float), metrics.BINARY
 
 
 def detection_by_setting(
-    answers: pd.DataFrame, provenance: dict[str, dict[str, Any]], key: str, alpha: float = 0.05
+    answers: pd.DataFrame,
+    provenance: dict[str, dict[str, Any]],
+    key: str,
+    alpha: float = 0.05,
+    score: str | None = None,
 ) -> dict[str, Any]:
-    """Detection of synthetic images per value of provenance ``key`` (see module docstring)."""
+    """Detection of synthetic images per value of provenance ``key`` (see module docstring);
+    ``score`` is the report's rating-or-binary choice for AI vs real."""
     synth = answers[answers["true_source"] == "synthetic"]
     groups: dict[str, list[str]] = {}
     for case in dict.fromkeys(synth["case"]):
@@ -104,17 +113,21 @@ def detection_by_setting(
                 (answered["reader"] == reader) & answered["case"].isin([*cases, *real_cases])
             ]
             truth = (mine["true_source"] == "synthetic").to_numpy()
-            score, _ = _rating(mine)
-            entry["reader_aucs"][reader] = roc.sklearn_auc(truth, score)
+            values, _ = _rating(mine, score)
+            entry["reader_aucs"][reader] = roc.sklearn_auc(truth, values)
         defined = [v for v in entry["reader_aucs"].values() if v is not None]
         entry["mean_reader_auc"] = float(np.mean(defined)) if defined else None
         out["groups"].append(entry)
-    out["test"] = _group_test(answers, groups, real_cases, alpha)
+    out["test"] = _group_test(answers, groups, real_cases, alpha, score)
     return mrmc.jsonable(out)
 
 
 def _group_test(
-    answers: pd.DataFrame, groups: dict[str, list[str]], real_cases: list[str], alpha: float
+    answers: pd.DataFrame,
+    groups: dict[str, list[str]],
+    real_cases: list[str],
+    alpha: float,
+    score: str | None = None,
 ) -> dict[str, Any]:
     """OR test of equal mean AUC across groups (DeLong covariances), or why there is none."""
     usable = {g: c for g, c in groups.items() if len(c) >= 2 and g != "(not recorded)"}
@@ -139,8 +152,8 @@ def _group_test(
     for g, label in enumerate(labels):
         pos = wide.loc[usable[label]]
         for j, reader in enumerate(readers):
-            s_pos, kind = _rating(_column(pos, reader))
-            s_neg, _ = _rating(_column(real, reader))
+            s_pos, kind = _rating(_column(pos, reader), score)
+            s_neg, _ = _rating(_column(real, reader), score)
             y = np.r_[np.ones(len(s_pos), bool), np.zeros(len(s_neg), bool)]
             auc, v10, v01 = roc.delong_components(y, np.r_[s_pos, s_neg])
             aucs[g, j] = auc
@@ -171,6 +184,7 @@ def _column(frame: pd.DataFrame, reader: str) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "ai_scale": frame[("ai_scale", reader)],
+            "ai_vote": frame[("ai_vote", reader)],
             "pred_source": frame[("pred_source", reader)],
         }
     )

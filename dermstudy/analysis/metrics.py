@@ -34,6 +34,60 @@ ENTITY_RATING_RULE = (
 
 ScoreFn = Callable[[pd.DataFrame], np.ndarray]
 
+# Which AUC a task reports as its main one (and gives the interval of): the reader's rating
+# (AI scale, entity confidence) or the binarised answer. Decided once per report, by
+# :func:`score_choice`, and carried in every AUC entry as ``ci_of``.
+RATING, BINARY = "rating", "binary"
+# A stray binary AI/real answer in a five-point study sits on the scale as the rating exports
+# put it (ai -> 4, real -> 2); a stray missing confidence in a confidence study counts as the
+# middle of the scale (3).
+AI_VOTE_ON_SCALE = {"ai": 4.0, "real": 2.0}
+MISSING_CONFIDENCE = 3.0
+
+
+def score_choice(study_settings: dict[str, Any] | None, answers: pd.DataFrame) -> dict[str, str]:
+    """Rating or binary AUC for ``ai_vs_real`` and ``entity``, and what decided it (``from``).
+
+    The study's reading settings decide (five-point scale -> rating; entity confidence asked ->
+    rating), so a stray answer of the other kind cannot switch a whole analysis. Only a study that
+    records no reading settings (one not made by dermstudy's builder) is judged by its answers:
+    rating where every scored answer has one.
+    """
+    reading = (study_settings or {}).get("reading")
+    if isinstance(reading, dict) and reading:
+        from dermstudy.reading.answers import FIVE_POINT, ReadingSettings
+
+        try:
+            rules = ReadingSettings.from_dict(reading)
+        except (TypeError, ValueError):
+            rules = None
+        if rules is not None:
+            return {
+                "ai_vs_real": RATING if rules.answer_scale == FIVE_POINT else BINARY,
+                "entity": RATING if rules.entity_confidence else BINARY,
+                "from": "the study's reading settings",
+            }
+    answered = answers[~answers["missing"]]
+    return {
+        "ai_vs_real": RATING if _rating_available(answered, "ai_scale") else BINARY,
+        "entity": RATING if _rating_available(answered, "confidence") else BINARY,
+        "from": "the answers (the study records no reading settings)",
+    }
+
+
+def chosen_auc(entry: dict[str, Any]) -> float | None:
+    """The AUC an entry reports as its main one: the score its interval is of (``ci_of``)."""
+    which = entry.get("ci_of")
+    return entry.get(which) if which else None
+
+
+def ai_rating(rows: pd.DataFrame) -> np.ndarray:
+    """Each answer's AI rating (5 = surely AI); a binary answer where the scale is missing sits
+    at :data:`AI_VOTE_ON_SCALE`."""
+    scale = rows["ai_scale"].astype("Float64")
+    vote = rows["ai_vote"].map(AI_VOTE_ON_SCALE).astype("Float64")
+    return scale.fillna(vote).to_numpy(dtype=float, na_value=np.nan)
+
 
 def first_seen(values: pd.Series) -> list[Any]:
     """Distinct values in order of first appearance (``list(dict.fromkeys(values))``, without
@@ -163,7 +217,8 @@ def entity_binary_score(label: str) -> ScoreFn:
 
 def entity_rating_score(label: str) -> ScoreFn:
     def score(rows: pd.DataFrame) -> np.ndarray:
-        conf = rows["confidence"].to_numpy(dtype=float)
+        conf = rows["confidence"].astype("Float64").fillna(MISSING_CONFIDENCE)
+        conf = conf.to_numpy(dtype=float, na_value=np.nan)
         chosen = (rows["pred_entity"] == label).to_numpy()
         return np.where(chosen, 5.0 + conf, 6.0 - conf)
 
@@ -177,7 +232,7 @@ def source_binary_score(label: str) -> ScoreFn:
 def source_rating_score(label: str) -> ScoreFn:
     # ai_scale: 5 = definitely AI-generated, so it rates "synthetic"; "real" is its mirror.
     def score(rows: pd.DataFrame) -> np.ndarray:
-        scale = rows["ai_scale"].to_numpy(dtype=float)
+        scale = ai_rating(rows)
         return scale if label == "synthetic" else 6.0 - scale
 
     return score
@@ -285,13 +340,17 @@ def _rating_available(answered: pd.DataFrame, column: str) -> bool:
 
 
 def entity_report(
-    rows: pd.DataFrame, n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
+    rows: pd.DataFrame,
+    n_resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+    score: str | None = None,
 ) -> dict[str, Any]:
     """The 7-class entity report over answer rows (missing rows counted, not scored)."""
     answered = rows[~rows["missing"]]
     report = classification_summary(answered["true_entity"], answered["pred_entity"], CODES)
     report.update(answer_counts(rows))
-    has_rating = _rating_available(answered, "confidence")
+    # ``score`` is the report's choice (:func:`score_choice`); alone, judge by these answers.
+    has_rating = score == RATING if score else _rating_available(answered, "confidence")
     bootstrap = _bootstrap_for(answered, "true_entity", n_resamples, seed)
     report["auc"], report["roc"] = {}, {}
     for label in CODES:
@@ -307,13 +366,17 @@ def entity_report(
 
 
 def source_report(
-    rows: pd.DataFrame, n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
+    rows: pd.DataFrame,
+    n_resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+    score: str | None = None,
 ) -> dict[str, Any]:
     """The AI-generated vs real report (labels ``real``, ``synthetic``)."""
     answered = rows[~rows["missing"]]
     report = classification_summary(answered["true_source"], answered["pred_source"], SOURCES)
     report.update(answer_counts(rows))
-    has_rating = _rating_available(answered, "ai_scale")
+    # ``score`` is the report's choice (:func:`score_choice`); alone, judge by these answers.
+    has_rating = score == RATING if score else _rating_available(answered, "ai_scale")
     bootstrap = _bootstrap_for(answered, "true_source", n_resamples, seed)
     report["auc"], report["roc"] = {}, {}
     for label in SOURCES:

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dermstudy.analysis.metrics import ai_rating
 from dermstudy.analysis.mrmc import MrmcInputError, Ratings, ratings_from_rows
 
 FORMATS = {"mrmcaov-csv": ".csv", "imrmc": ".imrmc", "lrc": ".lrc", "jafroc": ".xlsx"}
@@ -65,9 +66,7 @@ def study_ratings(answers: pd.DataFrame, modality: str = "0") -> StudyRatings:
             + (f" (left out: {'; '.join(left_out)})" if left_out else "")
         )
     rows = answers[answers["reader"].isin(keep)]
-    scale = rows["ai_scale"].astype("Float64")
-    binary = rows["ai_vote"].map({"ai": 4.0, "real": 2.0}).astype("Float64")
-    rating = scale.fillna(binary)
+    rating = ai_rating(rows)  # a binary answer sits at 4 (ai) or 2 (real), as in the report
     table = [
         {
             "reader": r,

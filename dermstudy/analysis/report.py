@@ -78,6 +78,10 @@ def _build_report(
     cancel = cancel or CancelToken()
     answers = data.answers
     readers = data.readers
+    # Rating or binary AUC: decided once, from the study's reading settings, and used by every
+    # section below; the views read it from the report (``scores`` and each entry's ``ci_of``).
+    choice = metrics.score_choice(data.study.get("settings"), answers)
+    ent, ai = {"score": choice["entity"]}, {"score": choice["ai_vs_real"]}
     options = {"n_resamples": n_resamples, "seed": seed}
     steps = 6 + len(readers)
     done = 0
@@ -91,13 +95,14 @@ def _build_report(
     report: dict[str, Any] = {
         "study": study_section(data),
         "readers": reader_list(answers),
+        "scores": choice,
     }
-    report["entity"] = metrics.entity_report(answers, **options)
+    report["entity"] = metrics.entity_report(answers, **options, **ent)
     step("entity report")
-    report["ai_vs_real"] = metrics.source_report(answers, **options)
+    report["ai_vs_real"] = metrics.source_report(answers, **options, **ai)
     step("AI-vs-real report")
     report["subsets"] = {
-        source: metrics.entity_report(answers[answers["true_source"] == source], **options)
+        source: metrics.entity_report(answers[answers["true_source"] == source], **options, **ent)
         for source in metrics.SOURCES
     }
     step("subsets")
@@ -108,8 +113,8 @@ def _build_report(
     for name in readers:
         rows = by_reader[name]
         report["per_reader"][name] = {
-            "entity": metrics.entity_report(rows),
-            "ai_vs_real": metrics.source_report(rows),
+            "entity": metrics.entity_report(rows, **ent),
+            "ai_vs_real": metrics.source_report(rows, **ai),
         }
         step(f"reader {name}")
     report["reader_summary"] = reader_summary(
@@ -119,6 +124,7 @@ def _build_report(
         complete_readers_only=complete_readers_only,
         n_boot=n_resamples,
         seed=seed,
+        choice=choice,
     )
     step("reader summary")
     report["agreement"] = {
@@ -131,7 +137,7 @@ def _build_report(
         answers, n_resamples=min(n_resamples, 200), seed=seed
     )
     step("agreement")
-    report["reader_vs_model"] = reader_vs_model(data, report["entity"])
+    report["reader_vs_model"] = reader_vs_model(data, report["entity"], choice)
     from dermstudy.analysis.inside import diagnosis_real_vs_synthetic, fooling_cases
 
     report["diagnosis_real_vs_synthetic"] = diagnosis_real_vs_synthetic(answers)
@@ -139,7 +145,9 @@ def _build_report(
     if by:
         from dermstudy.analysis.inside import detection_by_setting
 
-        report["detection_by_setting"] = detection_by_setting(answers, data.provenance, by)
+        report["detection_by_setting"] = detection_by_setting(
+            answers, data.provenance, by, score=choice["ai_vs_real"]
+        )
     report["missing"] = missing_section(answers)
     report["design_trail"] = design_trail(data)
     report["methods"] = methods_section(n_resamples, seed, covariance)
@@ -207,8 +215,7 @@ def _reader_metric(per_reader: dict[str, Any], section: str, metric: str) -> flo
         return rep["macro_avg"]["f1"]
     if metric == "weighted_f1":
         return rep["weighted_avg"]["f1"]
-    auc = rep["auc"]["synthetic"]
-    return auc["rating"] if auc["rating"] is not None else auc["binary"]
+    return metrics.chosen_auc(rep["auc"]["synthetic"])
 
 
 def reader_summary(
@@ -266,13 +273,15 @@ def reader_averaged_aucs(
     complete_readers_only: bool = False,
     n_boot: int = metrics.BOOTSTRAP_RESAMPLES,
     seed: int = metrics.BOOTSTRAP_SEED,
+    choice: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Obuchowski-Rockette reader-averaged AUC for AI-vs-real and each entity.
 
     Readers without any scored answer never enter (a reader who opened the window and quit must
     not empty the analysis); with ``complete_readers_only`` neither does a reader who skipped a
     case. The analysis then uses the cases every remaining reader answered (counts reported),
-    needs at least two readers, and says which rule ran and who was left out.
+    needs at least two readers, and says which rule ran and who was left out. ``choice`` is the
+    report's rating-or-binary choice (:func:`metrics.score_choice`); without it the answers decide.
     """
     keep, left_out, rule = averaged_readers(answers, complete_readers_only)
     head: dict[str, Any] = {
@@ -297,13 +306,14 @@ def reader_averaged_aucs(
     if len(cases) == 0:
         out["note"] = "no case was answered by every included reader"
         return out
+    choice = choice or metrics.score_choice(None, answers)
     truth_by_case = rows.drop_duplicates("case").set_index("case")
     by_reader = dict(tuple(rows.groupby("reader", sort=False)))
     tasks = {
         "ai_vs_real": (
             "true_source",
             "synthetic",
-            "ai_scale",
+            choice["ai_vs_real"],
             metrics.source_rating_score,
             metrics.source_binary_score,
         )
@@ -312,16 +322,16 @@ def reader_averaged_aucs(
         tasks[code] = (
             "true_entity",
             code,
-            "confidence",
+            choice["entity"],
             metrics.entity_rating_score,
             metrics.entity_binary_score,
         )
-    for name, (truth_col, label, rating_col, rating_fn, binary_fn) in tasks.items():
+    for name, (truth_col, label, score, rating_fn, binary_fn) in tasks.items():
         truth = (truth_by_case[truth_col] == label).to_numpy()
         if truth.sum() < 2 or (~truth).sum() < 2:
             out[name] = None  # variances need two positives and two negatives
             continue
-        use_rating = bool(rows[rating_col].notna().all())
+        use_rating = score == metrics.RATING
         score_fn = rating_fn(label) if use_rating else binary_fn(label)
         scores = np.stack(
             [score_fn(by_reader[r]) for r in readers]
@@ -333,11 +343,14 @@ def reader_averaged_aucs(
     return out
 
 
-def reader_vs_model(data: StudyData, pooled_entity: dict[str, Any]) -> dict[str, Any]:
+def reader_vs_model(
+    data: StudyData, pooled_entity: dict[str, Any], choice: dict[str, str] | None = None
+) -> dict[str, Any]:
     """For each classifier with predictions: its report and the Table-2 rows beside the readers'."""
     out: dict[str, Any] = {}
     if data.predictions.empty:
         return out
+    choice = choice or metrics.score_choice(data.study.get("settings"), data.answers)
     all_cases = set(data.cases["case"])
     for model, preds in data.predictions.groupby("model", sort=True):
         model_rep = metrics.model_report(data.cases, preds)
@@ -348,19 +361,26 @@ def reader_vs_model(data: StudyData, pooled_entity: dict[str, Any]) -> dict[str,
             readers_rep, scope = pooled_entity, "all scored cases"
         else:
             readers_rep = metrics.entity_report(
-                data.answers[data.answers["case"].isin(covered)], n_resamples=200
+                data.answers[data.answers["case"].isin(covered)],
+                n_resamples=200,
+                score=choice["entity"],
             )
             scope = f"the {len(covered & all_cases)} cases with a model prediction"
         out[str(model)] = {
             "model": model_rep,
             "readers_scope": scope,
             "table": table2_rows(model_rep, readers_rep),
-            "tests": model_tests(data.answers, data.cases, preds),
+            "tests": model_tests(data.answers, data.cases, preds, choice["entity"]),
         }
     return out
 
 
-def model_tests(answers: pd.DataFrame, cases: pd.DataFrame, preds: pd.DataFrame) -> dict[str, Any]:
+def model_tests(
+    answers: pd.DataFrame,
+    cases: pd.DataFrame,
+    preds: pd.DataFrame,
+    score: str | None = None,
+) -> dict[str, Any]:
     """Per entity: the model (its probability for the entity) as a fixed reader against the
     readers' one-vs-rest rating score, on the cases the model rated and every included reader
     answered (readers who skipped one of them are left out and named)."""
@@ -381,7 +401,9 @@ def model_tests(answers: pd.DataFrame, cases: pd.DataFrame, preds: pd.DataFrame)
     if len(readers) < 2 or not covered:
         out["note"] = "no test: needs model probabilities and two readers who answered those cases"
         return out
-    if not rows["confidence"].notna().all():
+    if score is None:  # alone, judge by these answers
+        score = metrics.RATING if rows["confidence"].notna().all() else metrics.BINARY
+    if score != metrics.RATING:
         out["note"] = "no test: the readers gave no entity confidence (no rating to compare)"
         return out
     rows = rows.sort_values(["reader", "case"])

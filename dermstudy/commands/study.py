@@ -152,48 +152,8 @@ def _register_create(sub: argparse._SubParsersAction) -> None:
 
 def _design_from_args(args: argparse.Namespace):
     from dermstudy.study.builder import StudyDesign
-    from dermstudy.study.pools import PoolOptions, parse_filter
 
-    entities = [e for e in (args.entities or "").split(",") if e.strip()] or None
-    overrides = dict(_parse_count(text) for text in args.count)
-    filters = [parse_filter(f) for f in args.synthetic_filter]
-    if args.synthetic_source:
-        filters.append(("source", args.synthetic_source))
-    if args.synthetic_model:
-        filters.append(("model", args.synthetic_model))
-    pools = PoolOptions(
-        exclude_sets=tuple(args.exclude_set),
-        exclude_splits=tuple(args.exclude_split),
-        synthetic_filters=tuple(filters),
-        one_per_lesion=not args.all_images_per_lesion,
-    )
-    return StudyDesign.with_counts(
-        args.name,
-        entities,
-        args.real_per_entity,
-        args.synthetic_per_entity,
-        overrides,
-        seed=args.seed,
-        display_size=args.size,
-        order=args.order,
-        allow_back=args.allow_back,
-        answer_scale=args.scale,
-        entity_confidence=args.entity_confidence,
-        practice=args.practice,
-        pools=pools,
-        harmonise=args.harmonise,
-    )
-
-
-def _parse_count(text: str) -> tuple[str, tuple[int, int]]:
-    from dermstudy.entities import parse_entity
-
-    entity, _, pair = text.partition("=")
-    try:
-        real, synthetic = (int(x) for x in pair.split(","))
-    except ValueError:
-        raise UserError(f"--count {text!r}: expected ENTITY=REAL,SYNTHETIC, e.g. df=5,5") from None
-    return parse_entity(entity), (real, synthetic)
+    return StudyDesign.from_args(args)
 
 
 def run_create(args: argparse.Namespace) -> int:

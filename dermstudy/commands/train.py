@@ -7,7 +7,6 @@ Ctrl-C stops a run cleanly after the current step, writing a checkpoint to ``--r
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 
@@ -32,76 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_training_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--init",
-        metavar="FILE",
-        help="initial checkpoint; default models/<kind>.pt; 'scratch' = random weights",
-    )
-    p.add_argument(
-        "--preset",
-        choices=("paper", "fast"),
-        default="paper",
-        help="paper: the published fine-tune; fast: our recommendation (default paper)",
-    )
+    from dermstudy.training.config import TrainConfig
+
+    TrainConfig.add_arguments(p)
     p.add_argument("--resume", metavar="RUN", help="continue this run exactly where it stopped")
-    group = p.add_argument_group("hyper-parameters (override the preset)")
-    group.add_argument("--epochs", type=int)
-    group.add_argument("--steps", type=int, help="optimiser steps (instead of --epochs)")
-    group.add_argument("--batch-size", type=int, help="images per process and micro-batch")
-    group.add_argument("--lr", type=float)
-    group.add_argument("--weight-decay", type=float)
-    group.add_argument("--uncond-p", type=float, help="share of empty captions")
-    group.add_argument("--precision", choices=("fp32", "bf16", "fp16"))
-    group.add_argument("--grad-accum", type=int, help="micro-batches per optimiser step")
-    group.add_argument("--ema", type=float, help="EMA rate, 0 = off")
-    group.add_argument("--seed", type=int)
-    group.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
-    group.add_argument(
-        "--freeze-text",
-        action="store_true",
-        default=None,
-        help="do not train the text transformer and embeddings",
-    )
-    group.add_argument("--loss", choices=("hybrid", "mse"))
-    group.add_argument("--grad-clip", type=float, help="clip the gradient norm (0 = off)")
-    group.add_argument(
-        "--timestep-range",
-        choices=("trainer", "full"),
-        help="trainer: t in 0..T-2 as glide-finetune; full: 0..T-1",
-    )
-    group.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None)
-    group.add_argument("--fused-adamw", action=argparse.BooleanOptionalAction, default=None)
-    data = p.add_argument_group("data")
-    data.add_argument(
-        "--entity",
-        action="append",
-        dest="entities",
-        metavar="CODE",
-        help="train only on this entity (repeatable; default all seven)",
-    )
-    data.add_argument("--split", help="leave out the test side of this split")
-    data.add_argument(
-        "--patch-size",
-        type=int,
-        metavar="PIXELS",
-        help="upsampler: train on random crops of this size (multiple of 32; default whole images)",
-    )
-    model = p.add_argument_group("model size (only with --init scratch)")
-    model.add_argument("--num-channels", type=int, help="UNet width (public models: 192)")
-    model.add_argument("--model-options", metavar="JSON", help="GLIDE option overrides as JSON")
-    run = p.add_argument_group("run")
-    run.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
-    run.add_argument("--preview-every", type=int, help="steps between preview grids (0 = none)")
-    run.add_argument("--preview-steps", type=int, help="sampler steps of a preview")
-    run.add_argument("--log-every", type=int, help="steps between log lines")
-    run.add_argument(
-        "--time-limit",
-        type=float,
-        dest="time_limit_min",
-        metavar="MINUTES",
-        help="stop after this many minutes with a checkpoint (resumable)",
-    )
-    run.add_argument(
+    p.add_argument(
         "--progress",
         choices=("text", "json"),
         default="text",
@@ -109,40 +43,11 @@ def _add_training_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _model_options(args: argparse.Namespace) -> dict | None:
-    options: dict = {}
-    if args.model_options:
-        try:
-            options = json.loads(args.model_options)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"--model-options is not valid JSON ({exc})") from None
-        if not isinstance(options, dict):
-            raise UserError(
-                "--model-options must be a JSON object such as '{\"num_channels\": 64}'"
-            )
-    if args.num_channels:
-        options["num_channels"] = args.num_channels
-    return options or None
-
-
 def config_from_args(args: argparse.Namespace):
-    """The run's ``TrainConfig``: the preset, then every option given on the command line.
+    """The run's ``TrainConfig`` (:meth:`TrainConfig.from_args`)."""
+    from dermstudy.training.config import TrainConfig
 
-    Every ``TrainConfig`` field with a same-named argument is taken over, so a new option only
-    needs its ``add_argument`` (with ``dest`` = the field name).
-    """
-    from dataclasses import fields
-
-    from dermstudy.training.config import TrainConfig, resolve_config
-
-    skip = {"preset", "model_options"}
-    overrides = {
-        f.name: getattr(args, f.name)
-        for f in fields(TrainConfig)
-        if f.name not in skip and hasattr(args, f.name)
-    }
-    overrides["model_options"] = _model_options(args)
-    return resolve_config(args.preset, overrides)
+    return TrainConfig.from_args(args)
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
 """Which GLIDE model files a user can pick, and the ``dermstudy generate`` arguments for a choice.
 
-Qt-free so that the Generator panel stays a thin view: the panel lists :func:`model_choices` and
-runs the command line that :func:`generate_arguments` builds.
+Qt-free so that the Generator panel stays a thin view: the panel lists :func:`model_choices`, fills a
+:class:`~dermstudy.generation.settings.GenerateSettings` and runs the command line that
+:func:`generate_arguments` builds from it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from dermstudy.generation.settings import GenerateSettings
 from dermstudy.paths import demo_models_dir, models_dir
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.models import list_models
@@ -70,59 +72,6 @@ def demo_model_note() -> str:
     return f"Demo model — {trained}; for research use the public GLIDE weights or your fine-tune."
 
 
-@dataclass
-class GenerateForm:
-    """What the Generator panel's form holds; mirrors ``dermstudy generate``'s options."""
-
-    entity: str
-    prompt: str | None = None
-    count: int = 4
-    guidance: float = 3.0
-    sampler: str = "ddpm"
-    base_steps: str = ""
-    upsample_steps: str = ""
-    upsample: bool = True
-    seed: int | None = None
-    batch_size: int = 1
-    device: str = "auto"
-    dtype: str = "fp32"
-    base: Path | None = None
-    upsampler: Path | None = None
-
-
-def generate_arguments(form: GenerateForm) -> list[str]:
-    """The ``dermstudy generate`` argument list (JSON-lines progress) for a filled-in form."""
-    args = [
-        "generate",
-        "--entity",
-        form.entity,
-        "--count",
-        str(form.count),
-        "--guidance",
-        f"{form.guidance:g}",
-        "--sampler",
-        form.sampler,
-        "--batch-size",
-        str(form.batch_size),
-        "--device",
-        form.device,
-        "--dtype",
-        form.dtype,
-        "--progress",
-        "json",
-    ]
-    if form.prompt:
-        args += ["--prompt", form.prompt]
-    if form.base_steps:
-        args += ["--base-steps", form.base_steps]
-    if form.upsample_steps and form.upsample:
-        args += ["--upsample-steps", form.upsample_steps]
-    if not form.upsample:
-        args.append("--no-upsample")
-    if form.seed is not None:
-        args += ["--seed", str(form.seed)]
-    if form.base:
-        args += ["--base", str(form.base)]
-    if form.upsampler and form.upsample:
-        args += ["--upsampler", str(form.upsampler)]
-    return args
+def generate_arguments(settings: GenerateSettings) -> list[str]:
+    """The ``dermstudy generate`` argument list (JSON-lines progress) for the panel's settings."""
+    return [*settings.to_argv(), "--progress", "json"]

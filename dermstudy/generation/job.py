@@ -24,12 +24,9 @@ from PIL import Image
 
 from dermstudy import __version__
 from dermstudy.entities import BY_CODE, ENTITIES, parse_entity
-from dermstudy.errors import DermstudyError
+from dermstudy.generation.settings import GenerateSettings, GenerationError
 from dermstudy.glide import (
-    DEFAULT_GUIDANCE,
     RECIPES,
-    SAMPLERS,
-    UPSAMPLE_TEMPERATURE,
     CheckpointError,
     Diffusion,
     LoadedModel,
@@ -50,31 +47,6 @@ from dermstudy.workspace.models import register_model_file
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 # Per sampler: (base steps, upsampler steps, upsampler sampler); the recipes live with the pipeline.
 SAMPLER_DEFAULTS = RECIPES
-
-
-class GenerationError(DermstudyError):
-    """Settings or model files that cannot be used; the message is meant for the user."""
-
-
-@dataclass
-class GenerateSettings:
-    entity: str | None = None
-    prompt: str | None = None
-    count: int = 1
-    guidance: float = DEFAULT_GUIDANCE
-    base_steps: str | None = None  # None: the sampler's default (SAMPLER_DEFAULTS)
-    upsample_steps: str | None = None
-    sampler: str = "ddpm"
-    seed: int | None = None
-    batch_size: int = 1
-    device: str = "auto"
-    dtype: str = "fp32"
-    base: Path | None = None
-    upsampler: Path | None = None
-    upsample: bool = True
-    temperature: float = UPSAMPLE_TEMPERATURE
-    base_sha256: str | None = None  # when given, the base file must have this hash
-    upsampler_sha256: str | None = None
 
 
 @dataclass
@@ -134,20 +106,9 @@ def resolve_device(name: str) -> torch.device:
 
 
 def _validate(settings: GenerateSettings, device: torch.device) -> None:
-    if settings.count < 1:
-        raise GenerationError("--count must be at least 1")
-    if settings.batch_size < 1:
-        raise GenerationError("--batch-size must be at least 1")
-    if settings.sampler not in SAMPLERS:
-        raise GenerationError(
-            f"unknown sampler {settings.sampler!r}; expected {', '.join(SAMPLERS)}"
-        )
-    if settings.dtype not in DTYPES:
-        raise GenerationError(f"unknown dtype {settings.dtype!r}; expected fp32, bf16 or fp16")
+    settings.validate()
     if settings.dtype == "fp16" and device.type != "cuda":
         raise GenerationError("fp16 needs a CUDA device; on the CPU use bf16 or fp32")
-    if settings.guidance < 0:
-        raise GenerationError("--guidance must not be negative")
 
 
 def model_reference(path: Path, workspace: Path) -> str:

@@ -15,100 +15,71 @@ Public API (stable, used by the training and generation jobs)::
     )
 """
 
-from dermstudy.glide.checkpoints import (
-    CheckpointError,
-    LoadedModel,
-    find_default_model,
-    load_checkpoint,
-    save_checkpoint,
-    sha256_of,
-)
-from dermstudy.glide.diffusion import (
-    Diffusion,
-    RespacingError,
-    beta_schedule,
-    hybrid_loss,
-    mse_loss,
-    space_timesteps,
-    vlb_terms,
-)
-from dermstudy.glide.model import Text2ImUNet, create_model, randomize_parameters
-from dermstudy.glide.options import (
-    OptionsError,
-    architecture_of,
-    default_options,
-    model_kind,
-    validate_options,
-)
-from dermstudy.glide.pipeline import (
-    DEFAULT_GUIDANCE,
-    RECIPES,
-    UPSAMPLE_TEMPERATURE,
-    Stage,
-    Text2ImPipeline,
-    load_stage,
-    sample_super_res,
-    sample_text,
-)
-from dermstudy.glide.sampling import (
-    SAMPLERS,
-    Conditioning,
-    GeneratorNoise,
-    GuidedDenoiser,
-    ReplayNoise,
-    RowNoise,
-    quantize_low_res,
-    sample,
-    sample_ddim,
-    sample_ddpm,
-    sample_dpmpp_2m,
-    to_uint8,
-)
-from dermstudy.glide.tokenizer import Tokenizer, TokenizerError, default_tokenizer
+# The names load lazily (PEP 562): the CLI parser and the settings objects read the notebook's
+# defaults from ``dermstudy.glide.defaults`` without importing torch.
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_GUIDANCE",
-    "RECIPES",
-    "SAMPLERS",
-    "UPSAMPLE_TEMPERATURE",
-    "CheckpointError",
-    "Conditioning",
-    "Diffusion",
-    "GeneratorNoise",
-    "GuidedDenoiser",
-    "LoadedModel",
-    "OptionsError",
-    "ReplayNoise",
-    "RespacingError",
-    "RowNoise",
-    "Stage",
-    "Text2ImPipeline",
-    "Text2ImUNet",
-    "Tokenizer",
-    "TokenizerError",
-    "architecture_of",
-    "beta_schedule",
-    "create_model",
-    "default_options",
-    "default_tokenizer",
-    "find_default_model",
-    "hybrid_loss",
-    "load_checkpoint",
-    "load_stage",
-    "model_kind",
-    "mse_loss",
-    "quantize_low_res",
-    "randomize_parameters",
-    "sample",
-    "sample_ddim",
-    "sample_ddpm",
-    "sample_dpmpp_2m",
-    "sample_super_res",
-    "sample_text",
-    "save_checkpoint",
-    "sha256_of",
-    "space_timesteps",
-    "to_uint8",
-    "validate_options",
-    "vlb_terms",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "CheckpointError": "dermstudy.glide.checkpoints",
+    "Conditioning": "dermstudy.glide.sampling",
+    "DEFAULT_GUIDANCE": "dermstudy.glide.defaults",
+    "Diffusion": "dermstudy.glide.diffusion",
+    "GeneratorNoise": "dermstudy.glide.sampling",
+    "GuidedDenoiser": "dermstudy.glide.sampling",
+    "LoadedModel": "dermstudy.glide.checkpoints",
+    "OptionsError": "dermstudy.glide.options",
+    "RECIPES": "dermstudy.glide.defaults",
+    "ReplayNoise": "dermstudy.glide.sampling",
+    "RespacingError": "dermstudy.glide.diffusion",
+    "RowNoise": "dermstudy.glide.sampling",
+    "SAMPLERS": "dermstudy.glide.sampling",
+    "Stage": "dermstudy.glide.pipeline",
+    "Text2ImPipeline": "dermstudy.glide.pipeline",
+    "Text2ImUNet": "dermstudy.glide.model",
+    "Tokenizer": "dermstudy.glide.tokenizer",
+    "TokenizerError": "dermstudy.glide.tokenizer",
+    "UPSAMPLE_TEMPERATURE": "dermstudy.glide.defaults",
+    "architecture_of": "dermstudy.glide.options",
+    "beta_schedule": "dermstudy.glide.diffusion",
+    "create_model": "dermstudy.glide.model",
+    "default_options": "dermstudy.glide.options",
+    "default_tokenizer": "dermstudy.glide.tokenizer",
+    "find_default_model": "dermstudy.glide.checkpoints",
+    "hybrid_loss": "dermstudy.glide.diffusion",
+    "load_checkpoint": "dermstudy.glide.checkpoints",
+    "load_stage": "dermstudy.glide.pipeline",
+    "model_kind": "dermstudy.glide.options",
+    "mse_loss": "dermstudy.glide.diffusion",
+    "quantize_low_res": "dermstudy.glide.sampling",
+    "randomize_parameters": "dermstudy.glide.model",
+    "sample": "dermstudy.glide.sampling",
+    "sample_ddim": "dermstudy.glide.sampling",
+    "sample_ddpm": "dermstudy.glide.sampling",
+    "sample_dpmpp_2m": "dermstudy.glide.sampling",
+    "sample_super_res": "dermstudy.glide.pipeline",
+    "sample_text": "dermstudy.glide.pipeline",
+    "save_checkpoint": "dermstudy.glide.checkpoints",
+    "sha256_of": "dermstudy.glide.checkpoints",
+    "space_timesteps": "dermstudy.glide.diffusion",
+    "to_uint8": "dermstudy.glide.sampling",
+    "validate_options": "dermstudy.glide.options",
+    "vlb_terms": "dermstudy.glide.diffusion",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

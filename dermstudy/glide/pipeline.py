@@ -22,6 +22,11 @@ from typing import Any
 import torch
 
 from dermstudy.glide.checkpoints import LoadedModel, load_checkpoint
+from dermstudy.glide.defaults import (  # re-exported: the pipeline owns these values
+    DEFAULT_GUIDANCE,
+    RECIPES,  # noqa: F401
+    UPSAMPLE_TEMPERATURE,
+)
 from dermstudy.glide.diffusion import Diffusion
 from dermstudy.glide.sampling import (
     Conditioning,
@@ -32,17 +37,6 @@ from dermstudy.glide.sampling import (
     sample,
 )
 from dermstudy.glide.tokenizer import Tokenizer, default_tokenizer
-
-# The notebook's upsampler temperature: the upsampler starts from noise scaled by this (spec §3.3).
-UPSAMPLE_TEMPERATURE = 0.997
-# The classifier-free guidance scale of the notebook.
-DEFAULT_GUIDANCE = 3.0
-# Per base sampler: (base steps, upsampler steps, upsampler sampler). "ddpm" is the notebook recipe.
-RECIPES: dict[str, tuple[str, str, str]] = {
-    "ddpm": ("100", "fast27", "ddim"),
-    "ddim": ("100", "fast27", "ddim"),
-    "dpm++2m": ("logsnr15", "logsnr8", "dpm++2m"),
-}
 
 # ``callback(stage, event)``: stage is "base" or "upsample", event the sampler's step event.
 StageCallback = Callable[[str, dict[str, Any]], None]

@@ -22,6 +22,7 @@ matplotlib.use("Agg", force=False)
 import numpy as np
 from matplotlib.figure import Figure
 
+from dermstudy.analysis.metrics import chosen_auc
 from dermstudy.entities import BY_CODE, CODES
 from dermstudy.reports import display
 
@@ -357,7 +358,7 @@ def reader_bars_figure(report: dict[str, Any], width_mm: float | None = None) ->
 
 
 def _best_auc(entry: dict[str, Any]) -> float | None:
-    return entry["rating"] if entry.get("rating") is not None else entry.get("binary")
+    return chosen_auc(entry)
 
 
 def build_figures(report: dict[str, Any], width_mm: float | None = None) -> dict[str, Figure]:

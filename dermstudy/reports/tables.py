@@ -124,6 +124,15 @@ def study_table(report: dict[str, Any]) -> Table:
         ["readers", ", ".join(r["name"] for r in report["readers"])],
         ["missing answers", report["missing"]["total"]],
     ]
+    scores = report.get("scores")  # the report's one rating-or-binary choice (older JSON lacks it)
+    if scores:
+        rows.append(
+            [
+                "main AUC score",
+                f"AI vs real: {scores['ai_vs_real']}, entity: {scores['entity']} "
+                f"(from {scores['from']})",
+            ]
+        )
     for key, value in flatten_settings(study.get("settings", {})):
         rows.append([f"setting: {key}", value])
     for code, by_source in study["cases_by_entity"].items():

@@ -12,11 +12,14 @@ can never change afterwards (the ``cases_frozen`` trigger).
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import json
 import random
 import secrets
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from dermstudy import __version__
 from dermstudy.entities import CODES, parse_entity
@@ -38,7 +41,14 @@ from dermstudy.study.blinding import (
     new_case_code,
     new_secret,
 )
-from dermstudy.study.pools import Pool, PoolError, PoolOptions, build_pool, excluded_image_ids
+from dermstudy.study.pools import (
+    Pool,
+    PoolError,
+    PoolOptions,
+    build_pool,
+    excluded_image_ids,
+    parse_filter,
+)
 from dermstudy.workspace import Workspace, now_iso
 
 
@@ -103,6 +113,92 @@ class StudyDesign:
         if self.harmonise not in HARMONISATIONS:
             raise StudyError(f"harmonisation must be one of {', '.join(HARMONISATIONS)}")
 
+    # -- command line and JSON ------------------------------------------------------------------
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> StudyDesign:
+        """The design a parsed ``dermstudy study create`` command line asks for."""
+        entities = [e for e in (args.entities or "").split(",") if e.strip()] or None
+        overrides = dict(_parse_count(text) for text in args.count)
+        filters = [parse_filter(f) for f in args.synthetic_filter]
+        if args.synthetic_source:
+            filters.append(("source", args.synthetic_source))
+        if args.synthetic_model:
+            filters.append(("model", args.synthetic_model))
+        pools = PoolOptions(
+            exclude_sets=tuple(args.exclude_set),
+            exclude_splits=tuple(args.exclude_split),
+            synthetic_filters=tuple(filters),
+            one_per_lesion=not args.all_images_per_lesion,
+        )
+        return cls.with_counts(
+            args.name,
+            entities,
+            args.real_per_entity,
+            args.synthetic_per_entity,
+            overrides,
+            seed=args.seed,
+            display_size=args.size,
+            order=args.order,
+            allow_back=args.allow_back,
+            answer_scale=args.scale,
+            entity_confidence=args.entity_confidence,
+            practice=args.practice,
+            pools=pools,
+            harmonise=args.harmonise,
+        )
+
+    def to_argv(self) -> list[str]:
+        """The ``dermstudy study create`` arguments that :meth:`from_args` reads back as this
+        design (every entity's counts spelled out)."""
+        argv = ["study", "create", self.name, "--entities", ",".join(self.counts)]
+        for code, (real, synthetic) in self.counts.items():
+            argv += ["--count", f"{code}={real},{synthetic}"]
+        for name in self.pools.exclude_sets:
+            argv += ["--exclude-set", name]
+        for name in self.pools.exclude_splits:
+            argv += ["--exclude-split", name]
+        for key, pattern in self.pools.synthetic_filters:
+            argv += ["--synthetic-filter", f"{key}={pattern}"]
+        if not self.pools.one_per_lesion:
+            argv.append("--all-images-per-lesion")
+        if self.seed is not None:
+            argv += ["--seed", str(self.seed)]
+        argv += ["--size", str(self.display_size), "--harmonise", self.harmonise]
+        argv += ["--order", self.order, "--scale", self.answer_scale]
+        argv.append("--allow-back" if self.allow_back else "--no-allow-back")
+        if self.entity_confidence:
+            argv.append("--entity-confidence")
+        return [*argv, "--practice", str(self.practice)]
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON values: counts as ``{code: [real, synthetic]}``, filters as ``KEY=PATTERN``."""
+        data = dataclasses.asdict(self)
+        data["counts"] = {code: list(pair) for code, pair in self.counts.items()}
+        data["pools"] = self.pools.to_dict()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StudyDesign:
+        """A design from :meth:`to_json`'s form; a malformed one raises :class:`StudyError`."""
+        try:
+            values = dict(data)
+            counts = {
+                parse_entity(code): (int(real), int(synthetic))
+                for code, (real, synthetic) in values.pop("counts").items()
+            }
+            pools = values.pop("pools", {})
+            options = PoolOptions(
+                exclude_sets=tuple(pools.get("exclude_sets", ())),
+                exclude_splits=tuple(pools.get("exclude_splits", ())),
+                synthetic_filters=tuple(
+                    parse_filter(f) for f in pools.get("synthetic_filters", ())
+                ),
+                one_per_lesion=bool(pools.get("one_per_lesion", True)),
+            )
+            return cls(counts=counts, pools=options, **values)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise StudyError(f"study design: {exc}") from None
+
     def reading_settings(self) -> ReadingSettings:
         return ReadingSettings(
             answer_scale=self.answer_scale,
@@ -112,6 +208,16 @@ class StudyDesign:
             practice=self.practice,
             order=self.order,
         )
+
+
+def _parse_count(text: str) -> tuple[str, tuple[int, int]]:
+    """``ENTITY=REAL,SYNTHETIC`` (``--count``) -> (code, (real, synthetic))."""
+    entity, _, pair = text.partition("=")
+    try:
+        real, synthetic = (int(x) for x in pair.split(","))
+    except ValueError:
+        raise StudyError(f"--count {text!r}: expected ENTITY=REAL,SYNTHETIC, e.g. df=5,5") from None
+    return parse_entity(entity), (real, synthetic)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dermstudy.generation.catalog import GenerateForm, generate_arguments, model_choices
+from dermstudy.generation.catalog import generate_arguments, model_choices
+from dermstudy.generation.settings import GenerateSettings
 from dermstudy.glide import create_model, randomize_parameters, save_checkpoint
 from dermstudy.ui.panels.generator import GeneratorPanel
 from dermstudy.workspace import Workspace
@@ -64,7 +65,7 @@ def test_model_files_are_sorted_by_kind(models_folder, ws_dir):
 
 def test_form_becomes_the_generate_command_line():
     args = generate_arguments(
-        GenerateForm(entity="df", count=3, seed=7, upsample=False, upsample_steps="fast27")
+        GenerateSettings(entity="df", count=3, seed=7, upsample=False, upsample_steps="fast27")
     )
     assert args[:5] == ["generate", "--entity", "df", "--count", "3"]
     assert "--no-upsample" in args and "--upsample-steps" not in args
@@ -91,3 +92,42 @@ def test_a_tiny_run_fills_the_gallery_and_the_library(qtbot, ws_dir, models_fold
     with Workspace.open(ws_dir) as ws:
         rows = ws.conn.execute("SELECT kind, entity FROM images").fetchall()
     assert rows == [("synthetic", "vasc"), ("synthetic", "vasc")]
+
+
+def test_the_upsampler_temperature_reaches_the_child_and_is_remembered(
+    qtbot, ws_dir, models_folder
+):
+    from dermstudy.cli import build_parser
+
+    panel = GeneratorPanel(ws_dir)
+    qtbot.addWidget(panel)
+    assert panel.temperature_spin.value() == GenerateSettings().temperature
+    panel.temperature_spin.setValue(0.85)
+    panel.guidance_spin.setValue(5.5)
+    panel.seed_edit.setText("3")
+    # What the child process parses is what the form shows.
+    argv = generate_arguments(panel.form())
+    child = GenerateSettings.from_args(build_parser().parse_args(argv))
+    assert child == panel.form() and child.temperature == 0.85
+    # Without upsampling there is no temperature to set.
+    panel.upsample_check.setChecked(False)
+    assert not panel.temperature_spin.isEnabled()
+    assert "--temperature" not in generate_arguments(panel.form())
+    panel.upsample_check.setChecked(True)
+    panel.save_choices()
+    again = GeneratorPanel(ws_dir)
+    qtbot.addWidget(again)
+    assert again.temperature_spin.value() == 0.85 and again.guidance_spin.value() == 5.5
+    assert again.seed_edit.text() == ""  # a new run does not repeat the last one's images
+
+
+def test_choices_saved_by_the_older_form_are_restored(qtbot, ws_dir, models_folder):
+    from dermstudy.ui.settings import save_json
+
+    save_json(GeneratorPanel.SETTINGS_KEY, {"images": 9, "batch": 3, "precision": "bf16",
+                                            "guidance": 2.0, "sampler": "nonsense"})  # fmt: skip
+    panel = GeneratorPanel(ws_dir)
+    qtbot.addWidget(panel)
+    form = panel.form()
+    assert (form.count, form.batch_size, form.dtype, form.guidance) == (9, 3, "bf16", 2.0)
+    assert form.sampler == "ddpm"  # a remembered value that no longer fits is dropped

@@ -168,3 +168,11 @@ def test_reading_panel_forgets_no_study_once_one_exists(qtbot, sample_ws):
     assert "No study" not in panel.status_label.text()
     assert panel.study_combo.currentText() == "later" and panel.start_button.isEnabled()
     panel.shutdown()
+
+
+def test_the_new_study_form_starts_from_the_designs_defaults(studies):
+    from dermstudy.study.builder import StudyDesign
+
+    dialog = NewStudyDialog(studies.ws, studies)
+    dialog.name_edit.setText("defaults")
+    assert dialog.design() == StudyDesign.with_counts("defaults")

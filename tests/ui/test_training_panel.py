@@ -136,3 +136,22 @@ def test_a_failed_run_does_not_show_a_full_bar(qtbot, train_ws):
     panel._ended("Finished.")
     panel._on_done()
     assert panel.progress_bar.value() == panel.progress_bar.maximum()
+
+
+def test_the_child_process_reads_back_the_forms_settings(qtbot, train_ws):
+    from dermstudy.cli import build_parser
+    from dermstudy.training.config import TrainConfig
+    from dermstudy.ui.panels.training import create_panel
+
+    panel = create_panel(train_ws)
+    qtbot.addWidget(panel)
+    panel.lr_edit.setText("2.5e-05")
+    panel.entity_combo.setCurrentIndex(panel.entity_combo.findData("bcc"))
+    settings = panel.settings()
+    assert settings.lr == 2.5e-05 and settings.entities == ["bcc"]
+    child = TrainConfig.from_args(build_parser().parse_args(panel.arguments()))
+    assert child == settings
+    panel.batch_spin.setValue(1)
+    panel.uncond_edit.setText("2")  # a share above 1: refused before any process starts
+    assert panel.start() is None
+    assert "Empty-caption share" in panel.status.text() and "between 0 and 1" in panel.status.text()

@@ -1,6 +1,6 @@
 """Generator panel: sample synthetic images per entity with GLIDE into the workspace library.
 
-A thin view over ``dermstudy generate``: the form fills a :class:`GenerateForm`, the run happens in a
+A thin view over ``dermstudy generate``: the form fills a :class:`GenerateSettings`, the run happens in a
 ``dermstudy generate --progress json`` child process (so sampling never blocks the window and a crash
 cannot take it down), and each finished image appears as a thumbnail when the process announces it.
 """
@@ -33,12 +33,12 @@ from PySide6.QtWidgets import (
 
 from dermstudy.entities import BY_CODE, ENTITIES
 from dermstudy.generation.catalog import (
-    GenerateForm,
     demo_model_note,
     generate_arguments,
     is_demo_model,
     model_choices,
 )
+from dermstudy.generation.settings import GenerateSettings, GenerationError
 from dermstudy.jobs import ProgressEvent
 from dermstudy.paths import models_dir
 from dermstudy.ui.file_dialogs import open_file
@@ -50,6 +50,8 @@ from dermstudy.ui.workers import ProcessRunner
 TITLE = "Generator"
 THUMB = 128
 CUSTOM_PROMPT = "__custom__"
+# Keys an older version saved the form under, and the settings they are now.
+_OLD_KEYS = {"images": "count", "batch": "batch_size", "precision": "dtype"}
 
 
 def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget:
@@ -116,46 +118,57 @@ class GeneratorPanel(QWidget):
     # -- remembered between starts ---------------------------------------------------------------
     SETTINGS_KEY = "generator/form"
 
-    def _choices(self) -> dict:
-        return {
-            "entity": self.entity_combo.currentData(),
-            "images": self.count_spin.value(),
-            "upsample": self.upsample_check.isChecked(),
-            "sampler": self.sampler_combo.currentData(),
-            "guidance": self.guidance_spin.value(),
-            "base_steps": self.base_steps.text(),
-            "upsample_steps": self.upsample_steps.text(),
-            "batch": self.batch_spin.value(),
-            "device": self.device_combo.currentText(),
-            "precision": self.dtype_combo.currentText(),
-        }
-
     def save_choices(self) -> None:
-        """Remember the form (not the seed: a new run should not repeat the last one's images)."""
-        save_json(self.SETTINGS_KEY, self._choices())
+        """Remember the form as the settings' JSON (not the seed: a new run should not repeat the
+        last one's images, nor the model files: the pickers find those again)."""
+        data = self.form().to_json()
+        for name in ("seed", "prompt", "base", "upsampler", "base_sha256", "upsampler_sha256"):
+            data.pop(name, None)
+        save_json(self.SETTINGS_KEY, data)
 
     def restore_choices(self) -> None:
         saved = load_json(self.SETTINGS_KEY, {})
         if not isinstance(saved, dict):
             return
-        for combo, key in ((self.entity_combo, "entity"), (self.sampler_combo, "sampler")):
-            index = combo.findData(saved.get(key))
-            if index >= 0:
+        saved = {_OLD_KEYS.get(key, key): value for key, value in saved.items()}
+        # Each remembered value on its own: one that no longer fits is dropped, not the whole form.
+        values = {}
+        for key, value in saved.items():
+            try:
+                GenerateSettings.from_json({key: value})
+            except GenerationError:
+                continue
+            values[key] = value
+        self.set_form(GenerateSettings.from_json(values), keep=set(values))
+
+    def set_form(self, settings: GenerateSettings, keep: set[str] | None = None) -> None:
+        """Show ``settings`` in the form (only the fields named in ``keep`` when given)."""
+
+        def wanted(name: str) -> bool:
+            return keep is None or name in keep
+
+        for combo, name in ((self.entity_combo, "entity"), (self.sampler_combo, "sampler")):
+            index = combo.findData(getattr(settings, name))
+            if wanted(name) and index >= 0:
                 combo.setCurrentIndex(index)
-        for combo, key in ((self.device_combo, "device"), (self.dtype_combo, "precision")):
-            index = combo.findText(str(saved.get(key)))
-            if index >= 0:
+        for combo, name in ((self.device_combo, "device"), (self.dtype_combo, "dtype")):
+            index = combo.findText(str(getattr(settings, name)))
+            if wanted(name) and index >= 0:
                 combo.setCurrentIndex(index)
-        if isinstance(saved.get("images"), int):
-            self.count_spin.setValue(saved["images"])
-        if isinstance(saved.get("batch"), int):
-            self.batch_spin.setValue(saved["batch"])
-        if isinstance(saved.get("guidance"), int | float):
-            self.guidance_spin.setValue(float(saved["guidance"]))
-        if isinstance(saved.get("upsample"), bool):
-            self.upsample_check.setChecked(saved["upsample"])
-        self.base_steps.setText(str(saved.get("base_steps") or ""))
-        self.upsample_steps.setText(str(saved.get("upsample_steps") or ""))
+        for spin, name in (
+            (self.count_spin, "count"),
+            (self.batch_spin, "batch_size"),
+            (self.guidance_spin, "guidance"),
+            (self.temperature_spin, "temperature"),
+        ):
+            if wanted(name):
+                spin.setValue(getattr(settings, name))
+        if wanted("upsample"):
+            self.upsample_check.setChecked(settings.upsample)
+        if wanted("base_steps"):
+            self.base_steps.setText(settings.base_steps or "")
+        if wanted("upsample_steps"):
+            self.upsample_steps.setText(settings.upsample_steps or "")
 
     # -- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -258,10 +271,20 @@ class GeneratorPanel(QWidget):
         self.sampler_combo.addItem("DDPM 100 + DDIM fast27 (notebook recipe)", "ddpm")
         self.sampler_combo.addItem("DDIM", "ddim")
         self.sampler_combo.addItem("DPM-Solver++ 2M (fast)", "dpm++2m")
+        defaults = GenerateSettings()
         self.guidance_spin = QDoubleSpinBox()
         self.guidance_spin.setRange(0.0, 30.0)
         self.guidance_spin.setSingleStep(0.5)
-        self.guidance_spin.setValue(3.0)
+        self.guidance_spin.setValue(defaults.guidance)
+        self.temperature_spin = QDoubleSpinBox()
+        self.temperature_spin.setDecimals(3)
+        self.temperature_spin.setRange(0.001, 2.0)
+        self.temperature_spin.setSingleStep(0.001)
+        self.temperature_spin.setValue(defaults.temperature)
+        self.temperature_spin.setToolTip(
+            "The upsampler starts from noise scaled by this (the notebook's "
+            f"{defaults.temperature:g}); lower gives smoother 256 px images."
+        )
         self.base_steps = QLineEdit()
         self.base_steps.setPlaceholderText("sampler default")
         self.upsample_steps = QLineEdit()
@@ -273,6 +296,7 @@ class GeneratorPanel(QWidget):
         form.addRow("Guidance scale", self.guidance_spin)
         form.addRow("Base steps", self.base_steps)
         form.addRow("Upsampler steps", self.upsample_steps)
+        form.addRow("Upsampler temperature", self.temperature_spin)
         form.addRow("Batch size", self.batch_spin)
         form.addRow("Device", self.device_combo)
         form.addRow("Precision", self.dtype_combo)
@@ -326,6 +350,7 @@ class GeneratorPanel(QWidget):
         self.prompt_edit.setEnabled(self.custom_prompt.isChecked() and not running)
         self.upsampler_picker.setEnabled(self.upsample_check.isChecked() and not running)
         self.upsample_steps.setEnabled(self.upsample_check.isChecked())
+        self.temperature_spin.setEnabled(self.upsample_check.isChecked())
         ready = self.base_picker.path() is not None and (
             not self.upsample_check.isChecked() or self.upsampler_picker.path() is not None
         )
@@ -338,17 +363,18 @@ class GeneratorPanel(QWidget):
         if not self.custom_prompt.isChecked():
             self.prompt_edit.setText(BY_CODE[self.entity_combo.currentData()].prompt)
 
-    def form(self) -> GenerateForm:
+    def form(self) -> GenerateSettings:
         seed_text = self.seed_edit.text().strip()
-        return GenerateForm(
+        return GenerateSettings(
             entity=self.entity_combo.currentData(),
             prompt=self.prompt_edit.text().strip() if self.custom_prompt.isChecked() else None,
             count=self.count_spin.value(),
             guidance=self.guidance_spin.value(),
             sampler=self.sampler_combo.currentData(),
-            base_steps=self.base_steps.text().strip(),
-            upsample_steps=self.upsample_steps.text().strip(),
+            base_steps=self.base_steps.text().strip() or None,
+            upsample_steps=self.upsample_steps.text().strip() or None,
             upsample=self.upsample_check.isChecked(),
+            temperature=self.temperature_spin.value(),
             seed=int(seed_text) if seed_text.lstrip("-").isdigit() else None,
             batch_size=self.batch_spin.value(),
             device=self.device_combo.currentText(),

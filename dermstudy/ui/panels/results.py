@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from dermstudy.analysis.data import StudyData, list_studies, load_study, study_readers
 from dermstudy.analysis.inside import COMMON_KEYS, provenance_keys
+from dermstudy.analysis.metrics import RATING, chosen_auc
 from dermstudy.analysis.report import build_report
 from dermstudy.jobs import CancelToken, Progress, ProgressEvent
 from dermstudy.reports import gallery, tables
@@ -708,8 +709,8 @@ def _num(value: float | None) -> str:
 def headline_numbers(report: dict[str, Any]) -> list[tuple[str, str]]:
     """The few numbers a coordinator looks at first, formatted for the summary cards."""
     ai_auc = report["ai_vs_real"]["auc"]["synthetic"]
-    rating = ai_auc.get("rating")
-    auc_text = _num(rating if rating is not None else ai_auc.get("binary"))
+    # The report chose rating or binary once (``ci_of``); the card shows that choice.
+    auc_text = _num(chosen_auc(ai_auc))
     if ai_auc.get("ci_low") is not None:
         auc_text += f" <span style='font-size:11pt'>{fmt_interval(ai_auc['ci_low'], ai_auc['ci_high'])}</span>"
     kappa = report["agreement"]["entity"]["fleiss_kappa"]
@@ -717,7 +718,10 @@ def headline_numbers(report: dict[str, Any]) -> list[tuple[str, str]]:
         ("entity accuracy (pooled)", _pct(report["entity"]["accuracy"])),
         ("entity macro F1", _num(report["entity"]["macro_avg"]["f1"])),
         ("AI-vs-real accuracy", _pct(report["ai_vs_real"]["accuracy"])),
-        ("AI-vs-real AUC " + ("(scale)" if rating is not None else "(binary)"), auc_text),
+        (
+            "AI-vs-real AUC " + ("(scale)" if ai_auc.get("ci_of") == RATING else "(binary)"),
+            auc_text,
+        ),
         ("readers", str(len(report["readers"]))),
         ("answers scored", f"{report['entity']['n_answered']:,}"),
         ("missing answers", f"{report['missing']['total']:,}"),

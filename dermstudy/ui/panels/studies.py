@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from dermstudy.datasets.summary import dataset_summary
-from dermstudy.entities import BY_CODE, ENTITIES
+from dermstudy.entities import BY_CODE, CODES, ENTITIES
 from dermstudy.jobs import ProgressEvent
 from dermstudy.ui.file_dialogs import open_file, save_file
 from dermstudy.ui.style import SPACING, set_role
@@ -134,10 +134,11 @@ class NewStudyDialog(QDialog):
         grid.addLayout(entity_grid, 0, 1, 1, 3)
         self.real_spin = QSpinBox()
         self.real_spin.setRange(0, 10_000)
-        self.real_spin.setValue(10)
+        real, synthetic = _default_design().counts[CODES[0]]  # the design's per-entity default
+        self.real_spin.setValue(real)
         self.synthetic_spin = QSpinBox()
         self.synthetic_spin.setRange(0, 10_000)
-        self.synthetic_spin.setValue(10)
+        self.synthetic_spin.setValue(synthetic)
         for spin in (self.real_spin, self.synthetic_spin):
             spin.valueChanged.connect(self._update_total)
         grid.addWidget(QLabel("Real per entity:"), 1, 0)
@@ -156,7 +157,8 @@ class NewStudyDialog(QDialog):
         grid.setHorizontalSpacing(SPACING * 2)
         self.size_spin = QSpinBox()
         self.size_spin.setRange(16, 4096)
-        self.size_spin.setValue(256)
+        defaults = _default_design()
+        self.size_spin.setValue(defaults.display_size)
         self.size_spin.setSuffix(" px")
         self.seed_edit = QLineEdit()
         self.seed_edit.setPlaceholderText("random (recorded)")
@@ -170,7 +172,7 @@ class NewStudyDialog(QDialog):
         self.practice_spin = QSpinBox()
         self.practice_spin.setRange(0, 100)
         self.allow_back_check = QCheckBox("Readers may go back and change answers")
-        self.allow_back_check.setChecked(True)
+        self.allow_back_check.setChecked(defaults.allow_back)
         self.confidence_check = QCheckBox("Also ask a confidence (1–5) for the diagnosis")
         grid.addWidget(QLabel("Display size:"), 0, 0)
         grid.addWidget(self.size_spin, 0, 1)
@@ -269,6 +271,13 @@ class NewStudyDialog(QDialog):
             self.error_label.setText(str(exc))
             return
         self.accept()
+
+
+def _default_design():
+    """A design with every default of ``StudyDesign`` (the form starts from its values)."""
+    from dermstudy.study.builder import StudyDesign
+
+    return StudyDesign.with_counts("defaults")
 
 
 class AnswerKeyDialog(QDialog):

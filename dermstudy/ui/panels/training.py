@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from dermstudy.entities import ENTITIES
 from dermstudy.jobs import ProgressEvent
 from dermstudy.paths import models_dir
-from dermstudy.training.config import resolve_config
+from dermstudy.training.config import TrainConfig, resolve_config
 from dermstudy.training.plots import draw_loss_curve
 from dermstudy.ui.file_dialogs import open_file
 from dermstudy.ui.messages import in_gui_terms
@@ -354,54 +354,55 @@ class TrainingPanel(QWidget):
         if name:
             self.init_edit.setText(name)
 
-    def arguments(self) -> list[str]:
-        """The ``dermstudy train`` arguments the form describes (raises ValueError on bad input)."""
-        args = ["train", self.kind_combo.currentData(), "--preset", self.preset_combo.currentData()]
+    def settings(self) -> TrainConfig:
+        """The run's configuration as the form describes it: the preset, then every field of the
+        form (raises ValueError, naming the form's field, on bad input)."""
+        overrides: dict = {"kind": self.kind_combo.currentData()}
         if self.scratch_check.isChecked():
-            args += ["--init", "scratch"]
+            overrides["init"] = "scratch"
             text = self.model_options_edit.text().strip()
             if text:
                 try:
-                    json.loads(text)
+                    overrides["model_options"] = json.loads(text)
                 except json.JSONDecodeError as exc:
                     raise ValueError(f"Model options are not valid JSON ({exc.msg})") from None
-                args += ["--model-options", text]
+                if not isinstance(overrides["model_options"], dict):
+                    raise ValueError(
+                        'Model options must be a JSON object such as {"num_channels": 64}'
+                    )
         elif self.init_edit.text().strip():
-            args += ["--init", self.init_edit.text().strip()]
+            overrides["init"] = self.init_edit.text().strip()
         if self.steps_spin.value():
-            args += ["--steps", str(self.steps_spin.value())]
+            overrides["steps"] = self.steps_spin.value()
         else:
-            args += ["--epochs", str(self.epochs_spin.value())]
-        for flag, edit in (
-            ("--lr", self.lr_edit),
-            ("--uncond-p", self.uncond_edit),
-            ("--ema", self.ema_edit),
+            overrides["epochs"] = self.epochs_spin.value()
+        for flag, name, edit in (
+            ("--lr", "lr", self.lr_edit),
+            ("--uncond-p", "uncond_p", self.uncond_edit),
+            ("--ema", "ema", self.ema_edit),
         ):
             try:
-                value = float(edit.text())
+                overrides[name] = float(edit.text())
             except ValueError:
                 label = FLAG_LABELS[flag]
                 raise ValueError(f"“{label}” must be a number, got {edit.text()!r}") from None
-            args += [flag, f"{value:g}"]
-        args += [
-            "--batch-size",
-            str(self.batch_spin.value()),
-            "--precision",
-            self.precision_combo.currentText(),
-            "--loss",
-            self.loss_combo.currentText(),
-            "--device",
-            self.device_combo.currentText(),
-            "--preview-every",
-            str(self.preview_spin.value()),
-            "--checkpoint-every",
-            str(self.checkpoint_spin.value()),
-        ]
+        overrides.update(
+            batch_size=self.batch_spin.value(),
+            precision=self.precision_combo.currentText(),
+            loss=self.loss_combo.currentText(),
+            device=self.device_combo.currentText(),
+            preview_every=self.preview_spin.value(),
+            checkpoint_every=self.checkpoint_spin.value(),
+        )
         if self.entity_combo.currentData():
-            args += ["--entity", self.entity_combo.currentData()]
+            overrides["entities"] = [self.entity_combo.currentData()]
         if self.split_combo.currentData():
-            args += ["--split", self.split_combo.currentData()]
-        return [*args, "--progress", "json"]
+            overrides["split"] = self.split_combo.currentData()
+        return resolve_config(self.preset_combo.currentData(), overrides)
+
+    def arguments(self) -> list[str]:
+        """The ``dermstudy train`` arguments of :meth:`settings` (raises ValueError on bad input)."""
+        return [*self.settings().to_argv(), "--progress", "json"]
 
     # -- running -------------------------------------------------------------------------------
     def start(self, resume: str | None = None) -> ProcessRunner | None:
@@ -423,7 +424,7 @@ class TrainingPanel(QWidget):
             try:
                 args = self.arguments()
             except ValueError as exc:
-                self.status.setText(str(exc))
+                self.status.setText(gui_terms(str(exc)))
                 return None
         self.records = []
         self.run_id = resume
