@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from dermstudy.reports.display import fmt
@@ -16,6 +17,11 @@ def format_value(value: Any, decimals: bool) -> str:
     return str(value)
 
 
+# Longer text cells (methods, audit warnings) wrap onto more lines, so one long value does not push
+# every number of its column hundreds of characters to the right.
+MAX_CELL_WIDTH = 100
+
+
 def format_table(
     table: Table, max_rows: int | None = None, columns: list[int] | None = None
 ) -> str:
@@ -24,21 +30,30 @@ def format_table(
     rows = table.rows if max_rows is None else table.rows[:max_rows]
     cells = [[table.header[c] for c in cols]]
     cells += [[format_value(row[c], c in table.decimal_columns) for c in cols] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(cols))]
+    wrapped = [[_wrap(v) for v in row] for row in cells]
+    widths = [max(len(line) for r in wrapped for line in r[i]) for i in range(len(cols))]
     lines = [table.title, "=" * len(table.title)]
-    for k, row in enumerate(cells):
-        lines.append(
-            "  ".join(
-                v.ljust(w) if i == 0 or not _numeric(v) else v.rjust(w)
-                for i, (v, w) in enumerate(zip(row, widths, strict=True))
-            ).rstrip()
-        )
+    for k, row in enumerate(wrapped):
+        for depth in range(max(len(cell) for cell in row)):
+            parts = [cell[depth] if depth < len(cell) else "" for cell in row]
+            lines.append(
+                "  ".join(
+                    v.ljust(w) if i == 0 or not _numeric(v) else v.rjust(w)
+                    for i, (v, w) in enumerate(zip(parts, widths, strict=True))
+                ).rstrip()
+            )
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))
     if max_rows is not None and len(table.rows) > max_rows:
         lines.append(f"... {len(table.rows) - max_rows} more rows")
     lines += [f"note: {n}" for n in table.notes]
     return "\n".join(lines)
+
+
+def _wrap(text: str) -> list[str]:
+    if len(text) <= MAX_CELL_WIDTH:
+        return [text]
+    return textwrap.wrap(text, MAX_CELL_WIDTH, break_on_hyphens=False) or [""]
 
 
 def _numeric(text: str) -> bool:
