@@ -6,8 +6,7 @@ the CLI can build its parser from the settings without importing torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from dermstudy.lazy import lazy_exports
 
 _EXPORTS = {
     "GenerateResult": "dermstudy.generation.job",
@@ -19,10 +18,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

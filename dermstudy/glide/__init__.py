@@ -19,8 +19,7 @@ Public API (stable, used by the training and generation jobs)::
 # defaults from ``dermstudy.glide.defaults`` without importing torch.
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from dermstudy.lazy import lazy_exports
 
 _EXPORTS = {
     "CheckpointError": "dermstudy.glide.checkpoints",
@@ -72,14 +71,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
