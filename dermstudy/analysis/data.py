@@ -21,6 +21,12 @@ import pandas as pd
 
 from dermstudy.errors import DermstudyError
 from dermstudy.workspace import Workspace
+from dermstudy.workspace.studies import (
+    StudyRepository,
+    UnknownStudyError,
+    find_study,
+)
+from dermstudy.workspace.studies import list_studies as list_studies  # the one list, re-exported
 
 ANSWER_COLUMNS = [
     "reader",
@@ -68,55 +74,9 @@ class StudyData:
         return list(pd.unique(self.answers["reader"]))  # first-seen order
 
 
-def find_study(ws: Workspace, study: str | int) -> dict[str, Any]:
-    """The study row named by name or numeric id, as a dict; raises AnalysisInputError if absent."""
-    row = ws.conn.execute(
-        "SELECT id, name, seed, settings, created_at FROM studies WHERE name = ?", (str(study),)
-    ).fetchone()
-    if row is None and str(study).isdigit():
-        row = ws.conn.execute(
-            "SELECT id, name, seed, settings, created_at FROM studies WHERE id = ?", (int(study),)
-        ).fetchone()
-    if row is None:
-        names = [r[0] for r in ws.conn.execute("SELECT name FROM studies ORDER BY id")]
-        known = ", ".join(names) if names else "none"
-        raise AnalysisInputError(f"no study named {study!r} in {ws.root} (studies: {known})")
-    try:
-        settings = json.loads(row[3]) if row[3] else {}
-    except json.JSONDecodeError:
-        settings = {"raw": row[3]}
-    return {
-        "id": row[0],
-        "name": row[1],
-        "seed": row[2],
-        "settings": settings,
-        "created_at": row[4],
-    }
-
-
-def list_studies(ws: Workspace) -> list[dict[str, Any]]:
-    """Every study with its number of scored cases and of readers with a session."""
-    rows = ws.conn.execute(
-        """
-        SELECT s.id, s.name,
-               (SELECT COUNT(*) FROM cases c WHERE c.study_id = s.id AND c.practice = 0),
-               (SELECT COUNT(*) FROM sessions se WHERE se.study_id = s.id)
-        FROM studies s ORDER BY s.id
-        """
-    ).fetchall()
-    return [{"id": r[0], "name": r[1], "cases": r[2], "readers": r[3]} for r in rows]
-
-
 def study_readers(ws: Workspace, study_id: int) -> list[str]:
     """Names of the readers who have a session in the study, in session order."""
-    rows = ws.conn.execute(
-        """
-        SELECT r.name FROM sessions se JOIN readers r ON r.id = se.reader_id
-        WHERE se.study_id = ? ORDER BY se.id
-        """,
-        (study_id,),
-    ).fetchall()
-    return [r[0] for r in rows]
+    return StudyRepository(ws).reader_names(study_id)
 
 
 def load_cases(ws: Workspace, study_id: int) -> pd.DataFrame:
@@ -213,7 +173,10 @@ def load_predictions(ws: Workspace, study_id: int) -> pd.DataFrame:
 
 def load_study(ws: Workspace, study: str | int, readers: list[str] | None = None) -> StudyData:
     """Read a study's design, key, answers and any classifier predictions."""
-    info = find_study(ws, study)
+    try:
+        info = find_study(ws, study)
+    except UnknownStudyError as exc:
+        raise AnalysisInputError(str(exc)) from None
     answers = load_answers(ws, info["id"], readers)
     cases = load_cases(ws, info["id"])
     if cases.empty:
