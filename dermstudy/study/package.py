@@ -46,11 +46,7 @@ _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 def export_package(ws: Workspace, study_name: str, out: Path) -> dict[str, Any]:
     """Write the reader package for ``study_name`` to ``out`` (atomically); returns a summary."""
     study = find_study(ws, study_name)
-    rows = ws.conn.execute(
-        "SELECT code, practice, blinded_sha256 FROM cases WHERE study_id = ? "
-        "ORDER BY practice DESC, position",
-        (study["id"],),
-    ).fetchall()
+    rows = [(c.code, c.practice, c.blinded_sha256) for c in StudyRepository(ws).cases(study["id"])]
     settings = study["settings"]
     manifest = {
         "format": PACKAGE_FORMAT,

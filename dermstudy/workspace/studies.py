@@ -11,6 +11,7 @@ The key (``key_rows``) reveals ground truth: coordinator views only, never the r
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -102,6 +103,55 @@ class StudyRepository:
         self.ws = ws
         self.conn = ws.conn
 
+    # -- creating --------------------------------------------------------------------------------
+    def add(
+        self,
+        name: str,
+        seed: int,
+        settings: dict[str, Any],
+        secret_hex: str,
+        cases: Sequence[tuple[int, bool, str]],
+        new_code: Callable[[set[str]], str],
+        created_at: str,
+    ) -> int:
+        """Store a study with its secret and frozen cases in one transaction; returns its id.
+
+        ``cases`` are (image id, practice, blinded SHA-256) in base order; ``new_code(taken)`` makes
+        a case code not in ``taken`` (every code of the workspace, updated by it). The audit line
+        ``study.create`` is written in the same transaction.
+        """
+        with self.ws.transaction():
+            cursor = self.conn.execute(
+                "INSERT INTO studies (name, seed, settings, created_at) VALUES (?, ?, ?, ?)",
+                (name, seed, json.dumps(settings, sort_keys=True), created_at),
+            )
+            study_id = int(cursor.lastrowid)
+            # The dither secret lives only here: never in settings (which reports and packages show).
+            self.conn.execute(
+                "INSERT INTO study_secrets (study_id, dither_secret) VALUES (?, ?)",
+                (study_id, secret_hex),
+            )
+            taken = {r[0] for r in self.conn.execute("SELECT code FROM cases")}
+            self.conn.executemany(
+                "INSERT INTO cases (study_id, code, position, image_id, practice, blinded_sha256) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (study_id, new_code(taken), pos, image_id, int(practice), sha)
+                    for pos, (image_id, practice, sha) in enumerate(cases)
+                ],
+            )
+            self.ws.audit(
+                "study.create",
+                name,
+                {
+                    "study_id": study_id,
+                    "seed": seed,
+                    "cases": len(cases),
+                    "design": settings["design"],
+                },
+            )
+        return study_id
+
     # -- finding ---------------------------------------------------------------------------------
     def names(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT name FROM studies ORDER BY name")]
@@ -187,6 +237,14 @@ class StudyRepository:
             (study_id,),
         ).fetchall()
         return [StudyCase(int(i), code, bool(p), sha) for i, code, p, sha in rows]
+
+    def scored_case_ids(self, study_id: int) -> dict[str, int]:
+        """Case code -> cases.id of the study's scored (non-practice) cases."""
+        return dict(
+            self.conn.execute(
+                "SELECT code, id FROM cases WHERE study_id = ? AND practice = 0", (study_id,)
+            ).fetchall()
+        )
 
     def case_codes(self, study_id: int) -> list[str]:
         return [
