@@ -13,7 +13,7 @@ answer columns, so missing answers are counted rather than silently lost.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,12 @@ from dermstudy.workspace.studies import (
     find_study,
 )
 from dermstudy.workspace.studies import list_studies as list_studies  # the one list, re-exported
+from dermstudy.workspace.study_tables import (
+    KeyedCase,
+    ReaderVote,
+    StoredPrediction,
+    StudyTableRepository,
+)
 
 ANSWER_COLUMNS = [
     "reader",
@@ -79,20 +85,17 @@ def study_readers(ws: Workspace, study_id: int) -> list[str]:
     return StudyRepository(ws).reader_names(study_id)
 
 
+def _frame(records: list, record_type: type) -> pd.DataFrame:
+    """A DataFrame of the store's records, one column per field (typed as SQLite rows would be)."""
+    columns = [f.name for f in fields(record_type)]
+    return pd.DataFrame.from_records(
+        [astuple(r) for r in records], columns=columns, coerce_float=True
+    )
+
+
 def load_cases(ws: Workspace, study_id: int) -> pd.DataFrame:
     """The study's scored cases with their ground truth (the key), in study position order."""
-    frame = pd.read_sql_query(
-        """
-        SELECT c.id AS case_id, c.code AS "case", c.position, i.entity AS true_entity,
-               i.kind AS true_source, i.source AS image_source, i.source_id AS image_source_id
-        FROM cases c JOIN images i ON i.id = c.image_id
-        WHERE c.study_id = ? AND c.practice = 0
-        ORDER BY c.position
-        """,
-        ws.conn,
-        params=(study_id,),
-    )
-    return frame
+    return _frame(StudyTableRepository(ws).scored_cases(study_id), KeyedCase)
 
 
 def load_answers(ws: Workspace, study_id: int, readers: list[str] | None = None) -> pd.DataFrame:
@@ -109,18 +112,7 @@ def load_answers(ws: Workspace, study_id: int, readers: list[str] | None = None)
     else:
         chosen = known
     cases = load_cases(ws, study_id)
-    votes = pd.read_sql_query(
-        """
-        SELECT r.name AS reader, v.case_id, v.entity AS pred_entity, v.ai_scale, v.ai_vote,
-               v.entity_confidence AS confidence, v.seconds, v.answered_at
-        FROM votes v
-        JOIN sessions se ON se.id = v.session_id
-        JOIN readers r ON r.id = se.reader_id
-        WHERE se.study_id = ?
-        """,
-        ws.conn,
-        params=(study_id,),
-    )
+    votes = _frame(StudyTableRepository(ws).votes(study_id), ReaderVote)
     grid = pd.MultiIndex.from_product(
         [chosen, cases["case_id"].tolist()], names=["reader", "case_id"]
     ).to_frame(index=False)
@@ -152,21 +144,7 @@ def tidy_answers(frame: pd.DataFrame) -> pd.DataFrame:
 
 def load_predictions(ws: Workspace, study_id: int) -> pd.DataFrame:
     """Classifier predictions stored for the study's scored cases (empty if none or no table)."""
-    has_table = ws.conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'predictions'"
-    ).fetchone()
-    if not has_table:
-        return pd.DataFrame(columns=PREDICTION_COLUMNS)
-    frame = pd.read_sql_query(
-        """
-        SELECT p.model, c.code AS "case", p.entity AS pred_entity, p.probabilities
-        FROM predictions p JOIN cases c ON c.id = p.case_id
-        WHERE c.study_id = ? AND c.practice = 0
-        ORDER BY p.model, c.position
-        """,
-        ws.conn,
-        params=(study_id,),
-    )
+    frame = _frame(StudyTableRepository(ws).predictions(study_id), StoredPrediction)
     frame["probabilities"] = [json.loads(p) if p else {} for p in frame["probabilities"]]
     return frame
 
