@@ -6,19 +6,11 @@ How references are resolved and checked lives in :mod:`dermstudy.study.image_set
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from dermstudy.workspace.core import Workspace
+from dermstudy.workspace.repository import Repository
 
 
-class ImageSetRepository:
-    """Plain class over the workspace connection."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self.ws = ws
-        self.conn = ws.conn
-
+class ImageSetRepository(Repository):
     def names(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT name FROM image_sets ORDER BY name")]
 

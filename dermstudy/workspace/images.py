@@ -10,12 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dermstudy.entities import CODES
-
-if TYPE_CHECKING:
-    from dermstudy.workspace.core import Workspace
+from dermstudy.workspace.repository import Repository
 
 # SQLite's default limit on host parameters is far above this; chunks keep each statement small.
 _CHUNK = 500
@@ -43,13 +41,7 @@ class ImageForTraining:
     short_side: int  # min(width, height) as imported
 
 
-class ImageRepository:
-    """Plain class over the workspace connection."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self.ws = ws
-        self.conn = ws.conn
-
+class ImageRepository(Repository):
     # -- counts ----------------------------------------------------------------------------------
     def counts(self) -> list[tuple[str, str, str, int]]:
         """(entity, kind, source, images) for every combination present."""
@@ -98,20 +90,16 @@ class ImageRepository:
 
     def files(self, image_ids: Sequence[int]) -> dict[int, str]:
         """image id -> stored file (relative to the workspace)."""
-        marks = ",".join("?" * len(image_ids))
-        return dict(
-            self.conn.execute(
-                f"SELECT id, file FROM images WHERE id IN ({marks})", list(image_ids)
-            ).fetchall()
-        )
+        return self._by_id("file", image_ids)
 
     def kinds(self, image_ids: Sequence[int]) -> dict[int, str]:
+        """image id -> kind (real|synthetic)."""
+        return self._by_id("kind", image_ids)
+
+    def _by_id(self, column: str, image_ids: Sequence[int]) -> dict[int, str]:
         marks = ",".join("?" * len(image_ids))
-        return dict(
-            self.conn.execute(
-                f"SELECT id, kind FROM images WHERE id IN ({marks})", list(image_ids)
-            ).fetchall()
-        )
+        sql = f"SELECT id, {column} FROM images WHERE id IN ({marks})"  # column: ours, not input
+        return dict(self.conn.execute(sql, list(image_ids)).fetchall())
 
     def kinds_and_short_sides(self, image_ids: Sequence[int]) -> list[tuple[str, int]]:
         """(kind, min(width, height)) of each distinct image among ``image_ids``."""

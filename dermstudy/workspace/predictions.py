@@ -7,19 +7,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from dermstudy.workspace.core import Workspace
+from dermstudy.workspace.repository import Repository
 
 
-class PredictionRepository:
-    """Plain class over the workspace connection."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self.ws = ws
-        self.conn = ws.conn
-
+class PredictionRepository(Repository):
     def replace(
         self,
         study_id: int,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from dermstudy.entities import CODES
 from dermstudy.errors import DermstudyError
+from dermstudy.workspace.repository import Repository
 
 if TYPE_CHECKING:
     from dermstudy.workspace.core import Workspace
@@ -42,13 +43,7 @@ class Split:
         }
 
 
-class SplitRepository:
-    """Plain class over the workspace connection."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self.ws = ws
-        self.conn = ws.conn
-
+class SplitRepository(Repository):
     def names(self) -> list[str]:
         """Split names in creation order."""
         return [r[0] for r in self.conn.execute("SELECT name FROM splits ORDER BY id")]

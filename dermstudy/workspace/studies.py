@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from dermstudy.errors import DermstudyError
+from dermstudy.workspace.repository import Repository
 
 if TYPE_CHECKING:
     from dermstudy.workspace.core import Workspace
@@ -96,13 +97,7 @@ def _parse_settings(text: str | None) -> dict[str, Any]:
         return {"raw": text}
 
 
-class StudyRepository:
-    """Plain class over the workspace connection."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self.ws = ws
-        self.conn = ws.conn
-
+class StudyRepository(Repository):
     # -- creating --------------------------------------------------------------------------------
     def add(
         self,

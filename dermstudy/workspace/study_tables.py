@@ -8,10 +8,8 @@ These rows reveal ground truth: coordinator analysis only, never the reader wind
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from dermstudy.workspace.core import Workspace
+from dermstudy.workspace.repository import Repository
 
 
 @dataclass(frozen=True)
@@ -47,12 +45,7 @@ class StoredPrediction:
     probabilities: str | None  # JSON object of class probabilities; None: only the choice
 
 
-class StudyTableRepository:
-    """Plain class over the workspace connection."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self.conn = ws.conn
-
+class StudyTableRepository(Repository):
     def scored_cases(self, study_id: int) -> list[KeyedCase]:
         """The study's scored cases with their ground truth, in study position order."""
         rows = self.conn.execute(

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from dermstudy.workspace.core import Workspace
+from dermstudy.workspace.repository import Repository
 
 # Columns ``update`` may set (the rest are fixed when the run is created).
 UPDATABLE = frozenset({"status", "step", "total_steps", "last_checkpoint", "message", "updated_at"})
@@ -43,13 +42,7 @@ class RunSummary:
     total_steps: int
 
 
-class TrainingRunRepository:
-    """Plain class over the workspace connection."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self.ws = ws
-        self.conn = ws.conn
-
+class TrainingRunRepository(Repository):
     def add(
         self,
         run_id: str,

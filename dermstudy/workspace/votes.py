@@ -17,13 +17,11 @@ from __future__ import annotations
 import json
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from dermstudy.errors import DermstudyError
 from dermstudy.workspace.integrity import VOTE, append_link
-
-if TYPE_CHECKING:
-    from dermstudy.workspace.core import Workspace
+from dermstudy.workspace.repository import Repository
 
 READER_NAME_MAX = 64
 # Letters and digits of any script, and these separators inside a name (e.g. "Dr. A. O'Neil-Smith").
@@ -107,11 +105,8 @@ def check_reader_name(name: object) -> str:
     return name
 
 
-class VoteRepository:
+class VoteRepository(Repository):
     """Votes of a workspace: read per session, and the single checked writer."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self.ws = ws
 
     def session_votes(self, session_id: int) -> dict[str, StoredVote]:
         rows = self.ws.conn.execute(
@@ -228,11 +223,8 @@ class StoredSession:
     finished_at: str | None
 
 
-class SessionRepository:
+class SessionRepository(Repository):
     """Readers and their sessions; creating either writes an audit line in the same transaction."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self.ws = ws
 
     def reader_id(self, name: str) -> int | None:
         row = self.ws.conn.execute("SELECT id FROM readers WHERE name = ?", (name,)).fetchone()
