@@ -81,7 +81,7 @@ class KeyRow:
 
 
 @dataclass(frozen=True)
-class StudyCase:
+class BlindedCase:
     """A case as the reading side knows it: no image, no truth."""
 
     id: int
@@ -224,14 +224,14 @@ class StudyRepository(Repository):
             )
         ]
 
-    def cases(self, study_id: int) -> list[StudyCase]:
+    def cases(self, study_id: int) -> list[BlindedCase]:
         """The study's cases in base order: practice cases first, then by position."""
         rows = self.conn.execute(
             "SELECT id, code, practice, blinded_sha256 FROM cases WHERE study_id = ? "
             "ORDER BY practice DESC, position",
             (study_id,),
         ).fetchall()
-        return [StudyCase(int(i), code, bool(p), sha) for i, code, p, sha in rows]
+        return [BlindedCase(int(i), code, bool(p), sha) for i, code, p, sha in rows]
 
     def scored_case_ids(self, study_id: int) -> dict[str, int]:
         """Case code -> cases.id of the study's scored (non-practice) cases."""
