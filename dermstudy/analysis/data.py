@@ -13,7 +13,7 @@ answer columns, so missing answers are counted rather than silently lost.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,18 @@ import pandas as pd
 
 from dermstudy.errors import DermstudyError
 from dermstudy.workspace import Workspace
+from dermstudy.workspace.studies import (
+    StudyRepository,
+    UnknownStudyError,
+    find_study,
+)
+from dermstudy.workspace.studies import list_studies as list_studies  # the one list, re-exported
+from dermstudy.workspace.study_tables import (
+    KeyedCase,
+    ReaderVote,
+    StoredPrediction,
+    StudyTableRepository,
+)
 
 ANSWER_COLUMNS = [
     "reader",
@@ -68,71 +80,22 @@ class StudyData:
         return list(pd.unique(self.answers["reader"]))  # first-seen order
 
 
-def find_study(ws: Workspace, study: str | int) -> dict[str, Any]:
-    """The study row named by name or numeric id, as a dict; raises AnalysisInputError if absent."""
-    row = ws.conn.execute(
-        "SELECT id, name, seed, settings, created_at FROM studies WHERE name = ?", (str(study),)
-    ).fetchone()
-    if row is None and str(study).isdigit():
-        row = ws.conn.execute(
-            "SELECT id, name, seed, settings, created_at FROM studies WHERE id = ?", (int(study),)
-        ).fetchone()
-    if row is None:
-        names = [r[0] for r in ws.conn.execute("SELECT name FROM studies ORDER BY id")]
-        known = ", ".join(names) if names else "none"
-        raise AnalysisInputError(f"no study named {study!r} in {ws.root} (studies: {known})")
-    try:
-        settings = json.loads(row[3]) if row[3] else {}
-    except json.JSONDecodeError:
-        settings = {"raw": row[3]}
-    return {
-        "id": row[0],
-        "name": row[1],
-        "seed": row[2],
-        "settings": settings,
-        "created_at": row[4],
-    }
-
-
-def list_studies(ws: Workspace) -> list[dict[str, Any]]:
-    """Every study with its number of scored cases and of readers with a session."""
-    rows = ws.conn.execute(
-        """
-        SELECT s.id, s.name,
-               (SELECT COUNT(*) FROM cases c WHERE c.study_id = s.id AND c.practice = 0),
-               (SELECT COUNT(*) FROM sessions se WHERE se.study_id = s.id)
-        FROM studies s ORDER BY s.id
-        """
-    ).fetchall()
-    return [{"id": r[0], "name": r[1], "cases": r[2], "readers": r[3]} for r in rows]
-
-
 def study_readers(ws: Workspace, study_id: int) -> list[str]:
     """Names of the readers who have a session in the study, in session order."""
-    rows = ws.conn.execute(
-        """
-        SELECT r.name FROM sessions se JOIN readers r ON r.id = se.reader_id
-        WHERE se.study_id = ? ORDER BY se.id
-        """,
-        (study_id,),
-    ).fetchall()
-    return [r[0] for r in rows]
+    return StudyRepository(ws).reader_names(study_id)
+
+
+def _frame(records: list, record_type: type) -> pd.DataFrame:
+    """A DataFrame of the store's records, one column per field (typed as SQLite rows would be)."""
+    columns = [f.name for f in fields(record_type)]
+    return pd.DataFrame.from_records(
+        [astuple(r) for r in records], columns=columns, coerce_float=True
+    )
 
 
 def load_cases(ws: Workspace, study_id: int) -> pd.DataFrame:
     """The study's scored cases with their ground truth (the key), in study position order."""
-    frame = pd.read_sql_query(
-        """
-        SELECT c.id AS case_id, c.code AS "case", c.position, i.entity AS true_entity,
-               i.kind AS true_source, i.source AS image_source, i.source_id AS image_source_id
-        FROM cases c JOIN images i ON i.id = c.image_id
-        WHERE c.study_id = ? AND c.practice = 0
-        ORDER BY c.position
-        """,
-        ws.conn,
-        params=(study_id,),
-    )
-    return frame
+    return _frame(StudyTableRepository(ws).scored_cases(study_id), KeyedCase)
 
 
 def load_answers(ws: Workspace, study_id: int, readers: list[str] | None = None) -> pd.DataFrame:
@@ -149,18 +112,7 @@ def load_answers(ws: Workspace, study_id: int, readers: list[str] | None = None)
     else:
         chosen = known
     cases = load_cases(ws, study_id)
-    votes = pd.read_sql_query(
-        """
-        SELECT r.name AS reader, v.case_id, v.entity AS pred_entity, v.ai_scale, v.ai_vote,
-               v.entity_confidence AS confidence, v.seconds, v.answered_at
-        FROM votes v
-        JOIN sessions se ON se.id = v.session_id
-        JOIN readers r ON r.id = se.reader_id
-        WHERE se.study_id = ?
-        """,
-        ws.conn,
-        params=(study_id,),
-    )
+    votes = _frame(StudyTableRepository(ws).votes(study_id), ReaderVote)
     grid = pd.MultiIndex.from_product(
         [chosen, cases["case_id"].tolist()], names=["reader", "case_id"]
     ).to_frame(index=False)
@@ -192,28 +144,17 @@ def tidy_answers(frame: pd.DataFrame) -> pd.DataFrame:
 
 def load_predictions(ws: Workspace, study_id: int) -> pd.DataFrame:
     """Classifier predictions stored for the study's scored cases (empty if none or no table)."""
-    has_table = ws.conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'predictions'"
-    ).fetchone()
-    if not has_table:
-        return pd.DataFrame(columns=PREDICTION_COLUMNS)
-    frame = pd.read_sql_query(
-        """
-        SELECT p.model, c.code AS "case", p.entity AS pred_entity, p.probabilities
-        FROM predictions p JOIN cases c ON c.id = p.case_id
-        WHERE c.study_id = ? AND c.practice = 0
-        ORDER BY p.model, c.position
-        """,
-        ws.conn,
-        params=(study_id,),
-    )
+    frame = _frame(StudyTableRepository(ws).predictions(study_id), StoredPrediction)
     frame["probabilities"] = [json.loads(p) if p else {} for p in frame["probabilities"]]
     return frame
 
 
 def load_study(ws: Workspace, study: str | int, readers: list[str] | None = None) -> StudyData:
     """Read a study's design, key, answers and any classifier predictions."""
-    info = find_study(ws, study)
+    try:
+        info = find_study(ws, study)
+    except UnknownStudyError as exc:
+        raise AnalysisInputError(str(exc)) from None
     answers = load_answers(ws, info["id"], readers)
     cases = load_cases(ws, info["id"])
     if cases.empty:

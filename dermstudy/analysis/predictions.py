@@ -9,7 +9,6 @@ Importing the same model again replaces its predictions for that study.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,8 @@ from dermstudy.entities import CODES, UnknownEntityError, parse_entity
 from dermstudy.errors import DermstudyError
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.core import now_iso
+from dermstudy.workspace.predictions import PredictionRepository
+from dermstudy.workspace.studies import StudyRepository
 
 
 class PredictionsFileError(DermstudyError, ValueError):
@@ -116,40 +117,28 @@ def import_predictions(ws: Workspace, study: dict[str, Any], model: str, path: P
     if not model:
         raise PredictionsFileError("the model name is empty")
     rows = parse_predictions(path, read_table(path))
-    case_ids = dict(
-        ws.conn.execute(
-            "SELECT code, id FROM cases WHERE study_id = ? AND practice = 0", (study["id"],)
-        ).fetchall()
-    )
+    case_ids = StudyRepository(ws).scored_case_ids(study["id"])
     for offset, pred in enumerate(rows):
         if pred.case not in case_ids:
             raise PredictionsFileError(
                 f"{path}: row {offset + 2}: case {pred.case!r} is not a scored case of study "
                 f"{study['name']!r}"
             )
-    created = now_iso()
-    with ws.transaction():
-        ws.conn.execute(
-            "DELETE FROM predictions WHERE model = ? AND case_id IN "
-            "(SELECT id FROM cases WHERE study_id = ?)",
-            (model, study["id"]),
-        )
-        ws.conn.executemany(
-            "INSERT INTO predictions (case_id, model, entity, probabilities, source_file, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (case_ids[p.case], model, p.entity, json.dumps(p.probabilities), path.name, created)
-                for p in rows
-            ],
-        )
-        summary = {
-            "study": study["name"],
-            "model": model,
-            "imported": len(rows),
-            "study_cases": len(case_ids),
-            "without_prediction": len(case_ids) - len(rows),
-            "with_probabilities": bool(rows[0].probabilities),
-            "file": str(path),
-        }
-        ws.audit("predictions.import", f"study:{study['name']}", summary)
+    summary = {
+        "study": study["name"],
+        "model": model,
+        "imported": len(rows),
+        "study_cases": len(case_ids),
+        "without_prediction": len(case_ids) - len(rows),
+        "with_probabilities": bool(rows[0].probabilities),
+        "file": str(path),
+    }
+    PredictionRepository(ws).replace(
+        study["id"],
+        model,
+        [(case_ids[p.case], p.entity, p.probabilities) for p in rows],
+        path.name,
+        now_iso(),
+        ("predictions.import", f"study:{study['name']}", summary),
+    )
     return summary

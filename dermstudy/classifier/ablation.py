@@ -9,7 +9,7 @@ Arms (``ARMS``), each trained on its own pool of workspace images:
 Protocols:
 
 * ``held-out`` (default) — the test set is the REAL images on the test side of a workspace split
-  (``dermstudy.training.splits``; made by lesion, so no view of a test lesion is trained on). The
+  (``dermstudy.datasets.splits``; made by lesion, so no view of a test lesion is trained on). The
   split is the one the latest GLIDE training run left out, else the newest split, else a new split
   ``classifier-held-out`` (20 %, seed 0) is created and stored. The same test set serves every arm
   and seed; real training images come from the split's train side only. A validation set (10 %,
@@ -172,7 +172,7 @@ def resolve_pools(ws: Workspace, options: AblationOptions) -> Pools:
         )
     if options.protocol == "paper":
         return Pools([], synthetic, [], real, None)
-    from dermstudy.training.splits import create_split, get_split, split_image_ids
+    from dermstudy.datasets.splits import create_split, get_split, split_image_ids
 
     name = options.split or store.default_split_name()
     if name is None:

@@ -40,7 +40,7 @@ def _text(split) -> str:
 
 
 def run_create(args: argparse.Namespace) -> int:
-    from dermstudy.training.splits import create_split
+    from dermstudy.datasets.splits import create_split
 
     with open_workspace(args) as ws:
         split = create_split(ws, args.name, args.test_fraction, args.seed)
@@ -52,7 +52,7 @@ def run_create(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from dermstudy.training.splits import list_splits
+    from dermstudy.datasets.splits import list_splits
 
     with open_workspace(args) as ws:
         splits = list_splits(ws)
@@ -64,7 +64,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from dermstudy.training.splits import get_split
+    from dermstudy.datasets.splits import get_split
 
     with open_workspace(args) as ws:
         split = get_split(ws, args.name)

@@ -26,6 +26,7 @@ from dermstudy.errors import DermstudyError
 from dermstudy.jobs import CancelToken, Progress, ProgressEvent, no_progress
 from dermstudy.workspace import Workspace, now_iso
 from dermstudy.workspace.core import sha256_bytes
+from dermstudy.workspace.images import ImageRepository
 
 SOURCE = "HAM10000"
 METADATA_NAME = "HAM10000_metadata.csv"
@@ -260,7 +261,7 @@ def _check_all(rows: list[_Row]):
 
 def _existing_hashes(ws: Workspace) -> dict[str, str]:
     """source_id → sha256 of HAM10000 images already in the workspace."""
-    return dict(ws.conn.execute("SELECT source_id, sha256 FROM images WHERE source = ?", (SOURCE,)))
+    return ImageRepository(ws).hashes_of_source(SOURCE)
 
 
 def _stage(ws, row, checked, existing, summary, pending, new_blobs) -> None:
@@ -339,12 +340,4 @@ def _commit(ws: Workspace, pending, folder: Path, summary: ImportSummary) -> Non
 
 
 def _hashes_already_stored(ws: Workspace, hashes: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for start in range(0, len(hashes), 500):
-        chunk = hashes[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for sha, label in ws.conn.execute(
-            f"SELECT sha256, COALESCE(source_id, file) FROM images WHERE sha256 IN ({marks})", chunk
-        ):
-            found[sha] = label
-    return found
+    return ImageRepository(ws).labels_of_hashes(hashes)

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from dermstudy.entities import BY_CODE, CODES
 from dermstudy.workspace import Workspace
+from dermstudy.workspace.images import ImageRepository
 
 
 def dataset_summary(ws: Workspace) -> dict:
     """``{"total", "by_entity": {code: {"real", "synthetic"}}, "by_source": {...}, "lesions"}``."""
     by_entity = {code: {"real": 0, "synthetic": 0} for code in CODES}
     by_source: dict[str, dict[str, int]] = {}
-    for entity, kind, source, count in ws.conn.execute(
-        "SELECT entity, kind, source, COUNT(*) FROM images GROUP BY entity, kind, source"
-    ):
+    images = ImageRepository(ws)
+    for entity, kind, source, count in images.counts():
         by_entity[entity][kind] += count
         by_source.setdefault(source, {code: 0 for code in CODES})[entity] += count
     total = sum(v["real"] + v["synthetic"] for v in by_entity.values())
-    lesions = ws.conn.execute(
-        "SELECT COUNT(DISTINCT lesion_id) FROM images WHERE lesion_id IS NOT NULL"
-    ).fetchone()[0]
+    lesions = images.distinct_lesions()
     return {"total": total, "by_entity": by_entity, "by_source": by_source, "lesions": lesions}
 
 

@@ -20,6 +20,7 @@ from dermstudy.errors import DermstudyError
 from dermstudy.jobs import Cancelled, CancelToken, Progress, ProgressEvent, no_progress
 from dermstudy.workspace import Workspace, now_iso
 from dermstudy.workspace.core import sha256_bytes
+from dermstudy.workspace.images import ImageRepository
 
 SOURCE = "imported"
 
@@ -96,7 +97,7 @@ def import_synthetic(
 ) -> SyntheticImportSummary:
     """Record each (image file, entity code) as a synthetic image with provenance ``imported``."""
     summary = SyntheticImportSummary(source_label=source_label, skipped=list(skipped or []))
-    known = {sha: kind for sha, kind in ws.conn.execute("SELECT sha256, kind FROM images")}
+    known = ImageRepository(ws).kinds_by_hash()
     records, new_blobs = [], []
     try:
         for done, (path, code) in enumerate(files, start=1):

@@ -42,6 +42,7 @@ from dermstudy.glide.checkpoints import find_model_or_demo
 from dermstudy.jobs import Cancelled, CancelToken, Progress, ProgressEvent, no_progress
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.core import now_iso
+from dermstudy.workspace.images import ImageRepository
 from dermstudy.workspace.models import register_model_file
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -427,25 +428,9 @@ def store_generated_png(
 ) -> tuple[int, str]:
     """Record one generated PNG with its provenance; (image id, file). Idempotent by content."""
     digest, relpath = ws.store_blob(data, ".png")
-    with ws.transaction():
-        row = ws.conn.execute("SELECT id, file FROM images WHERE sha256 = ?", (digest,)).fetchone()
-        if row:  # the same seed and settings again: the library keeps one copy
-            return int(row[0]), str(row[1])
-        cursor = ws.conn.execute(
-            "INSERT INTO images (sha256, file, kind, entity, width, height, format, source, "
-            "provenance, created_at) VALUES (?, ?, 'synthetic', ?, ?, ?, 'png', 'generated', ?, ?)",
-            (
-                digest,
-                relpath,
-                entity,
-                width,
-                height,
-                json.dumps(provenance, sort_keys=True),
-                now_iso(),
-            ),
-        )
-        ws.audit("image.generate", relpath, {"seed": provenance["seed"], "entity": entity})
-        return int(cursor.lastrowid), relpath
+    return ImageRepository(ws).add_generated(
+        digest, relpath, entity, width, height, provenance, now_iso()
+    )
 
 
 def settings_dict(settings: GenerateSettings) -> dict[str, Any]:

@@ -22,8 +22,10 @@ from dermstudy.entities import UnknownEntityError, parse_entity
 from dermstudy.errors import DermstudyError
 from dermstudy.reading.answers import Answer, InvalidAnswerError, ReadingSettings
 from dermstudy.reading.merge import IncomingAnswer, merge_answers
-from dermstudy.reading.workspace_store import answer_from_row
+from dermstudy.reading.workspace_store import answer_from_vote
 from dermstudy.workspace import Workspace
+from dermstudy.workspace.studies import StudyRepository
+from dermstudy.workspace.votes import VoteRepository
 
 REQUIRED = ("case", "entity", "ai_or_real")
 OPTIONAL = ("entity_confidence", "seconds")
@@ -178,9 +180,7 @@ def import_votes(
     """Validate every row, then import (all rows, or the valid ones with ``skip_invalid``)."""
     rows = read_rows(path)
     result = VotesImportResult(str(path), reader, rows=len(rows))
-    cases = {
-        r[0] for r in ws.conn.execute("SELECT code FROM cases WHERE study_id = ?", (study["id"],))
-    }
+    cases = set(StudyRepository(ws).case_codes(study["id"]))
     stored = _stored_answers(ws, study["id"], reader)
     # The same rules as the reader window (answer scale, entity confidence): one 'ai' row in a
     # five-point study would otherwise switch every reader's rating AUC to the binary one.
@@ -227,10 +227,5 @@ def import_votes(
 
 
 def _stored_answers(ws: Workspace, study_id: int, reader: str) -> dict[str, Answer]:
-    rows = ws.conn.execute(
-        "SELECT c.code, v.entity, v.ai_scale, v.ai_vote, v.entity_confidence, v.seconds "
-        "FROM votes v JOIN sessions s ON s.id = v.session_id JOIN readers r ON r.id = s.reader_id "
-        "JOIN cases c ON c.id = v.case_id WHERE s.study_id = ? AND r.name = ?",
-        (study_id, reader),
-    )
-    return {code: answer_from_row(rest) for code, *rest in rows}
+    votes = VoteRepository(ws).study_reader_votes(study_id, reader)
+    return {code: answer_from_vote(vote) for code, vote in votes.items()}

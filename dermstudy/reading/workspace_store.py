@@ -10,56 +10,47 @@ upserted and the previous one goes to ``audit_log`` as ``vote.change`` in the sa
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from pathlib import Path
 
 from dermstudy.reading.answers import Answer, ReadingSettings
 from dermstudy.reading.session import CaseRef, ReadingError, case_order_for
 from dermstudy.workspace import Workspace, WorkspaceError, now_iso
 from dermstudy.workspace.core import sha256_bytes
-from dermstudy.workspace.votes import VoteRepository, VoteRuleError, check_reader_name
+from dermstudy.workspace.studies import StudyRecord, StudyRepository, UnknownStudyError
+from dermstudy.workspace.votes import (
+    SessionRepository,
+    StoredVote,
+    VoteRepository,
+    VoteRuleError,
+)
 
 ORIGIN_READER_WINDOW = "reader-window"
 
 
-def load_study_row(ws: Workspace, study: str) -> sqlite3.Row | tuple:
-    row = ws.conn.execute(
-        "SELECT id, name, settings FROM studies WHERE name = ?", (study,)
-    ).fetchone()
-    if row is None:
-        names = [r[0] for r in ws.conn.execute("SELECT name FROM studies ORDER BY name")]
-        known = f" (studies: {', '.join(names)})" if names else " (this workspace has no studies)"
-        raise ReadingError(f"no study named {study!r} in {ws.root}{known}")
-    return row
+def load_study_row(ws: Workspace, study: str) -> StudyRecord:
+    try:
+        return StudyRepository(ws).find(study)
+    except UnknownStudyError as exc:
+        raise ReadingError(str(exc)) from None
 
 
 def get_or_create_reader(ws: Workspace, name: str) -> int:
     """The id of reader ``name``, creating the row (and an audit line) on first use."""
-    row = ws.conn.execute("SELECT id FROM readers WHERE name = ?", (name,)).fetchone()
-    if row:
-        return int(row[0])
+    sessions = SessionRepository(ws)
+    found = sessions.reader_id(name)
+    if found is not None:
+        return found
     try:
-        check_reader_name(name)
+        return sessions.add_reader(name, now_iso())
     except VoteRuleError as exc:
         raise ReadingError(str(exc)) from None
-    with ws.transaction():
-        cursor = ws.conn.execute(
-            "INSERT INTO readers (name, created_at) VALUES (?, ?)", (name, now_iso())
-        )
-        ws.audit("reader.create", name)
-    return int(cursor.lastrowid)
 
 
 def study_cases(ws: Workspace, study_id: int) -> tuple[list[CaseRef], dict[str, int]]:
     """The study's cases in base order, and a private map code -> cases.id."""
-    rows = ws.conn.execute(
-        "SELECT id, code, practice, blinded_sha256 FROM cases WHERE study_id = ? "
-        "ORDER BY practice DESC, position",
-        (study_id,),
-    ).fetchall()
-    refs = [CaseRef(code, bool(practice), sha) for _id, code, practice, sha in rows]
-    return refs, {code: int(case_id) for case_id, code, _p, _s in rows}
+    cases = StudyRepository(ws).cases(study_id)
+    refs = [CaseRef(c.code, c.practice, c.blinded_sha256) for c in cases]
+    return refs, {c.code: c.id for c in cases}
 
 
 def get_or_create_session(
@@ -72,29 +63,20 @@ def get_or_create_session(
 ) -> tuple[int, list[str]]:
     """The reader's session id and stored case order (creating the session on first open)."""
     reader_id = get_or_create_reader(ws, reader)
-    row = ws.conn.execute(
-        "SELECT id, case_order FROM sessions WHERE study_id = ? AND reader_id = ?",
-        (study_id, reader_id),
-    ).fetchone()
-    if row:
-        return int(row[0]), list(json.loads(row[1]))
+    sessions = SessionRepository(ws)
+    found = sessions.find(study_id, reader_id)
+    if found is not None:
+        return found.id, found.case_order
     reading = ReadingSettings.from_dict(study_settings.get("reading", {}))
     order = [
         c.code
         for c in case_order_for(cases, reading.order, study_settings.get("order_key", ""), reader)
     ]
-    with ws.transaction():
-        cursor = ws.conn.execute(
-            "INSERT INTO sessions (study_id, reader_id, case_order, started_at) VALUES (?, ?, ?, ?)",
-            (study_id, reader_id, json.dumps(order), started_at or now_iso()),
-        )
-        ws.audit("session.start", reader, {"study_id": study_id})
-    return int(cursor.lastrowid), order
+    return sessions.add(study_id, reader_id, reader, order, started_at or now_iso()), order
 
 
-def answer_from_row(row: tuple) -> Answer:
-    entity, ai_scale, ai_vote, confidence, seconds = row
-    return Answer(entity, ai_scale, ai_vote, confidence, seconds)
+def answer_from_vote(vote: StoredVote) -> Answer:
+    return Answer(vote.entity, vote.ai_scale, vote.ai_vote, vote.entity_confidence, vote.seconds)
 
 
 class WorkspaceStore:
@@ -116,8 +98,8 @@ class WorkspaceStore:
             raise
 
     def _open(self, study: str, reader: str) -> None:
-        study_id, name, settings_json = load_study_row(self.ws, study)
-        study_settings = json.loads(settings_json)
+        record = load_study_row(self.ws, study)
+        study_id, name, study_settings = record.id, record.name, record.settings
         self.study_name = name
         self.reader = reader
         self.settings = ReadingSettings.from_dict(study_settings.get("reading", {}))
@@ -146,12 +128,8 @@ class WorkspaceStore:
         return data
 
     def load_answers(self) -> dict[str, Answer]:
-        rows = self.ws.conn.execute(
-            "SELECT c.code, v.entity, v.ai_scale, v.ai_vote, v.entity_confidence, v.seconds "
-            "FROM votes v JOIN cases c ON c.id = v.case_id WHERE v.session_id = ?",
-            (self._session_id,),
-        ).fetchall()
-        return {row[0]: answer_from_row(row[1:]) for row in rows}
+        votes = VoteRepository(self.ws).session_votes(self._session_id)
+        return {code: answer_from_vote(vote) for code, vote in votes.items()}
 
     def save_answer(self, case: CaseRef, answer: Answer, previous: Answer | None) -> None:
         repo = VoteRepository(self.ws)
@@ -178,10 +156,7 @@ class WorkspaceStore:
             )
 
     def finished_at(self) -> str | None:
-        row = self.ws.conn.execute(
-            "SELECT finished_at FROM sessions WHERE id = ?", (self._session_id,)
-        ).fetchone()
-        return row[0] if row else None
+        return SessionRepository(self.ws).finished_at(self._session_id)
 
     def mark_finished(self) -> None:
         VoteRepository(self.ws).finish_session(self._session_id, now_iso(), self.reader)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import random
 import secrets
 import uuid
@@ -50,6 +49,8 @@ from dermstudy.study.pools import (
     parse_filter,
 )
 from dermstudy.workspace import Workspace, now_iso
+from dermstudy.workspace.images import ImageRepository
+from dermstudy.workspace.studies import StudyRepository
 
 
 class StudyError(DermstudyError, ValueError):
@@ -299,7 +300,7 @@ def create_study(
     Workspace). ``progress`` gets one event per blinded image; ``cancel`` is polled between images.
     """
     design.validate()
-    if ws.conn.execute("SELECT 1 FROM studies WHERE name = ?", (design.name,)).fetchone():
+    if StudyRepository(ws).exists(design.name):
         raise StudyError(f"a study named {design.name!r} already exists (studies never change)")
     seed = design.seed if design.seed is not None else secrets.randbelow(2**31)
     drawn = draw_cases(ws, design, seed)
@@ -310,32 +311,15 @@ def create_study(
     settings = study_settings(design, seed, drawn)
     settings["blinding"]["sources"] = source_sizes(ws, drawn, design.display_size)
     settings["blinding"]["audit"] = audit_drawn(ws, drawn, features).to_dict()
-    with ws.transaction():
-        cursor = ws.conn.execute(
-            "INSERT INTO studies (name, seed, settings, created_at) VALUES (?, ?, ?, ?)",
-            (design.name, seed, json.dumps(settings, sort_keys=True), now_iso()),
-        )
-        study_id = int(cursor.lastrowid)
-        # The dither secret lives only here: never in settings (which reports and packages show).
-        ws.conn.execute(
-            "INSERT INTO study_secrets (study_id, dither_secret) VALUES (?, ?)",
-            (study_id, secret.hex()),
-        )
-        taken = {r[0] for r in ws.conn.execute("SELECT code FROM cases")}
-        ws.conn.executemany(
-            "INSERT INTO cases (study_id, code, position, image_id, practice, blinded_sha256) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (study_id, new_case_code(taken), pos, case.image_id, int(case.practice), sha)
-                for pos, (case, sha) in enumerate(zip(drawn, blinded, strict=True))
-            ],
-        )
-        ws.audit(
-            "study.create",
-            design.name,
-            {"study_id": study_id, "seed": seed, "cases": len(drawn), "design": settings["design"]},
-        )
-    return study_id
+    return StudyRepository(ws).add(
+        design.name,
+        seed,
+        settings,
+        secret.hex(),
+        [(case.image_id, case.practice, sha) for case, sha in zip(drawn, blinded, strict=True)],
+        new_case_code,
+        now_iso(),
+    )
 
 
 def blind_all(
@@ -353,12 +337,7 @@ def blind_all(
     Returns the blinded SHA-256s in order and each case file's audit features (computed here, while
     the bytes are in memory).
     """
-    files = dict(
-        ws.conn.execute(
-            f"SELECT id, file FROM images WHERE id IN ({','.join('?' * len(drawn))})",
-            [c.image_id for c in drawn],
-        ).fetchall()
-    )
+    files = ImageRepository(ws).files([c.image_id for c in drawn])
     hashes, features = [], []
     for done, case in enumerate(drawn):
         if cancel is not None:
@@ -376,10 +355,7 @@ def blind_all(
 
 
 def image_kinds(ws: Workspace, image_ids: list[int]) -> dict[int, str]:
-    marks = ",".join("?" * len(image_ids))
-    return dict(
-        ws.conn.execute(f"SELECT id, kind FROM images WHERE id IN ({marks})", image_ids).fetchall()
-    )
+    return ImageRepository(ws).kinds(image_ids)
 
 
 def audit_drawn(
@@ -396,11 +372,7 @@ def source_sizes(ws: Workspace, drawn: list[DrawnCase], size: int) -> dict[str, 
     Upscaling softens an image; if only one kind is upscaled, sharpness alone could give it away.
     """
     report: dict[str, dict[str, int]] = {}
-    marks = ",".join("?" * len(drawn))
-    rows = ws.conn.execute(
-        f"SELECT kind, MIN(width, height) FROM images WHERE id IN ({marks})",
-        [c.image_id for c in drawn],
-    ).fetchall()
+    rows = ImageRepository(ws).kinds_and_short_sides([c.image_id for c in drawn])
     for kind, side in rows:
         entry = report.setdefault(kind, {"cases": 0, "upscaled": 0, "smallest_side": side})
         entry["cases"] += 1
@@ -475,11 +447,7 @@ def audit_study(ws: Workspace, name: str) -> AuditResult:
     from dermstudy.study.queries import find_study
 
     study = find_study(ws, name)
-    rows = ws.conn.execute(
-        "SELECT c.blinded_sha256, i.kind FROM cases c JOIN images i ON i.id = c.image_id "
-        "WHERE c.study_id = ? ORDER BY c.position",
-        (study["id"],),
-    ).fetchall()
+    rows = [(r.blinded_sha256, r.kind) for r in StudyRepository(ws).key_rows(study["id"])]
     features = []
     for sha, _kind in rows:
         path = ws.path_of(ws.relative_blob_path(sha, BLINDED_SUFFIX, "cases"))

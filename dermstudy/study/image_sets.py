@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dermstudy.errors import DermstudyError
 from dermstudy.workspace import Workspace, now_iso
+from dermstudy.workspace.image_sets import ImageSetRepository
+from dermstudy.workspace.images import ImageRepository
 
 
 class ImageSetError(DermstudyError, ValueError):
@@ -19,13 +21,11 @@ def resolve_references(ws: Workspace, refs: list[str]) -> tuple[set[int], list[s
     """Image ids for the references, and the references that matched nothing."""
     ids: set[int] = set()
     unmatched = []
+    images = ImageRepository(ws)
     for ref in refs:
-        rows = ws.conn.execute(
-            "SELECT id FROM images WHERE source_id = ? OR lesion_id = ? OR sha256 = ?",
-            (ref, ref, ref.lower()),
-        ).fetchall()
-        if rows:
-            ids.update(r[0] for r in rows)
+        found = images.ids_matching(ref)
+        if found:
+            ids.update(found)
         else:
             unmatched.append(ref)
     return ids, unmatched
@@ -35,7 +35,8 @@ def create_image_set(ws: Workspace, name: str, refs: list[str], description: str
     """Store set ``name``; returns its number of images. All references must match."""
     if not name.strip():
         raise ImageSetError("an image set needs a name")
-    if ws.conn.execute("SELECT 1 FROM image_sets WHERE name = ?", (name,)).fetchone():
+    sets = ImageSetRepository(ws)
+    if sets.id_of(name) is not None:
         raise ImageSetError(f"an image set named {name!r} already exists")
     ids, unmatched = resolve_references(ws, refs)
     if unmatched:
@@ -45,14 +46,5 @@ def create_image_set(ws: Workspace, name: str, refs: list[str], description: str
         )
     if not ids:
         raise ImageSetError("the set would be empty")
-    with ws.transaction():
-        set_id = ws.conn.execute(
-            "INSERT INTO image_sets (name, description, created_at) VALUES (?, ?, ?)",
-            (name, description, now_iso()),
-        ).lastrowid
-        ws.conn.executemany(
-            "INSERT INTO image_set_members (set_id, image_id) VALUES (?, ?)",
-            [(set_id, i) for i in sorted(ids)],
-        )
-        ws.audit("image-set.create", name, {"images": len(ids)})
+    sets.add(name, description, ids, now_iso())
     return len(ids)

@@ -36,6 +36,7 @@ from dermstudy.study.builder import StudyError
 from dermstudy.study.queries import find_study
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.core import sha256_bytes, sha256_file
+from dermstudy.workspace.studies import StudyRepository
 from dermstudy.workspace.votes import VoteRuleError, check_reader_name
 
 ORIGIN_PACKAGE = "package"
@@ -45,11 +46,7 @@ _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 def export_package(ws: Workspace, study_name: str, out: Path) -> dict[str, Any]:
     """Write the reader package for ``study_name`` to ``out`` (atomically); returns a summary."""
     study = find_study(ws, study_name)
-    rows = ws.conn.execute(
-        "SELECT code, practice, blinded_sha256 FROM cases WHERE study_id = ? "
-        "ORDER BY practice DESC, position",
-        (study["id"],),
-    ).fetchall()
+    rows = [(c.code, c.practice, c.blinded_sha256) for c in StudyRepository(ws).cases(study["id"])]
     settings = study["settings"]
     manifest = {
         "format": PACKAGE_FORMAT,
@@ -239,9 +236,7 @@ def _verified(
 ) -> dict[str, list[IncomingAnswer]]:
     """Answers grouped by reader, after checking every reader name, case code, image hash and the
     study's reading rules (all or nothing)."""
-    hashes = dict(
-        ws.conn.execute("SELECT code, blinded_sha256 FROM cases WHERE study_id = ?", (study["id"],))
-    )
+    hashes = StudyRepository(ws).blinded_hashes(study["id"])
     rules = ReadingSettings.from_dict(study["settings"].get("reading", {}))
     problems: list[str] = _field_problems(sessions, answers, history)
     # key=repr: a reader that is not text (reported above) must not break the sorting

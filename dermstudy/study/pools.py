@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 from dermstudy.errors import DermstudyError
 from dermstudy.workspace import Workspace
+from dermstudy.workspace.image_sets import ImageSetRepository
+from dermstudy.workspace.images import ImageRepository
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
@@ -78,16 +80,12 @@ class Pool:
 def excluded_image_ids(ws: Workspace, options: PoolOptions) -> set[int]:
     """Ids of every image the options keep out (named sets and training splits, whole lesions)."""
     excluded: set[int] = set()
+    sets = ImageSetRepository(ws)
     for name in options.exclude_sets:
-        row = ws.conn.execute("SELECT id FROM image_sets WHERE name = ?", (name,)).fetchone()
-        if row is None:
+        set_id = sets.id_of(name)
+        if set_id is None:
             raise PoolError(f"no image set named {name!r} in this workspace")
-        excluded.update(
-            r[0]
-            for r in ws.conn.execute(
-                "SELECT image_id FROM image_set_members WHERE set_id = ?", (row[0],)
-            )
-        )
+        excluded.update(sets.member_ids(set_id))
     for name in options.exclude_splits:
         excluded.update(split_image_ids(ws, name))
     return with_same_lesions(ws, excluded)
@@ -98,8 +96,8 @@ def split_image_ids(ws: Workspace, spec: str) -> set[int]:
 
     Excluding a split's train side keeps every image a model was fine-tuned on out of the study.
     """
-    from dermstudy.training.splits import SplitError, get_split
-    from dermstudy.training.splits import split_image_ids as side_ids
+    from dermstudy.workspace.splits import SplitError, get_split
+    from dermstudy.workspace.splits import split_image_ids as side_ids
 
     name, _, side = spec.partition(":")
     side = side or "train"
@@ -116,7 +114,7 @@ def with_same_lesions(ws: Workspace, image_ids: set[int]) -> set[int]:
     """``image_ids`` plus every other image of the same lesions (no lesion on both sides)."""
     if not image_ids:
         return set()
-    rows = ws.conn.execute("SELECT id, lesion_id FROM images").fetchall()
+    rows = ImageRepository(ws).lesions()
     lesions = {lesion for image_id, lesion in rows if image_id in image_ids and lesion}
     return set(image_ids) | {image_id for image_id, lesion in rows if lesion in lesions}
 
@@ -124,27 +122,9 @@ def with_same_lesions(ws: Workspace, image_ids: set[int]) -> set[int]:
 def build_pool(
     ws: Workspace, entity: str, kind: str, options: PoolOptions, excluded: set[int]
 ) -> Pool:
-    sql = "SELECT id, lesion_id FROM images WHERE entity = ? AND kind = ?"
-    params: list[object] = [entity, kind]
-    if kind == "synthetic":
-        for key, pattern in options.synthetic_filters:
-            if key == "source":
-                # Either the images.source column or the import's source label in the provenance.
-                sql += " AND (source GLOB ? OR CAST(json_extract(provenance, '$.source') AS TEXT) GLOB ?)"
-                params.append(pattern)
-            elif key == "model":
-                # The GLIDE checkpoint that made the image: its SHA-256 (prefix) or file name.
-                sql += (
-                    " AND (CAST(json_extract(provenance, '$.base.sha256') AS TEXT) GLOB ? || '*'"
-                    " OR CAST(json_extract(provenance, '$.base.file') AS TEXT) GLOB ?)"
-                )
-                params.append(pattern)
-            else:
-                sql += " AND CAST(json_extract(provenance, ?) AS TEXT) GLOB ?"
-                params.append(f"$.{key}")
-            params.append(pattern)
     pool = Pool(entity, kind)
-    for image_id, lesion_id in ws.conn.execute(sql + " ORDER BY id", params):
+    candidates = ImageRepository(ws).pool_candidates(entity, kind, options.synthetic_filters)
+    for image_id, lesion_id in candidates:
         if image_id in excluded:
             continue
         key = f"lesion:{lesion_id}" if lesion_id and options.one_per_lesion else f"image:{image_id}"

@@ -28,6 +28,8 @@ from dermstudy.errors import DermstudyError
 from dermstudy.files import atomic_path
 from dermstudy.jobs import CancelToken, Progress, ProgressEvent, no_progress
 from dermstudy.workspace import Workspace
+from dermstudy.workspace.images import ImageRepository
+from dermstudy.workspace.splits import get_split
 
 
 class DataError(DermstudyError, ValueError):
@@ -52,21 +54,9 @@ def select_images(
 ) -> tuple[list[TrainImage], int | None]:
     """Real images of the chosen entities, minus the test side of ``split``; ordered by id."""
     codes = [parse_entity(e) for e in entities] if entities else list(CODES)
-    marks = ", ".join("?" for _ in codes)
-    sql = (
-        "SELECT id, sha256, file, entity, MIN(width, height) FROM images"
-        f" WHERE kind = 'real' AND entity IN ({marks})"
-    )
-    params: list = list(codes)
-    split_id = None
-    if split:
-        from dermstudy.training.splits import get_split
-
-        split_id = get_split(ws, split).id
-        sql += " AND id NOT IN (SELECT image_id FROM split_members WHERE split_id = ? AND side = 'test')"
-        params.append(split_id)
-    rows = ws.conn.execute(sql + " ORDER BY id", params).fetchall()
-    images = [TrainImage(*row) for row in rows]
+    split_id = get_split(ws, split).id if split else None
+    rows = ImageRepository(ws).real_for_training(codes, split_id)
+    images = [TrainImage(r.id, r.sha256, r.file, r.entity, r.short_side) for r in rows]
     if not images:
         where = f" of {', '.join(codes)}" if entities else ""
         raise DataError(f"{ws.root}: no real images{where} to train on (import HAM10000 first)")

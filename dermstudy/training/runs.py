@@ -33,6 +33,7 @@ from dermstudy.training.config import TrainConfig
 from dermstudy.workspace import Workspace, now_iso
 from dermstudy.workspace.core import atomic_write_bytes, sha256_file
 from dermstudy.workspace.models import register_model_file
+from dermstudy.workspace.training_runs import TrainingRunRepository
 
 
 class RunError(DermstudyError, ValueError):
@@ -107,68 +108,48 @@ def create_run(
     folder = f"runs/{run_id}"
     (ws.root / folder / "checkpoints").mkdir(parents=True)
     (ws.root / folder / "previews").mkdir()
-    now = now_iso()
-    with ws.transaction():
-        ws.conn.execute(
-            "INSERT INTO training_runs (id, kind, folder, status, options, dataset_hash,"
-            " image_count, split_id, init_model, version, step, total_steps, created_at,"
-            " updated_at) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
-            (
-                run_id,
-                config.kind,
-                folder,
-                json.dumps({**config.to_dict(), "glide_options": glide_options}),
-                dataset_hash,
-                image_count,
-                split_id,
-                init_model,
-                json.dumps(version),
-                total_steps,
-                now,
-                now,
-            ),
-        )
-        ws.audit("training.start", run_id, {"kind": config.kind, "dataset_hash": dataset_hash})
+    TrainingRunRepository(ws).add(
+        run_id,
+        config.kind,
+        folder,
+        {**config.to_dict(), "glide_options": glide_options},
+        dataset_hash,
+        image_count,
+        split_id,
+        init_model,
+        version,
+        total_steps,
+        now_iso(),
+    )
     return get_run(ws, run_id)
 
 
 def get_run(ws: Workspace, run_id: str) -> RunRecord:
-    row = ws.conn.execute(
-        "SELECT id, kind, folder, status, options, dataset_hash, image_count, step, total_steps,"
-        " last_checkpoint, message FROM training_runs WHERE id = ?",
-        (run_id,),
-    ).fetchone()
-    if row is None:
+    stored = TrainingRunRepository(ws).get(run_id)
+    if stored is None:
         raise RunError(f"no training run {run_id!r} in {ws.root}")
-    stored = json.loads(row[4])
     return RunRecord(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        TrainConfig.from_dict(stored),
-        row[5],
-        row[6],
-        row[7],
-        row[8],
-        row[9],
-        row[10],
-        stored.get("glide_options", {}),
+        stored.id,
+        stored.kind,
+        stored.folder,
+        stored.status,
+        TrainConfig.from_dict(stored.options),
+        stored.dataset_hash,
+        stored.image_count,
+        stored.step,
+        stored.total_steps,
+        stored.last_checkpoint,
+        stored.message,
+        stored.options.get("glide_options", {}),
     )
 
 
 def list_runs(ws: Workspace) -> list[RunRecord]:
-    ids = [r[0] for r in ws.conn.execute("SELECT id FROM training_runs ORDER BY created_at")]
-    return [get_run(ws, run_id) for run_id in ids]
+    return [get_run(ws, run_id) for run_id in TrainingRunRepository(ws).ids()]
 
 
 def update_run(ws: Workspace, run_id: str, **fields: Any) -> None:
-    fields["updated_at"] = now_iso()
-    assignments = ", ".join(f"{key} = ?" for key in fields)
-    with ws.transaction():
-        ws.conn.execute(
-            f"UPDATE training_runs SET {assignments} WHERE id = ?", [*fields.values(), run_id]
-        )
+    TrainingRunRepository(ws).update(run_id, **fields, updated_at=now_iso())
 
 
 class RunLog:

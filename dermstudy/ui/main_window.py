@@ -39,6 +39,7 @@ from dermstudy.ui.file_dialogs import existing_folder
 from dermstudy.ui.lock_screen import LockScreen, UnlockCode
 from dermstudy.ui.style import SPACING, TEXT, app_icon, icon
 from dermstudy.workspace import Workspace, WorkspaceError, resolve_workspace_path
+from dermstudy.workspace.studies import StudyRepository
 
 PANELS_PACKAGE = "dermstudy.ui.panels"
 
@@ -88,7 +89,7 @@ def workspace_status(path: Path) -> str:
     """One line for the status bar: image and study counts."""
     with Workspace.open(path, create=False) as ws:
         by_entity = dataset_summary(ws)["by_entity"]
-        studies = ws.conn.execute("SELECT COUNT(*) FROM studies").fetchone()[0]
+        studies = StudyRepository(ws).count()
     real = sum(c["real"] for c in by_entity.values())
     synthetic = sum(c["synthetic"] for c in by_entity.values())
     return (

@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
@@ -34,6 +33,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from dermstudy.datasets.images import to_rgb
 from dermstudy.entities import BY_CODE
 from dermstudy.workspace.core import atomic_write_bytes
+from dermstudy.workspace.images import ImageListing
 
 THUMB_SIZE = 120
 _MAX_PENDING = 600  # older requests than this were scrolled past long ago; drop them
@@ -153,17 +153,8 @@ class ThumbnailLoader(QObject):
         return image
 
 
-@dataclass(frozen=True)
-class ImageRow:
-    """What the grid needs to know about one workspace image."""
-
-    id: int
-    sha256: str
-    file: str
-    entity: str
-    kind: str
-    source: str
-    source_id: str | None
+# What the grid needs to know about one workspace image: the store's listing row.
+ImageRow = ImageListing
 
 
 def placeholder_pixmap(size: int = THUMB_SIZE) -> QPixmap:

@@ -4,10 +4,10 @@ writing a trained model's predictions into ``predictions`` (the table the Table 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from dermstudy.workspace.core import Workspace, now_iso
+from dermstudy.workspace.predictions import PredictionRepository
 
 
 @dataclass(frozen=True)
@@ -76,20 +76,15 @@ class ClassifierStore:
         source: str,
     ) -> None:
         """Store ``(case id, entity, probabilities)`` for ``model``, replacing its old ones."""
-        created = now_iso()
-        with self.ws.transaction():
-            self.ws.conn.execute(
-                "DELETE FROM predictions WHERE model = ? AND case_id IN "
-                "(SELECT id FROM cases WHERE study_id = ?)",
-                (model, study["id"]),
-            )
-            self.ws.conn.executemany(
-                "INSERT INTO predictions (case_id, model, entity, probabilities, source_file, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [(cid, model, ent, json.dumps(p), source, created) for cid, ent, p in rows],
-            )
-            self.ws.audit(
+        PredictionRepository(self.ws).replace(
+            study["id"],
+            model,
+            rows,
+            source,
+            now_iso(),
+            (
                 "predictions.classifier",
                 f"study:{study['name']}",
                 {"model": model, "cases": len(rows), "source": source},
-            )
+            ),
+        )

@@ -14,15 +14,14 @@ This module knows answers only by their fields (duck typing), so the workspace l
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from dermstudy.errors import DermstudyError
 from dermstudy.workspace.integrity import VOTE, append_link
-
-if TYPE_CHECKING:
-    from dermstudy.workspace.core import Workspace
+from dermstudy.workspace.repository import Repository
 
 READER_NAME_MAX = 64
 # Letters and digits of any script, and these separators inside a name (e.g. "Dr. A. O'Neil-Smith").
@@ -106,11 +105,8 @@ def check_reader_name(name: object) -> str:
     return name
 
 
-class VoteRepository:
+class VoteRepository(Repository):
     """Votes of a workspace: read per session, and the single checked writer."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self.ws = ws
 
     def session_votes(self, session_id: int) -> dict[str, StoredVote]:
         rows = self.ws.conn.execute(
@@ -205,3 +201,67 @@ class VoteRepository:
             if done:
                 self.ws.audit("session.finish", actor, {"session_id": session_id})
         return bool(done)
+
+    def study_reader_votes(self, study_id: int, reader: str) -> dict[str, StoredVote]:
+        """Case code -> the stored vote of ``reader`` in the study (empty without a session)."""
+        rows = self.ws.conn.execute(
+            "SELECT c.code, v.entity, v.ai_scale, v.ai_vote, v.entity_confidence, v.seconds, "
+            "v.answered_at, v.origin FROM votes v JOIN sessions s ON s.id = v.session_id "
+            "JOIN readers r ON r.id = s.reader_id JOIN cases c ON c.id = v.case_id "
+            "WHERE s.study_id = ? AND r.name = ?",
+            (study_id, reader),
+        ).fetchall()
+        return {row[0]: StoredVote(*row) for row in rows}
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    """One row of ``sessions``: a reader's pass through a study in a fixed case order."""
+
+    id: int
+    case_order: list[str]
+    finished_at: str | None
+
+
+class SessionRepository(Repository):
+    """Readers and their sessions; creating either writes an audit line in the same transaction."""
+
+    def reader_id(self, name: str) -> int | None:
+        row = self.ws.conn.execute("SELECT id FROM readers WHERE name = ?", (name,)).fetchone()
+        return int(row[0]) if row else None
+
+    def add_reader(self, name: str, created_at: str) -> int:
+        """Create reader ``name`` (checked by :func:`check_reader_name`); returns its id."""
+        check_reader_name(name)
+        with self.ws.transaction():
+            cursor = self.ws.conn.execute(
+                "INSERT INTO readers (name, created_at) VALUES (?, ?)", (name, created_at)
+            )
+            self.ws.audit("reader.create", name)
+        return int(cursor.lastrowid)
+
+    def find(self, study_id: int, reader_id: int) -> StoredSession | None:
+        row = self.ws.conn.execute(
+            "SELECT id, case_order, finished_at FROM sessions WHERE study_id = ? AND reader_id = ?",
+            (study_id, reader_id),
+        ).fetchone()
+        return StoredSession(int(row[0]), list(json.loads(row[1])), row[2]) if row else None
+
+    def add(
+        self, study_id: int, reader_id: int, reader: str, order: list[str], started_at: str
+    ) -> int:
+        """Start ``reader``'s session with its case order; returns the session id."""
+        with self.ws.transaction():
+            cursor = self.ws.conn.execute(
+                "INSERT INTO sessions (study_id, reader_id, case_order, started_at) "
+                "VALUES (?, ?, ?, ?)",
+                (study_id, reader_id, json.dumps(order), started_at),
+            )
+            self.ws.audit("session.start", reader, {"study_id": study_id})
+        return int(cursor.lastrowid)
+
+    def finished_at(self, session_id: int) -> str | None:
+        row = self.ws.conn.execute(
+            "SELECT finished_at FROM sessions WHERE id = ?", (session_id,)
+        ).fetchone()
+        return row[0] if row else None

@@ -19,7 +19,7 @@ from dermstudy.classifier.ablation import (
 )
 from dermstudy.classifier.train import TrainOptions
 from dermstudy.cli import main
-from dermstudy.training.splits import create_split, split_image_ids
+from dermstudy.datasets.splits import create_split, split_image_ids
 from dermstudy.workspace import Workspace
 from tests.classifier.conftest import add_images
 

@@ -169,8 +169,8 @@ def test_case_codes_are_opaque(library, new_study):
 
 
 def test_exclude_split_train_side_by_lesion(workspace, tmp_path):
+    from dermstudy.datasets.splits import create_split, split_image_ids
     from dermstudy.study.builder import StudyDesign, create_study
-    from dermstudy.training.splits import create_split, split_image_ids
 
     add_sample_images(workspace, 8, 2, images_per_lesion=2)  # 4 lesions x 2 images per entity
     split = create_split(workspace, "held", test_fraction=0.5, seed=3)

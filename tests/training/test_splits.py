@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
+from dermstudy.datasets.splits import SplitError, create_split, get_split, split_image_ids
 from dermstudy.entities import CODES
-from dermstudy.training.splits import SplitError, create_split, get_split, split_image_ids
 from tests.training.conftest import add_real_images
 
 

@@ -292,7 +292,7 @@ def test_fast_preset_adapts_to_the_device():
 
 
 def test_split_entity_filter_and_frozen_text(real_workspace):
-    from dermstudy.training.splits import create_split, split_image_ids
+    from dermstudy.datasets.splits import create_split, split_image_ids
 
     split = create_split(real_workspace, "held", 0.5, seed=0)
     held_out = split_image_ids(real_workspace, split.id, "test")

@@ -180,7 +180,7 @@ class ClassifierPanel(QWidget):
     def refresh(self) -> None:
         """Re-read splits and runs from the workspace (called when the panel is shown)."""
         from dermstudy.classifier.ablation import list_runs
-        from dermstudy.training.splits import list_splits
+        from dermstudy.datasets.splits import list_splits
 
         try:
             with Workspace.open(self.workspace_path, create=False) as ws:

@@ -45,10 +45,9 @@ from dermstudy.ui.style import SPACING, hint_label, page_layout, set_role
 from dermstudy.ui.thumbnails import ImageRow, ThumbnailListModel, ThumbnailLoader
 from dermstudy.ui.workers import JobWorker
 from dermstudy.workspace import Workspace
+from dermstudy.workspace.images import ImageRepository
 
 TITLE = "Dataset"
-
-_ROW_COLUMNS = "id, sha256, file, entity, kind, source, source_id"
 
 
 def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget:
@@ -62,18 +61,7 @@ def query_rows(
 
     ``source_filter`` is ``"kind:real"``, ``"kind:synthetic"`` or ``"source:<label>"``.
     """
-    clauses, params = [], []
-    if entity:
-        clauses.append("entity = ?")
-        params.append(entity)
-    if source_filter:
-        column, _, value = source_filter.partition(":")
-        clauses.append("kind = ?" if column == "kind" else "source = ?")
-        params.append(value)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    order = "CASE entity " + " ".join(f"WHEN '{c}' THEN {i}" for i, c in enumerate(CODES)) + " END"
-    sql = f"SELECT {_ROW_COLUMNS} FROM images {where} ORDER BY {order}, id"
-    return [ImageRow(*row) for row in ws.conn.execute(sql, params)]
+    return ImageRepository(ws).listing(entity, source_filter)
 
 
 class ImageDetailsDialog(QDialog):
@@ -335,7 +323,7 @@ class DatasetPanel(QWidget):
         self.source_filter.addItem("All sources", None)
         self.source_filter.addItem("Real images", "kind:real")
         self.source_filter.addItem("Synthetic images", "kind:synthetic")
-        for (source,) in self.ws.conn.execute("SELECT DISTINCT source FROM images ORDER BY source"):
+        for source in ImageRepository(self.ws).sources():
             self.source_filter.addItem(f"Source: {source}", f"source:{source}")
         found = self.source_filter.findData(current)
         self.source_filter.setCurrentIndex(max(0, found))
@@ -382,9 +370,10 @@ class DatasetPanel(QWidget):
         self.shown_label.setText(f"Showing {len(rows):,} images · double-click for details")
 
     def image_record(self, image_id: int) -> dict:
-        cursor = self.ws.conn.execute("SELECT * FROM images WHERE id = ?", (image_id,))
-        names = [d[0] for d in cursor.description]
-        return dict(zip(names, cursor.fetchone(), strict=True))
+        record = ImageRepository(self.ws).record(image_id)
+        if record is None:
+            raise KeyError(image_id)  # the grid only shows stored images
+        return record
 
     def open_details(self, row: int) -> ImageDetailsDialog:
         """Show the image at ``row`` of the grid with its metadata (non-modal; returned for tests)."""

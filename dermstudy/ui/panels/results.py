@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dermstudy.analysis.data import StudyData, list_studies, load_study, study_readers
+from dermstudy.analysis.data import StudyData, load_study, study_readers
 from dermstudy.analysis.inside import COMMON_KEYS, provenance_keys
 from dermstudy.analysis.metrics import RATING, chosen_auc
 from dermstudy.analysis.report import build_report
@@ -52,6 +52,7 @@ from dermstudy.ui.workers import JobWorker, show_progress
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.case_provenance import CaseProvenanceRepository
 from dermstudy.workspace.core import atomic_write_bytes
+from dermstudy.workspace.studies import StudyRepository, list_studies
 
 TITLE = "Results"
 
@@ -399,9 +400,7 @@ class ResultsPanel(QWidget):
         keys: list[str] = []
         if name is not None:
             with Workspace.open(self.workspace_path) as ws:
-                study_id = ws.conn.execute(
-                    "SELECT id FROM studies WHERE name = ?", (name,)
-                ).fetchone()[0]
+                study_id = StudyRepository(ws).find(name).id
                 readers = study_readers(ws, study_id)
                 keys = provenance_keys(
                     {

@@ -43,6 +43,8 @@ from dermstudy.ui.file_dialogs import open_file, save_file
 from dermstudy.ui.style import SPACING, set_role
 from dermstudy.ui.workers import JobWorker
 from dermstudy.workspace import Workspace
+from dermstudy.workspace.image_sets import ImageSetRepository
+from dermstudy.workspace.splits import SplitRepository
 
 TITLE = "Studies"
 
@@ -191,8 +193,8 @@ class NewStudyDialog(QDialog):
     def _build_pools_box(self, ws: Workspace) -> QGroupBox:
         box = QGroupBox("Image pools")
         form = QFormLayout(box)
-        sets = [r[0] for r in ws.conn.execute("SELECT name FROM image_sets ORDER BY name")]
-        splits = [r[0] for r in ws.conn.execute("SELECT name FROM splits ORDER BY name")]
+        sets = ImageSetRepository(ws).names()
+        splits = sorted(SplitRepository(ws).names())
         self.exclude_sets_edit = QLineEdit()
         self.exclude_sets_edit.setPlaceholderText(
             f"image sets to keep out, comma-separated ({', '.join(sets) or 'none stored'})"

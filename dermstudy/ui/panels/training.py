@@ -42,6 +42,8 @@ from dermstudy.ui.messages import in_gui_terms
 from dermstudy.ui.style import hint_label, page_layout, scrolling_form
 from dermstudy.ui.workers import ProcessRunner, show_progress
 from dermstudy.workspace import Workspace
+from dermstudy.workspace.splits import SplitRepository
+from dermstudy.workspace.training_runs import TrainingRunRepository
 
 TITLE = "Training"
 STOP_GRACE_MS = 120_000  # a full-size step on a CPU can take a while; never kill mid-checkpoint
@@ -270,14 +272,12 @@ class TrainingPanel(QWidget):
         self.runs_combo.clear()
         if (self.workspace_path / "dermstudy.db").exists():
             with Workspace.open(self.workspace_path, create=False) as ws:
-                for (name,) in ws.conn.execute("SELECT name FROM splits ORDER BY id"):
+                for name in SplitRepository(ws).names():
                     self.split_combo.addItem(f"test side of split {name!r}", name)
-                for run_id, kind, status, step, total in ws.conn.execute(
-                    "SELECT id, kind, status, step, total_steps FROM training_runs"
-                    " ORDER BY created_at DESC"
-                ):
+                for run in TrainingRunRepository(ws).summaries():
                     self.runs_combo.addItem(
-                        f"{run_id} · {kind} · {status} · {step}/{total}", run_id
+                        f"{run.id} · {run.kind} · {run.status} · {run.step}/{run.total_steps}",
+                        run.id,
                     )
         index = self.split_combo.findData(current_split)
         self.split_combo.setCurrentIndex(max(index, 0))
