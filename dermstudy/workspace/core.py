@@ -11,7 +11,7 @@ import os
 import shutil
 import sqlite3
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from dermstudy.files import sha256_bytes as sha256_bytes
 from dermstudy.files import sha256_file as sha256_file
 from dermstudy.paths import default_workspace
 from dermstudy.workspace.pending_files import PendingFiles
-from dermstudy.workspace.schema import MIGRATIONS
+from dermstudy.workspace.schema import MIGRATIONS, Migration
 
 DB_NAME = "dermstudy.db"
 
@@ -134,39 +134,11 @@ class Workspace:
         self.close()
 
     def _migrate(self) -> None:
-        if not self.read_only:
-            self.conn.execute(
-                "CREATE TABLE IF NOT EXISTS _migrations "
-                "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
-            )
-        applied = [
-            row[0] for row in self.conn.execute("SELECT name FROM _migrations ORDER BY rowid")
-        ]
-        known = [name for name, _ in MIGRATIONS]
-        unknown = [name for name in applied if name not in known]
-        if unknown:
-            raise NewerSchemaError(
-                f"{self.root / DB_NAME} was written by a newer dermstudy "
-                f"(unknown schema migration {unknown[0]!r}); please update dermstudy to open it"
-            )
-        pending = [name for name in known if name not in applied]
-        if pending and self.read_only:
-            raise ReadOnlyWorkspaceError(
-                f"{self.root / DB_NAME} needs a schema upgrade ({pending[0]}) by this dermstudy "
-                f"version, which needs write access, but {self.read_only_reason}"
-            )
-        for name, migrate in MIGRATIONS:
-            if name in applied:
-                continue
-            with self.transaction():
-                migrate(self.conn)
-                self.conn.execute(
-                    "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (name, now_iso())
-                )
+        apply_migrations(self.conn, MIGRATIONS, self.root / DB_NAME, self.read_only_reason)
 
     @property
     def applied_migrations(self) -> list[str]:
-        return [row[0] for row in self.conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
+        return applied_migrations(self.conn)
 
     # -- transactions --------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -176,34 +148,8 @@ class Workspace:
         Nested use joins the outer transaction (a savepoint keeps the inner part atomic).
         """
         self._refuse_if_read_only()
-        if self.conn.in_transaction:
-            name = f"sp{id(object())}"
-            self.conn.execute(f"SAVEPOINT {name}")
-            try:
-                yield self.conn
-            except BaseException:
-                # SQLite may have rolled the whole transaction back already (disk full, I/O
-                # error): then there is no savepoint left, and the caller must see the cause.
-                with contextlib.suppress(sqlite3.Error):
-                    if self.conn.in_transaction:
-                        self.conn.execute(f"ROLLBACK TO {name}")
-                        self.conn.execute(f"RELEASE {name}")
-                raise
-            self.conn.execute(f"RELEASE {name}")
-            return
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-            self.conn.execute("COMMIT")
-        except BaseException as exc:
-            # A failed ROLLBACK ("no transaction is active" after SQLite's own rollback) must not
-            # replace the error that caused it.
-            with contextlib.suppress(sqlite3.Error):
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error) and _is_storage_failure(exc):
-                raise StorageError(storage_failure_message(self.root / DB_NAME, exc)) from exc
-            raise
+        with transaction(self.conn, self.root / DB_NAME) as conn:
+            yield conn
 
     def _refuse_if_read_only(self) -> None:
         if self.read_only:
@@ -264,6 +210,95 @@ class Workspace:
                 ),
             )
             append_link(self.conn, AUDIT, int(cursor.lastrowid), at)
+
+
+def applied_migrations(conn: sqlite3.Connection) -> list[str]:
+    """The names recorded in ``_migrations``, in the order they were applied."""
+    return [row[0] for row in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
+
+
+def apply_migrations(
+    conn: sqlite3.Connection,
+    migrations: Sequence[Migration],
+    db_path: Path,
+    read_only_reason: str | None = None,
+) -> None:
+    """Apply the named ``migrations`` not yet recorded in ``_migrations``, each in its own
+    transaction, in order; refuses a database written by a newer dermstudy (an unknown name).
+
+    Used by the workspace (``schema.MIGRATIONS``) and by the reader package's answers file
+    (:mod:`dermstudy.workspace.package_answers`).
+    """
+    if read_only_reason is None:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+    applied = applied_migrations(conn)
+    known = [name for name, _ in migrations]
+    unknown = [name for name in applied if name not in known]
+    if unknown:
+        raise NewerSchemaError(
+            f"{db_path} was written by a newer dermstudy "
+            f"(unknown schema migration {unknown[0]!r}); please update dermstudy to open it"
+        )
+    pending = [name for name in known if name not in applied]
+    if pending and read_only_reason is not None:
+        raise ReadOnlyWorkspaceError(
+            f"{db_path} needs a schema upgrade ({pending[0]}) by this dermstudy "
+            f"version, which needs write access, but {read_only_reason}"
+        )
+    for name, migrate in migrations:
+        if name in applied:
+            continue
+        with transaction(conn, db_path):
+            # Another process on the same file may have applied it since we looked.
+            if conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone():
+                continue
+            migrate(conn)
+            conn.execute(
+                "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (name, now_iso())
+            )
+
+
+@contextlib.contextmanager
+def transaction(
+    conn: sqlite3.Connection, db_path: Path | None = None
+) -> Iterator[sqlite3.Connection]:
+    """One explicit transaction on ``conn`` (opened with ``isolation_level=None``); commits on
+    success, rolls back on any exception.
+
+    Nested use joins the outer transaction (a savepoint keeps the inner part atomic). With
+    ``db_path``, a failure below SQLite (disk full, file size limit) becomes a
+    :class:`StorageError` naming that file.
+    """
+    if conn.in_transaction:
+        name = f"sp{id(object())}"
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield conn
+        except BaseException:
+            # SQLite may have rolled the whole transaction back already (disk full, I/O
+            # error): then there is no savepoint left, and the caller must see the cause.
+            with contextlib.suppress(sqlite3.Error):
+                if conn.in_transaction:
+                    conn.execute(f"ROLLBACK TO {name}")
+                    conn.execute(f"RELEASE {name}")
+            raise
+        conn.execute(f"RELEASE {name}")
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        # A failed ROLLBACK ("no transaction is active" after SQLite's own rollback) must not
+        # replace the error that caused it.
+        with contextlib.suppress(sqlite3.Error):
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        if db_path is not None and isinstance(exc, sqlite3.Error) and _is_storage_failure(exc):
+            raise StorageError(storage_failure_message(db_path, exc)) from exc
+        raise
 
 
 def _why_not_writable(root: Path, db_path: Path) -> str | None:
