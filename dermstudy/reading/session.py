@@ -427,8 +427,10 @@ def open_reading(
     written by ``dermstudy study export-package`` (then ``study`` may be None or must match; answers go
     to ``answers`` or, by default, to ``<package>.answers.sqlite`` beside it).
     """
-    from dermstudy.reading.package_store import PackageStore, is_package
     from dermstudy.reading.workspace_store import WorkspaceStore
+
+    # The reader-package format, its store included, is one module: dermstudy.study.package.
+    from dermstudy.study.package import PackageStore, is_package
 
     path = Path(source).expanduser()
     name = check_reader_name(reader)
