@@ -13,8 +13,10 @@ import zipfile
 
 import pytest
 
-from dermstudy.reading import Answer, open_reading
+from dermstudy.reading import Answer, ReadingError, open_reading
+from dermstudy.study.builder import StudyError
 from dermstudy.study.package import export_package, import_results
+from dermstudy.workspace.package_answers import ANSWERS_MIGRATIONS
 
 # The answers file's schema before it had named migrations (no _migrations table).
 OLD_SCHEMA = """
@@ -142,3 +144,42 @@ def test_the_answers_tables_keep_their_columns(library, package, tmp_path):
     )
     new.close()
     old.close()
+
+
+def _migrations(path):
+    conn = sqlite3.connect(path)
+    try:
+        return [row[0] for row in conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
+    finally:
+        conn.close()
+
+
+def test_the_answers_file_records_its_migrations(package):
+    """A new file and an old one (no _migrations table) both end with the named migrations."""
+    sidecar = package.with_name(package.name + ".answers.sqlite")
+    _write_old_answers_file(package, answered=1)
+    with sqlite3.connect(sidecar) as conn:
+        assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = '_migrations'").fetchall()
+    with open_reading(package, None, "dr-old"):
+        pass
+    assert _migrations(sidecar) == [name for name, _ in ANSWERS_MIGRATIONS]
+
+    other = package.with_name("new.answers.sqlite")
+    with open_reading(package, None, "dr-a", answers=other):
+        pass
+    assert _migrations(other) == [name for name, _ in ANSWERS_MIGRATIONS]
+
+
+def test_an_answers_file_from_a_newer_dermstudy_is_refused(library, package):
+    sidecar = package.with_name(package.name + ".answers.sqlite")
+    with open_reading(package, None, "dr-a") as session:
+        session.submit(0, Answer("mel", ai_scale=3))
+    conn = sqlite3.connect(sidecar)
+    conn.execute("INSERT INTO _migrations VALUES ('9999_from_the_future', ?)", (AT,))
+    conn.commit()
+    conn.close()
+    with pytest.raises(ReadingError, match=r"newer dermstudy.*9999_from_the_future"):
+        open_reading(package, None, "dr-a")
+    with pytest.raises(StudyError, match=r"newer dermstudy.*9999_from_the_future"):
+        import_results(library, "s1", package)
+    assert not library.conn.execute("SELECT COUNT(*) FROM votes").fetchone()[0]
