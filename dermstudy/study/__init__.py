@@ -7,8 +7,8 @@
 * :mod:`~dermstudy.study.blinding` — one image format and size for every case, opaque case codes;
 * :mod:`~dermstudy.study.audit` — can simple image features tell real cases from synthetic ones?
 * :mod:`~dermstudy.study.image_sets` — named lists of images a study can keep out of its pools;
-* :mod:`~dermstudy.study.package` — reader packages for offline workstations, and merging their
-  answers back;
+* :mod:`~dermstudy.study.package` — the reader-package format: export for offline workstations,
+  reading from a package there, and merging its answers back;
 * :mod:`~dermstudy.study.queries` — the coordinator's view: study list, summary, answer key, delete.
 
 Reading the cases and recording answers is :mod:`dermstudy.reading`; analysing them is
