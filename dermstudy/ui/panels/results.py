@@ -46,9 +46,9 @@ from dermstudy.reports.bundle import report_json, write_outputs
 from dermstudy.reports.display import fmt, fmt_interval, fmt_pct
 from dermstudy.reports.figures import build_figures, display_label, figure_bytes
 from dermstudy.ui.file_dialogs import existing_folder, save_file
+from dermstudy.ui.panels.base import Panel
 from dermstudy.ui.settings import load_json, save_json
 from dermstudy.ui.style import SPACING, hint_label, page_layout
-from dermstudy.ui.workers import JobWorker, show_progress
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.case_provenance import CaseProvenanceRepository
 from dermstudy.workspace.core import atomic_write_bytes
@@ -274,17 +274,16 @@ class FigureView(QWidget):
             self._rescale(item.data(Qt.ItemDataRole.UserRole))
 
 
-class ResultsPanel(QWidget):
+class ResultsPanel(Panel):
     """Pick a study and readers, analyse off the UI thread, browse tables and figures, export."""
 
+    TITLE = TITLE
+
     def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.workspace_path = Path(workspace_path)
-        self.worker: JobWorker | None = None
+        super().__init__(workspace_path, parent)
         self.analysis: Analysis | None = None
         self._analysed_by: str | None = None  # the grouping key of the analysis shown
         self._show_groups = False  # after a re-run for a new key, open the per-group table
-        self._closed = False
         self._build()
         self.refresh()
 
@@ -457,14 +456,7 @@ class ResultsPanel(QWidget):
 
     # -- background work -----------------------------------------------------------------------
     def _run(self, fn, on_done, message: str) -> None:
-        self.worker = JobWorker(fn, self)
-        self.worker.progress.connect(self._on_progress)
-        self.worker.finished.connect(on_done)
-        self.worker.failed.connect(self._on_failed)
-        self.worker.cancelled.connect(lambda: self.status_label.setText("Cancelled."))
-        self.worker.done.connect(self._on_job_done)
-        self._set_busy(True, message)
-        self.worker.start()
+        self.start_job(fn, message, on_done)
 
     def start_analysis(self) -> None:
         study = self.study_combo.currentData()
@@ -487,10 +479,9 @@ class ResultsPanel(QWidget):
         self._run(job, self._on_analysis, f"Analysing {study}…")
 
     def cancel(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
+        self.cancel_job()
 
-    def _set_busy(self, busy: bool, message: str = "") -> None:
+    def set_busy(self, busy: bool, message: str = "") -> None:
         self.analyse_button.setEnabled(not busy and self.reader_list.count() > 0)
         self.cancel_button.setEnabled(busy)
         self.study_combo.setEnabled(not busy)
@@ -501,16 +492,6 @@ class ResultsPanel(QWidget):
         if busy:
             self.progress_bar.setRange(0, 0)
             self.status_label.setText(message)
-
-    def _on_progress(self, event: ProgressEvent) -> None:
-        show_progress(self.progress_bar, self.status_label, event)
-
-    def _on_failed(self, message: str) -> None:
-        self.status_label.setText(f"Failed: {message}")
-        QMessageBox.warning(self, "Results", message)
-
-    def _on_job_done(self) -> None:
-        self._set_busy(False)
 
     def _on_analysis(self, analysis: Analysis) -> None:
         self.analysis = analysis
@@ -687,14 +668,6 @@ class ResultsPanel(QWidget):
         if path:
             atomic_write_bytes(Path(path), report_json(self.analysis.report).encode("utf-8"))
             self.status_label.setText(f"Saved {path}")
-
-    def shutdown(self) -> None:
-        """Cancel and wait for a running job (window closing or workspace switch)."""
-        if self._closed:
-            return
-        self._closed = True
-        if self.worker is not None:
-            self.worker.cancel_and_wait()
 
 
 def _pct(value: float | None) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -40,6 +40,7 @@ from dermstudy.datasets.summary import dataset_summary
 from dermstudy.entities import BY_CODE, CODES, ENTITIES
 from dermstudy.jobs import ProgressEvent
 from dermstudy.ui.file_dialogs import open_file, save_file
+from dermstudy.ui.panels.base import Panel
 from dermstudy.ui.style import SPACING, set_role
 from dermstudy.ui.workers import JobWorker
 from dermstudy.workspace import Workspace
@@ -312,20 +313,14 @@ class AnswerKeyDialog(QDialog):
         layout.addWidget(self.table)
 
 
-class StudiesPanel(QWidget):
+class StudiesPanel(Panel):
     """List of studies on the left; the selected study's design, counts and readers on the right."""
 
-    # Emitted when a background job has ended (a study created, results merged...): the main
-    # window updates its status bar; tests wait on it (connected before the job starts).
-    workspace_changed = Signal()
+    TITLE = TITLE
 
     def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.workspace_path = Path(workspace_path)
-        self.ws = Workspace.open(self.workspace_path)
-        self.worker: JobWorker | None = None
+        super().__init__(workspace_path, parent, open_workspace=True)
         self.last_result: object = None
-        self._closed = False
         self._build()
         self.refresh()
 
@@ -615,27 +610,20 @@ class StudiesPanel(QWidget):
 
     # -- background jobs -----------------------------------------------------------------------
     def _start_job(self, label: str, job) -> JobWorker:
-        if self.worker is not None and self.worker.is_running():
-            raise RuntimeError("another job is still running")
-        self.worker = JobWorker(job, self)
-        self.worker.progress.connect(self._on_progress)
-        self.worker.finished.connect(self._on_finished)
-        self.worker.failed.connect(self._on_failed)
-        self.worker.cancelled.connect(lambda: self._set_status("Cancelled; nothing was changed."))
-        self.worker.done.connect(self._on_done)
-        self.progress_bar.setRange(0, 0)
-        self.progress_bar.setVisible(True)
-        self.cancel_button.setVisible(True)
-        self.new_button.setEnabled(False)
-        self._set_status(label)
-        self.worker.start()
-        return self.worker
+        return self.start_job(job, label, self._on_finished)
 
-    def cancel_job(self) -> None:
-        if self.worker is not None and self.worker.is_running():
-            self.worker.cancel()
+    def set_busy(self, busy: bool, label: str = "") -> None:
+        self.progress_bar.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        self.new_button.setEnabled(not busy)
+        if busy:
+            self.progress_bar.setRange(0, 0)
+            self._set_status(label)
 
-    def _on_progress(self, event: ProgressEvent) -> None:
+    def on_cancelled(self) -> None:
+        self._set_status("Cancelled; nothing was changed.")
+
+    def on_progress(self, event: ProgressEvent) -> None:
         if event.total:
             self.progress_bar.setRange(0, event.total)
             self.progress_bar.setValue(event.done)
@@ -660,14 +648,12 @@ class StudiesPanel(QWidget):
                 box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
                 box.open()  # window-modal, not a nested event loop: the panel stays live
 
-    def _on_failed(self, message: str) -> None:
+    def on_failed(self, message: str) -> None:
         self.last_result = None
         self._set_status(message, error=True)
 
-    def _on_done(self) -> None:
-        self.progress_bar.setVisible(False)
-        self.cancel_button.setVisible(False)
-        self.new_button.setEnabled(True)
+    def on_done(self) -> None:
+        self.set_busy(False)
         self.refresh()
         self.workspace_changed.emit()
         name = getattr(self, "_select_after_refresh", None)
@@ -679,11 +665,3 @@ class StudiesPanel(QWidget):
         set_role(self.status_label, "error" if error else "hint")
         self.status_label.setText(text)
         self.status_label.setVisible(bool(text))
-
-    def shutdown(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        if self.worker is not None:
-            self.worker.cancel_and_wait()
-        self.ws.close()
