@@ -44,6 +44,7 @@ from dermstudy.ui.file_dialogs import existing_folder, open_file
 from dermstudy.ui.panels.base import Panel
 from dermstudy.ui.style import SPACING, hint_label, page_layout, set_role
 from dermstudy.ui.thumbnails import ImageRow, ThumbnailListModel, ThumbnailLoader
+from dermstudy.ui.viewmodels.dataset import CountRow, DatasetCounts, dataset_counts
 from dermstudy.ui.workers import JobWorker
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.images import ImageRepository
@@ -329,25 +330,17 @@ class DatasetPanel(Panel):
         if self._closed:
             return
         self._reload_sources()
-        self._fill_counts(dataset_summary(self.ws)["by_entity"])
+        self._fill_counts(dataset_counts(dataset_summary(self.ws)["by_entity"]))
         self.apply_filters()
 
-    def _fill_counts(self, counts: dict[str, dict[str, int]]) -> None:
-        real_total = synthetic_total = 0
-        for row, entity in enumerate(ENTITIES):
-            real, synthetic = counts[entity.code]["real"], counts[entity.code]["synthetic"]
-            real_total += real
-            synthetic_total += synthetic
-            self._set_row(row, entity.code, entity.name, real, synthetic)
-        self._set_row(len(ENTITIES), "", "Total", real_total, synthetic_total, bold=True)
-        total = real_total + synthetic_total
-        self.summary_label.setText(
-            f"{total:,} images in {self.ws.root} — {real_total:,} real, {synthetic_total:,} synthetic"
-        )
+    def _fill_counts(self, counts: DatasetCounts) -> None:
+        for row, count in enumerate(counts.rows):
+            self._set_row(row, count)
+        self._set_row(len(counts.rows), counts.total, bold=True)
+        self.summary_label.setText(counts.summary_text(self.ws.root))
 
-    def _set_row(self, row: int, code: str, name: str, real: int, synthetic: int, bold=False):
-        values = [code, name, f"{real:,}", f"{synthetic:,}", f"{real + synthetic:,}"]
-        for column, value in enumerate(values):
+    def _set_row(self, row: int, count: CountRow, bold: bool = False) -> None:
+        for column, value in enumerate(count.cells()):
             item = QTableWidgetItem(value)
             if column >= 2:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

@@ -34,6 +34,7 @@ from dermstudy.ui.messages import READING_LABELS, in_gui_terms
 from dermstudy.ui.panels.base import Panel
 from dermstudy.ui.settings import load_json, save_json
 from dermstudy.ui.style import hint_label, page_layout, set_role
+from dermstudy.ui.viewmodels.studies import reading_progress_rows
 
 TITLE = "Reading"
 
@@ -167,15 +168,9 @@ class ReadingPanel(Panel):
         if not name:
             self.readers_table.setRowCount(0)
             return
-        summary = study_summary(self.ws, name)
-        readers = summary["readers"]
-        self.readers_table.setRowCount(len(readers))
-        for row, reader in enumerate(readers):
-            values = [
-                reader["reader"],
-                f"{reader['answered']} / {summary['cases']}",
-                (reader["finished_at"] or "—")[:16].replace("T", " "),
-            ]
+        rows = reading_progress_rows(study_summary(self.ws, name))
+        self.readers_table.setRowCount(len(rows))
+        for row, values in enumerate(rows):
             for column, value in enumerate(values):
                 self.readers_table.setItem(row, column, QTableWidgetItem(value))
 

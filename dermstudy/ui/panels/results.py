@@ -38,17 +38,17 @@ from PySide6.QtWidgets import (
 
 from dermstudy.analysis.data import StudyData, load_study, study_readers
 from dermstudy.analysis.inside import COMMON_KEYS, provenance_keys
-from dermstudy.analysis.metrics import RATING, chosen_auc
 from dermstudy.analysis.report import build_report
 from dermstudy.jobs import CancelToken, Progress, ProgressEvent
 from dermstudy.reports import gallery, tables
 from dermstudy.reports.bundle import report_json, write_outputs
-from dermstudy.reports.display import fmt, fmt_interval, fmt_pct
+from dermstudy.reports.display import fmt
 from dermstudy.reports.figures import build_figures, display_label, figure_bytes
 from dermstudy.ui.file_dialogs import existing_folder, save_file
 from dermstudy.ui.panels.base import Panel
 from dermstudy.ui.settings import load_json, save_json
 from dermstudy.ui.style import SPACING, hint_label, page_layout
+from dermstudy.ui.viewmodels.results import headline_numbers, summary_text
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.case_provenance import CaseProvenanceRepository
 from dermstudy.workspace.core import atomic_write_bytes
@@ -668,43 +668,3 @@ class ResultsPanel(Panel):
         if path:
             atomic_write_bytes(Path(path), report_json(self.analysis.report).encode("utf-8"))
             self.status_label.setText(f"Saved {path}")
-
-
-def _pct(value: float | None) -> str:
-    return fmt_pct(value)
-
-
-def _num(value: float | None) -> str:
-    return fmt(value, 3, missing="–")
-
-
-def headline_numbers(report: dict[str, Any]) -> list[tuple[str, str]]:
-    """The few numbers a coordinator looks at first, formatted for the summary cards."""
-    ai_auc = report["ai_vs_real"]["auc"]["synthetic"]
-    # The report chose rating or binary once (``ci_of``); the card shows that choice.
-    auc_text = _num(chosen_auc(ai_auc))
-    if ai_auc.get("ci_low") is not None:
-        auc_text += f" <span style='font-size:11pt'>{fmt_interval(ai_auc['ci_low'], ai_auc['ci_high'])}</span>"
-    kappa = report["agreement"]["entity"]["fleiss_kappa"]
-    return [
-        ("entity accuracy (pooled)", _pct(report["entity"]["accuracy"])),
-        ("entity macro F1", _num(report["entity"]["macro_avg"]["f1"])),
-        ("AI-vs-real accuracy", _pct(report["ai_vs_real"]["accuracy"])),
-        (
-            "AI-vs-real AUC " + ("(scale)" if ai_auc.get("ci_of") == RATING else "(binary)"),
-            auc_text,
-        ),
-        ("readers", str(len(report["readers"]))),
-        ("answers scored", f"{report['entity']['n_answered']:,}"),
-        ("missing answers", f"{report['missing']['total']:,}"),
-        ("Fleiss' kappa, entity", _num(kappa)),
-    ]
-
-
-def summary_text(report: dict[str, Any]) -> str:
-    study = report["study"]
-    return (
-        f"{study['name']}: {study['n_cases']} scored cases ({study['n_real']} real, "
-        f"{study['n_synthetic']} synthetic), {len(report['readers'])} reader(s), "
-        f"{report['missing']['total']} missing answer(s)."
-    )

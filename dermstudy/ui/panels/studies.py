@@ -42,6 +42,7 @@ from dermstudy.jobs import ProgressEvent
 from dermstudy.ui.file_dialogs import open_file, save_file
 from dermstudy.ui.panels.base import Panel
 from dermstudy.ui.style import SPACING, set_role
+from dermstudy.ui.viewmodels.studies import study_details, study_list_rows
 from dermstudy.ui.workers import JobWorker
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.image_sets import ImageSetRepository
@@ -433,10 +434,7 @@ class StudiesPanel(Panel):
         selected = self.selected_study()
         studies = list_studies(self.ws)
         self.study_table.blockSignals(True)
-        _fill(
-            self.study_table,
-            [[s["name"], s["cases"], s["readers"], s["finished_readers"]] for s in studies],
-        )
+        _fill(self.study_table, study_list_rows(studies))
         self.study_table.blockSignals(False)
         names = [s["name"] for s in studies]
         if names:
@@ -471,69 +469,11 @@ class StudiesPanel(Panel):
             self.counts_table.setRowCount(0)
             self.readers_table.setRowCount(0)
             return
-        summary = study_summary(self.ws, name)
-        self.details_title.setText(f"{summary['name']} — {summary['cases']} scored cases")
-        self.design_label.setText(self._design_text(summary))
-        rows = [
-            [BY_CODE[code].short_name, c["real"], c["synthetic"], c["real"] + c["synthetic"]]
-            for code, c in summary["counts"].items()
-        ]
-        _fill(self.counts_table, rows)
-        _fill(
-            self.readers_table,
-            [
-                [
-                    r["reader"],
-                    f"{r['answered']} / {summary['cases']}",
-                    r["practice_answered"],
-                    (r["started_at"] or "")[:16].replace("T", " "),
-                    (r["finished_at"] or "—")[:16].replace("T", " "),
-                ]
-                for r in summary["readers"]
-            ],
-        )
-
-    @staticmethod
-    def _design_text(summary: dict) -> str:
-        reading, design = summary["reading"], summary["design"]
-        pools = design.get("pools", {})
-        scale = "five-point scale" if reading.get("answer_scale") == "five-point" else "binary"
-        parts = [
-            f"Seed {summary['seed']}",
-            f"{reading.get('display_size')} px",
-            "own order per reader" if reading.get("order") == "per-reader" else "same order",
-            "going back allowed" if reading.get("allow_back") else "no going back",
-            scale,
-        ]
-        if reading.get("entity_confidence"):
-            parts.append("with entity confidence")
-        if summary.get("practice_cases"):
-            parts.append(f"{summary['practice_cases']} practice cases")
-        pool_parts = []
-        if pools.get("exclude_sets"):
-            pool_parts.append("excluding sets " + ", ".join(pools["exclude_sets"]))
-        if pools.get("exclude_splits"):
-            pool_parts.append("excluding splits " + ", ".join(pools["exclude_splits"]))
-        if pools.get("synthetic_filters"):
-            pool_parts.append("synthetic " + ", ".join(pools["synthetic_filters"]))
-        if pools.get("one_per_lesion", True):
-            pool_parts.append("one image per lesion")
-        created = summary["created_at"][:16].replace("T", " ")
-        audit = summary.get("blinding", {}).get("audit") or {}
-        combined = audit.get("combined")
-        audit_text = (
-            f"\nBlinding audit: real vs synthetic AUC {combined['auc']:.2f} "
-            f"(chance threshold {combined['threshold']:.2f})"
-            if combined
-            else ""
-        )
-        warnings = "".join(f"\nWarning: {w}" for w in summary.get("warnings", []))
-        return (
-            " · ".join(parts)
-            + f"\nPools: {'; '.join(pool_parts) or 'all images'}\nCreated {created}"
-            + audit_text
-            + warnings
-        )
+        details = study_details(study_summary(self.ws, name))
+        self.details_title.setText(details.title)
+        self.design_label.setText(details.design_text)
+        _fill(self.counts_table, details.count_rows)
+        _fill(self.readers_table, details.reader_rows)
 
     # -- actions -------------------------------------------------------------------------------
     def open_new_study_dialog(self) -> None:
