@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from dermstudy.jobs import ProgressEvent
 from dermstudy.ui.workers import JobFunction, JobWorker, ProcessRunner, show_progress
@@ -105,6 +113,40 @@ class Panel(QWidget):
             self.runner.stop(grace_ms=grace_ms)
             if wait_ms is not None:
                 self.runner.wait(wait_ms)
+
+    def build_run_controls(
+        self, start_text: str, start: Callable[[], object], stop: Callable[[], None]
+    ) -> tuple[QVBoxLayout, QPushButton]:
+        """Start and Stop over a progress bar and a status line, for a child-process panel.
+
+        Sets ``start_button``, ``progress_bar`` and ``status``; returns the column and the Stop
+        button (panels name it ``stop_button`` or ``cancel_button``).
+        """
+        self.start_button = QPushButton(start_text)
+        self.start_button.setProperty("role", "primary")
+        self.start_button.clicked.connect(lambda: start())  # not clicked's ``checked`` argument
+        stop_button = QPushButton("Stop")
+        stop_button.clicked.connect(stop)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(stop_button)
+        buttons.addStretch(1)
+        self.progress_bar = QProgressBar()
+        self.status = QLabel("Ready.")
+        self.status.setWordWrap(True)
+        self.status.setProperty("role", "hint")
+        column = QVBoxLayout()
+        column.addLayout(buttons)
+        column.addWidget(self.progress_bar)
+        column.addWidget(self.status)
+        return column, stop_button
+
+    def show_busy_progress(self, busy: bool, label: str = "") -> None:
+        """While busy an indeterminate progress bar and ``label`` in the status line."""
+        self.progress_bar.setVisible(busy)
+        if busy:
+            self.progress_bar.setRange(0, 0)
+            self.status_label.setText(label)
 
     # -- hooks ---------------------------------------------------------------------------------
     def set_busy(self, busy: bool, label: str = "") -> None:

@@ -21,10 +21,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
-    QProgressBar,
-    QPushButton,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -151,23 +148,7 @@ class ClassifierPanel(Panel):
         return box
 
     def _build_controls(self) -> QVBoxLayout:
-        self.start_button = QPushButton("Run ablation")
-        self.start_button.setProperty("role", "primary")
-        self.start_button.clicked.connect(lambda: self.start())
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.clicked.connect(self.stop)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.stop_button)
-        buttons.addStretch(1)
-        self.progress_bar = QProgressBar()
-        self.status = QLabel("Ready.")
-        self.status.setWordWrap(True)
-        self.status.setProperty("role", "hint")
-        column = QVBoxLayout()
-        column.addLayout(buttons)
-        column.addWidget(self.progress_bar)
-        column.addWidget(self.status)
+        column, self.stop_button = self.build_run_controls("Run ablation", self.start, self.stop)
         self.stop_button.setEnabled(False)
         return column
 

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QProgressBar,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -306,25 +305,9 @@ class GeneratorPanel(Panel):
         return box
 
     def _build_controls(self) -> QVBoxLayout:
-        self.start_button = QPushButton("Generate")
-        self.start_button.setProperty("role", "primary")
-        self.start_button.clicked.connect(self.start)
-        self.cancel_button = QPushButton("Stop")
-        self.cancel_button.clicked.connect(self.cancel)
+        column, self.cancel_button = self.build_run_controls("Generate", self.start, self.cancel)
         self.cancel_button.setEnabled(False)
-        self.progress_bar = QProgressBar()
         self.progress_bar.setTextVisible(True)
-        self.status = QLabel("Ready.")
-        self.status.setWordWrap(True)
-        self.status.setProperty("role", "hint")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.cancel_button)
-        buttons.addStretch(1)
-        column = QVBoxLayout()
-        column.addLayout(buttons)
-        column.addWidget(self.progress_bar)
-        column.addWidget(self.status)
         return column
 
     # -- state ---------------------------------------------------------------------------------

@@ -254,10 +254,7 @@ class QualityPanel(Panel):
         self.cancel_button.setEnabled(busy)
         self.xlsx_button.setEnabled(not busy and self.report is not None)
         self.json_button.setEnabled(not busy and self.report is not None)
-        self.progress_bar.setVisible(busy)
-        if busy:
-            self.progress_bar.setRange(0, 0)
-            self.status_label.setText(label)
+        self.show_busy_progress(busy, label)
 
     # -- showing -------------------------------------------------------------------------------
     def show_report(self, report: QualityReport) -> None:

@@ -488,10 +488,7 @@ class ResultsPanel(Panel):
         self.by_combo.setEnabled(not busy)
         for button in self.export_buttons:
             button.setEnabled(not busy and self.analysis is not None)
-        self.progress_bar.setVisible(busy)
-        if busy:
-            self.progress_bar.setRange(0, 0)
-            self.status_label.setText(message)
+        self.show_busy_progress(busy, message)
 
     def _on_analysis(self, analysis: Analysis) -> None:
         self.analysis = analysis

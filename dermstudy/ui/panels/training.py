@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QSizePolicy,
     QSpinBox,
@@ -211,25 +210,9 @@ class TrainingPanel(Panel):
         return box
 
     def _build_controls(self) -> QVBoxLayout:
-        self.start_button = QPushButton("Start training")
-        self.start_button.setProperty("role", "primary")
-        self.start_button.clicked.connect(lambda: self.start())
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.clicked.connect(self.stop)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.stop_button)
-        buttons.addStretch(1)
-        self.progress_bar = QProgressBar()
+        column, self.stop_button = self.build_run_controls("Start training", self.start, self.stop)
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
-        self.status = QLabel("Ready.")
-        self.status.setWordWrap(True)
-        self.status.setProperty("role", "hint")
-        column = QVBoxLayout()
-        column.addLayout(buttons)
-        column.addWidget(self.progress_bar)
-        column.addWidget(self.status)
         return column
 
     def _build_runs_box(self) -> QGroupBox:
