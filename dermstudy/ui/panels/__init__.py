@@ -4,5 +4,6 @@ Protocol: a module ``dermstudy.ui.panels.<name>`` defines ``TITLE: str`` and
 ``create_panel(workspace_path: pathlib.Path, parent=None) -> QWidget``. The widget may define
 ``refresh()`` (called each time the panel is shown) and ``shutdown()`` (called before the window
 closes or switches workspace: cancel and wait for background work there). A panel opens its own
-``Workspace`` connections; it never shares one with another thread.
+``Workspace`` connections; it never shares one with another thread. The panels subclass
+:class:`dermstudy.ui.panels.base.Panel` (job, child process, busy state, shutdown written once).
 """

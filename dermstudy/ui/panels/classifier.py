@@ -21,10 +21,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
-    QProgressBar,
-    QPushButton,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -36,6 +33,7 @@ from PySide6.QtWidgets import (
 from dermstudy.classifier.ablation import ARMS, run_folder_at
 from dermstudy.classifier.figures import curves_of, draw_curves
 from dermstudy.jobs import ProgressEvent
+from dermstudy.ui.panels.base import Panel
 from dermstudy.ui.style import hint_label, page_layout, scrolling_form
 from dermstudy.ui.workers import ProcessRunner, show_progress
 from dermstudy.workspace import Workspace
@@ -55,11 +53,12 @@ def _spin(low: int, high: int, value: int) -> QSpinBox:
     return spin
 
 
-class ClassifierPanel(QWidget):
+class ClassifierPanel(Panel):
+    TITLE = TITLE
+    SHUTDOWN_GRACE_MS = SHUTDOWN_WAIT_MS = STOP_GRACE_MS
+
     def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.workspace_path = Path(workspace_path)
-        self.runner: ProcessRunner | None = None
+        super().__init__(workspace_path, parent)
         self.curves: dict[str, dict[int, list[dict]]] = {}
         self.run_name: str | None = None
         self.result: dict | None = None
@@ -149,23 +148,7 @@ class ClassifierPanel(QWidget):
         return box
 
     def _build_controls(self) -> QVBoxLayout:
-        self.start_button = QPushButton("Run ablation")
-        self.start_button.setProperty("role", "primary")
-        self.start_button.clicked.connect(lambda: self.start())
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.clicked.connect(self.stop)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.stop_button)
-        buttons.addStretch(1)
-        self.progress_bar = QProgressBar()
-        self.status = QLabel("Ready.")
-        self.status.setWordWrap(True)
-        self.status.setProperty("role", "hint")
-        column = QVBoxLayout()
-        column.addLayout(buttons)
-        column.addWidget(self.progress_bar)
-        column.addWidget(self.status)
+        column, self.stop_button = self.build_run_controls("Run ablation", self.start, self.stop)
         self.stop_button.setEnabled(False)
         return column
 
@@ -227,9 +210,6 @@ class ClassifierPanel(QWidget):
             args += ["--name", self.name_edit.text().strip()]
         return args
 
-    def is_running(self) -> bool:
-        return self.runner is not None and self.runner.is_running()
-
     def start(self) -> ProcessRunner | None:
         try:
             args = self.arguments()
@@ -243,15 +223,14 @@ class ClassifierPanel(QWidget):
         self._redraw()
         self.progress_bar.setRange(0, 0)
         self.status.setText("Decoding the images and preparing the arms…")
-        runner = ProcessRunner(args, self.workspace_path, self)
-        runner.event.connect(self._on_event)
-        runner.progress.connect(self._on_progress)
-        runner.finished.connect(lambda _code: self._ended("Finished."))
-        runner.failed.connect(lambda message: self._ended(f"Failed: {message}"))
-        runner.cancelled.connect(lambda: self._ended("Stopped; finished arms × seeds are kept."))
-        runner.done.connect(self._on_done)
-        self.runner = runner
-        runner.start()
+        runner = self.start_process(
+            args,
+            self._on_event,
+            finished=lambda _code: self._ended("Finished."),
+            failed=lambda message: self._ended(f"Failed: {message}"),
+            cancelled=lambda: self._ended("Stopped; finished arms × seeds are kept."),
+            done=self._on_done,
+        )
         self._update_enabled()
         return runner
 
@@ -260,18 +239,13 @@ class ClassifierPanel(QWidget):
             self.status.setText("Stopping after the current mini-batch…")
             self.runner.stop(grace_ms=STOP_GRACE_MS)
 
-    def shutdown(self) -> None:
-        if self.is_running():
-            self.runner.stop(grace_ms=STOP_GRACE_MS)
-            self.runner.wait(STOP_GRACE_MS)
-
     def _update_enabled(self) -> None:
         running = self.is_running()
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
 
     # -- events --------------------------------------------------------------------------------
-    def _on_progress(self, event: ProgressEvent) -> None:
+    def on_progress(self, event: ProgressEvent) -> None:
         show_progress(self.progress_bar, self.status, event)
 
     def _on_event(self, event: dict) -> None:

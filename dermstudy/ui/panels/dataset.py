@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QSize, Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -41,8 +41,10 @@ from dermstudy.datasets.summary import dataset_summary
 from dermstudy.entities import BY_CODE, CODES, ENTITIES
 from dermstudy.jobs import ProgressEvent
 from dermstudy.ui.file_dialogs import existing_folder, open_file
+from dermstudy.ui.panels.base import Panel
 from dermstudy.ui.style import SPACING, hint_label, page_layout, set_role
 from dermstudy.ui.thumbnails import ImageRow, ThumbnailListModel, ThumbnailLoader
+from dermstudy.ui.viewmodels.dataset import CountRow, DatasetCounts, dataset_counts
 from dermstudy.ui.workers import JobWorker
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.images import ImageRepository
@@ -192,21 +194,15 @@ class SyntheticImportDialog(QDialog):
         return mode, Path(self.path_edit.text().strip()), entity, self.source_edit.text().strip()
 
 
-class DatasetPanel(QWidget):
+class DatasetPanel(Panel):
     """Counts, filters, thumbnail grid and import actions for one workspace."""
 
-    # Emitted when a background job has ended (the workspace may have changed): the main window
-    # updates its status bar; tests wait on it (connected before the job starts).
-    workspace_changed = Signal()
+    TITLE = TITLE
 
     def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(workspace_path, parent, open_workspace=True)
         self._details: dict[int, ImageDetailsDialog] = {}  # open detail windows by image id
-        self.workspace_path = Path(workspace_path)
-        self.ws = Workspace.open(self.workspace_path)
-        self.worker: JobWorker | None = None
         self.last_summary: object = None
-        self._closed = False
         self.loader = ThumbnailLoader(self.ws.root, threads=2, parent=self)
         self.model = ThumbnailListModel(self.loader, self)
         self._build()
@@ -334,25 +330,17 @@ class DatasetPanel(QWidget):
         if self._closed:
             return
         self._reload_sources()
-        self._fill_counts(dataset_summary(self.ws)["by_entity"])
+        self._fill_counts(dataset_counts(dataset_summary(self.ws)["by_entity"]))
         self.apply_filters()
 
-    def _fill_counts(self, counts: dict[str, dict[str, int]]) -> None:
-        real_total = synthetic_total = 0
-        for row, entity in enumerate(ENTITIES):
-            real, synthetic = counts[entity.code]["real"], counts[entity.code]["synthetic"]
-            real_total += real
-            synthetic_total += synthetic
-            self._set_row(row, entity.code, entity.name, real, synthetic)
-        self._set_row(len(ENTITIES), "", "Total", real_total, synthetic_total, bold=True)
-        total = real_total + synthetic_total
-        self.summary_label.setText(
-            f"{total:,} images in {self.ws.root} — {real_total:,} real, {synthetic_total:,} synthetic"
-        )
+    def _fill_counts(self, counts: DatasetCounts) -> None:
+        for row, count in enumerate(counts.rows):
+            self._set_row(row, count)
+        self._set_row(len(counts.rows), counts.total, bold=True)
+        self.summary_label.setText(counts.summary_text(self.ws.root))
 
-    def _set_row(self, row: int, code: str, name: str, real: int, synthetic: int, bold=False):
-        values = [code, name, f"{real:,}", f"{synthetic:,}", f"{real + synthetic:,}"]
-        for column, value in enumerate(values):
+    def _set_row(self, row: int, count: CountRow, bold: bool = False) -> None:
+        for column, value in enumerate(count.cells()):
             item = QTableWidgetItem(value)
             if column >= 2:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -438,17 +426,13 @@ class DatasetPanel(QWidget):
         return self._start_job(f"Importing synthetic images from {path.name}…", job)
 
     def _start_job(self, label: str, job) -> JobWorker:
-        if self.worker is not None and self.worker.is_running():
-            raise RuntimeError("an import is already running")
-        self.worker = JobWorker(job, self)
-        self.worker.progress.connect(self._on_progress)
-        self.worker.finished.connect(self._on_import_finished)
-        self.worker.failed.connect(self._on_import_failed)
-        self.worker.cancelled.connect(lambda: self._on_import_finished(None))
-        self.worker.done.connect(self._on_job_done)
-        self._set_busy(True, label)
-        self.worker.start()
-        return self.worker
+        return self.start_job(
+            job,
+            label,
+            self._on_import_finished,
+            cancelled=lambda: self._on_import_finished(None),
+            busy_message="an import is already running",
+        )
 
     def cancel_import(self) -> None:
         if self.worker is not None and self.worker.is_running():
@@ -456,7 +440,7 @@ class DatasetPanel(QWidget):
             self.cancel_button.setEnabled(False)
             self.import_status.setText("Cancelling… nothing will be imported.")
 
-    def _set_busy(self, busy: bool, label: str = "") -> None:
+    def set_busy(self, busy: bool, label: str = "") -> None:
         self.ham_button.setEnabled(not busy)
         self.synthetic_button.setEnabled(not busy)
         self.progress_bar.setVisible(busy)
@@ -467,7 +451,7 @@ class DatasetPanel(QWidget):
             set_role(self.import_status, "hint")
             self.import_status.setText(label)
 
-    def _on_progress(self, event: ProgressEvent) -> None:
+    def on_progress(self, event: ProgressEvent) -> None:
         if event.total:
             self.progress_bar.setRange(0, event.total)
             self.progress_bar.setValue(min(event.done, event.total))
@@ -491,23 +475,17 @@ class DatasetPanel(QWidget):
             box.setDetailedText(summary.to_text() if hasattr(summary, "to_text") else str(summary))
             box.open()
 
-    def _on_import_failed(self, message: str) -> None:
+    def on_failed(self, message: str) -> None:
         self.last_summary = None
         set_role(self.import_status, "error")
         self.import_status.setText(f"Import failed: {message}")
 
-    def _on_job_done(self) -> None:
-        self._set_busy(False)
+    def on_done(self) -> None:
+        self.set_busy(False)
         self.refresh()
         self.workspace_changed.emit()
 
     # -- lifetime ------------------------------------------------------------------------------
-    def shutdown(self) -> None:
-        """Cancel a running import and stop the thumbnail threads (window closing)."""
-        if self._closed:
-            return
-        self._closed = True
-        if self.worker is not None:
-            self.worker.cancel_and_wait()
+    def close_resources(self) -> None:
+        """Stop the thumbnail threads (after the base has cancelled a running import)."""
         self.loader.shutdown()
-        self.ws.close()

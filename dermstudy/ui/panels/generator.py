@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QProgressBar,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -43,6 +42,7 @@ from dermstudy.jobs import ProgressEvent
 from dermstudy.paths import models_dir
 from dermstudy.ui.file_dialogs import open_file
 from dermstudy.ui.messages import GENERATOR_LABELS, in_gui_terms
+from dermstudy.ui.panels.base import Panel
 from dermstudy.ui.settings import load_json, save_json
 from dermstudy.ui.style import SPACING, hint_label, page_layout
 from dermstudy.ui.workers import ProcessRunner
@@ -106,11 +106,13 @@ class ModelPicker(QWidget):
             self._select(Path(name))
 
 
-class GeneratorPanel(QWidget):
+class GeneratorPanel(Panel):
+    TITLE = TITLE
+    SHUTDOWN_GRACE_MS = 2000
+    SHUTDOWN_WAIT_MS = 5000
+
     def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.workspace_path = Path(workspace_path)
-        self.runner: ProcessRunner | None = None
+        super().__init__(workspace_path, parent)
         self._build()
         self.restore_choices()
         self.refresh()
@@ -303,25 +305,9 @@ class GeneratorPanel(QWidget):
         return box
 
     def _build_controls(self) -> QVBoxLayout:
-        self.start_button = QPushButton("Generate")
-        self.start_button.setProperty("role", "primary")
-        self.start_button.clicked.connect(self.start)
-        self.cancel_button = QPushButton("Stop")
-        self.cancel_button.clicked.connect(self.cancel)
+        column, self.cancel_button = self.build_run_controls("Generate", self.start, self.cancel)
         self.cancel_button.setEnabled(False)
-        self.progress_bar = QProgressBar()
         self.progress_bar.setTextVisible(True)
-        self.status = QLabel("Ready.")
-        self.status.setWordWrap(True)
-        self.status.setProperty("role", "hint")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.cancel_button)
-        buttons.addStretch(1)
-        column = QVBoxLayout()
-        column.addLayout(buttons)
-        column.addWidget(self.progress_bar)
-        column.addWidget(self.status)
         return column
 
     # -- state ---------------------------------------------------------------------------------
@@ -346,7 +332,7 @@ class GeneratorPanel(QWidget):
     def _update_enabled(self) -> None:
         self._show_missing_models()
         self.demo_note.setVisible(is_demo_model(self.base_picker.path()))
-        running = self.runner is not None and self.runner.is_running()
+        running = self.is_running()
         self.prompt_edit.setEnabled(self.custom_prompt.isChecked() and not running)
         self.upsampler_picker.setEnabled(self.upsample_check.isChecked() and not running)
         self.upsample_steps.setEnabled(self.upsample_check.isChecked())
@@ -392,20 +378,17 @@ class GeneratorPanel(QWidget):
         self.gallery.clear()
         self.progress_bar.setRange(0, 0)
         self.status.setText("Loading models…")
-        runner = ProcessRunner(generate_arguments(self.form()), self.workspace_path, self)
-        runner.progress.connect(self._on_progress)
-        runner.event.connect(self._on_event)
         self._succeeded = False
-        runner.finished.connect(lambda _code: self._finish(True))
-        runner.failed.connect(
-            lambda message: self.status.setText(
+        runner = self.start_process(
+            generate_arguments(self.form()),
+            self._on_event,
+            finished=lambda _code: self._finish(True),
+            failed=lambda message: self.status.setText(
                 f"Failed: {in_gui_terms(message, GENERATOR_LABELS)}"
-            )
+            ),
+            cancelled=lambda: self.status.setText(f"Stopped. {self._finished_text()}"),
+            done=self._on_done,
         )
-        runner.cancelled.connect(lambda: self.status.setText(f"Stopped. {self._finished_text()}"))
-        runner.done.connect(self._on_done)
-        self.runner = runner
-        runner.start()
         self._update_enabled()
         return runner
 
@@ -414,13 +397,10 @@ class GeneratorPanel(QWidget):
             self.status.setText("Stopping after the current step…")
             self.runner.stop(grace_ms=15_000)
 
-    def shutdown(self) -> None:
+    def close_resources(self) -> None:
         self.save_choices()
-        if self.runner is not None and self.runner.is_running():
-            self.runner.stop(grace_ms=2000)
-            self.runner.wait(5000)
 
-    def _on_progress(self, event: ProgressEvent) -> None:
+    def on_progress(self, event: ProgressEvent) -> None:
         if event.total:
             self.progress_bar.setRange(0, event.total)
             self.progress_bar.setValue(event.done)

@@ -35,11 +35,11 @@ from PySide6.QtWidgets import (
 )
 
 from dermstudy.entities import CODES, parse_entity
-from dermstudy.jobs import ProgressEvent
 from dermstudy.quality.report import NearestReal, QualityOptions, QualityReport, compute_quality
 from dermstudy.quality.tables import COLUMNS, cell, value, write_xlsx
+from dermstudy.ui.panels.base import Panel
 from dermstudy.ui.style import SPACING, hint_label, page_layout
-from dermstudy.ui.workers import JobWorker, show_progress
+from dermstudy.ui.workers import JobWorker
 
 TITLE = "Quality"
 PAIR_SIZE = 216  # two side by side leave the memorisation table its 7 columns at 1366 px
@@ -75,11 +75,11 @@ def parse_filters(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(parse_filter(part) for part in text.split(",") if part.strip())
 
 
-class QualityPanel(QWidget):
+class QualityPanel(Panel):
+    TITLE = TITLE
+
     def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.workspace_path = Path(workspace_path)
-        self.worker: JobWorker | None = None
+        super().__init__(workspace_path, parent)
         self.report: QualityReport | None = None
         self._build()
 
@@ -240,42 +240,21 @@ class QualityPanel(QWidget):
             QMessageBox.warning(self, "Quality", str(exc))
             return None
         path = self.workspace_path
-        self.worker = JobWorker(
-            lambda progress, cancel: compute_quality(path, options, progress, cancel)
+        return self.start_job(
+            lambda progress, cancel: compute_quality(path, options, progress, cancel),
+            "Computing…",
+            self.show_report,
         )
-        self.worker.progress.connect(self._on_progress)
-        self.worker.finished.connect(self.show_report)
-        self.worker.failed.connect(self._on_failed)
-        self.worker.cancelled.connect(lambda: self.status_label.setText("Cancelled."))
-        self.worker.done.connect(lambda: self._set_busy(False))
-        self._set_busy(True)
-        self.worker.start()
-        return self.worker
 
     def cancel(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
+        self.cancel_job()
 
-    def shutdown(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel_and_wait()
-
-    def _set_busy(self, busy: bool) -> None:
+    def set_busy(self, busy: bool, label: str = "") -> None:
         self.run_button.setEnabled(not busy)
         self.cancel_button.setEnabled(busy)
         self.xlsx_button.setEnabled(not busy and self.report is not None)
         self.json_button.setEnabled(not busy and self.report is not None)
-        self.progress_bar.setVisible(busy)
-        if busy:
-            self.progress_bar.setRange(0, 0)
-            self.status_label.setText("Computing…")
-
-    def _on_progress(self, event: ProgressEvent) -> None:
-        show_progress(self.progress_bar, self.status_label, event)
-
-    def _on_failed(self, message: str) -> None:
-        self.status_label.setText(f"Failed: {message}")
-        QMessageBox.warning(self, "Quality", message)
+        self.show_busy_progress(busy, label)
 
     # -- showing -------------------------------------------------------------------------------
     def show_report(self, report: QualityReport) -> None:

@@ -31,9 +31,10 @@ from PySide6.QtWidgets import (
 
 from dermstudy.ui.file_dialogs import open_file
 from dermstudy.ui.messages import READING_LABELS, in_gui_terms
+from dermstudy.ui.panels.base import Panel
 from dermstudy.ui.settings import load_json, save_json
 from dermstudy.ui.style import hint_label, page_layout, set_role
-from dermstudy.workspace import Workspace
+from dermstudy.ui.viewmodels.studies import reading_progress_rows
 
 TITLE = "Reading"
 
@@ -45,15 +46,14 @@ def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget
 NO_STUDY = "No study in this workspace yet: create one in the Studies panel."
 
 
-class ReadingPanel(QWidget):
+class ReadingPanel(Panel):
     """Pick a study (or a package file) and a reader name; start or resume reading."""
 
+    TITLE = TITLE
+
     def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.workspace_path = Path(workspace_path)
-        self.ws = Workspace.open(self.workspace_path)
+        super().__init__(workspace_path, parent, open_workspace=True)
         self.reader_window = None  # the open ReaderWindow, if any
-        self._closed = False
         self._build()
         self.refresh()
 
@@ -168,15 +168,9 @@ class ReadingPanel(QWidget):
         if not name:
             self.readers_table.setRowCount(0)
             return
-        summary = study_summary(self.ws, name)
-        readers = summary["readers"]
-        self.readers_table.setRowCount(len(readers))
-        for row, reader in enumerate(readers):
-            values = [
-                reader["reader"],
-                f"{reader['answered']} / {summary['cases']}",
-                (reader["finished_at"] or "—")[:16].replace("T", " "),
-            ]
+        rows = reading_progress_rows(study_summary(self.ws, name))
+        self.readers_table.setRowCount(len(rows))
+        for row, values in enumerate(rows):
             for column, value in enumerate(values):
                 self.readers_table.setItem(row, column, QTableWidgetItem(value))
 
@@ -263,10 +257,6 @@ class ReadingPanel(QWidget):
         set_role(self.status_label, "error" if error else "hint")
         self.status_label.setText(text)
 
-    def shutdown(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+    def close_resources(self) -> None:
         if self.reader_window is not None:
             self.reader_window.close()
-        self.ws.close()

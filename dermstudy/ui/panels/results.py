@@ -38,17 +38,17 @@ from PySide6.QtWidgets import (
 
 from dermstudy.analysis.data import StudyData, load_study, study_readers
 from dermstudy.analysis.inside import COMMON_KEYS, provenance_keys
-from dermstudy.analysis.metrics import RATING, chosen_auc
 from dermstudy.analysis.report import build_report
 from dermstudy.jobs import CancelToken, Progress, ProgressEvent
 from dermstudy.reports import gallery, tables
 from dermstudy.reports.bundle import report_json, write_outputs
-from dermstudy.reports.display import fmt, fmt_interval, fmt_pct
+from dermstudy.reports.display import fmt
 from dermstudy.reports.figures import build_figures, display_label, figure_bytes
 from dermstudy.ui.file_dialogs import existing_folder, save_file
+from dermstudy.ui.panels.base import Panel
 from dermstudy.ui.settings import load_json, save_json
 from dermstudy.ui.style import SPACING, hint_label, page_layout
-from dermstudy.ui.workers import JobWorker, show_progress
+from dermstudy.ui.viewmodels.results import headline_numbers, summary_text
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.case_provenance import CaseProvenanceRepository
 from dermstudy.workspace.core import atomic_write_bytes
@@ -274,17 +274,16 @@ class FigureView(QWidget):
             self._rescale(item.data(Qt.ItemDataRole.UserRole))
 
 
-class ResultsPanel(QWidget):
+class ResultsPanel(Panel):
     """Pick a study and readers, analyse off the UI thread, browse tables and figures, export."""
 
+    TITLE = TITLE
+
     def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.workspace_path = Path(workspace_path)
-        self.worker: JobWorker | None = None
+        super().__init__(workspace_path, parent)
         self.analysis: Analysis | None = None
         self._analysed_by: str | None = None  # the grouping key of the analysis shown
         self._show_groups = False  # after a re-run for a new key, open the per-group table
-        self._closed = False
         self._build()
         self.refresh()
 
@@ -457,14 +456,7 @@ class ResultsPanel(QWidget):
 
     # -- background work -----------------------------------------------------------------------
     def _run(self, fn, on_done, message: str) -> None:
-        self.worker = JobWorker(fn, self)
-        self.worker.progress.connect(self._on_progress)
-        self.worker.finished.connect(on_done)
-        self.worker.failed.connect(self._on_failed)
-        self.worker.cancelled.connect(lambda: self.status_label.setText("Cancelled."))
-        self.worker.done.connect(self._on_job_done)
-        self._set_busy(True, message)
-        self.worker.start()
+        self.start_job(fn, message, on_done)
 
     def start_analysis(self) -> None:
         study = self.study_combo.currentData()
@@ -487,30 +479,16 @@ class ResultsPanel(QWidget):
         self._run(job, self._on_analysis, f"Analysing {study}…")
 
     def cancel(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
+        self.cancel_job()
 
-    def _set_busy(self, busy: bool, message: str = "") -> None:
+    def set_busy(self, busy: bool, message: str = "") -> None:
         self.analyse_button.setEnabled(not busy and self.reader_list.count() > 0)
         self.cancel_button.setEnabled(busy)
         self.study_combo.setEnabled(not busy)
         self.by_combo.setEnabled(not busy)
         for button in self.export_buttons:
             button.setEnabled(not busy and self.analysis is not None)
-        self.progress_bar.setVisible(busy)
-        if busy:
-            self.progress_bar.setRange(0, 0)
-            self.status_label.setText(message)
-
-    def _on_progress(self, event: ProgressEvent) -> None:
-        show_progress(self.progress_bar, self.status_label, event)
-
-    def _on_failed(self, message: str) -> None:
-        self.status_label.setText(f"Failed: {message}")
-        QMessageBox.warning(self, "Results", message)
-
-    def _on_job_done(self) -> None:
-        self._set_busy(False)
+        self.show_busy_progress(busy, message)
 
     def _on_analysis(self, analysis: Analysis) -> None:
         self.analysis = analysis
@@ -687,51 +665,3 @@ class ResultsPanel(QWidget):
         if path:
             atomic_write_bytes(Path(path), report_json(self.analysis.report).encode("utf-8"))
             self.status_label.setText(f"Saved {path}")
-
-    def shutdown(self) -> None:
-        """Cancel and wait for a running job (window closing or workspace switch)."""
-        if self._closed:
-            return
-        self._closed = True
-        if self.worker is not None:
-            self.worker.cancel_and_wait()
-
-
-def _pct(value: float | None) -> str:
-    return fmt_pct(value)
-
-
-def _num(value: float | None) -> str:
-    return fmt(value, 3, missing="–")
-
-
-def headline_numbers(report: dict[str, Any]) -> list[tuple[str, str]]:
-    """The few numbers a coordinator looks at first, formatted for the summary cards."""
-    ai_auc = report["ai_vs_real"]["auc"]["synthetic"]
-    # The report chose rating or binary once (``ci_of``); the card shows that choice.
-    auc_text = _num(chosen_auc(ai_auc))
-    if ai_auc.get("ci_low") is not None:
-        auc_text += f" <span style='font-size:11pt'>{fmt_interval(ai_auc['ci_low'], ai_auc['ci_high'])}</span>"
-    kappa = report["agreement"]["entity"]["fleiss_kappa"]
-    return [
-        ("entity accuracy (pooled)", _pct(report["entity"]["accuracy"])),
-        ("entity macro F1", _num(report["entity"]["macro_avg"]["f1"])),
-        ("AI-vs-real accuracy", _pct(report["ai_vs_real"]["accuracy"])),
-        (
-            "AI-vs-real AUC " + ("(scale)" if ai_auc.get("ci_of") == RATING else "(binary)"),
-            auc_text,
-        ),
-        ("readers", str(len(report["readers"]))),
-        ("answers scored", f"{report['entity']['n_answered']:,}"),
-        ("missing answers", f"{report['missing']['total']:,}"),
-        ("Fleiss' kappa, entity", _num(kappa)),
-    ]
-
-
-def summary_text(report: dict[str, Any]) -> str:
-    study = report["study"]
-    return (
-        f"{study['name']}: {study['n_cases']} scored cases ({study['n_real']} real, "
-        f"{study['n_synthetic']} synthetic), {len(report['readers'])} reader(s), "
-        f"{report['missing']['total']} missing answer(s)."
-    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -40,7 +40,9 @@ from dermstudy.datasets.summary import dataset_summary
 from dermstudy.entities import BY_CODE, CODES, ENTITIES
 from dermstudy.jobs import ProgressEvent
 from dermstudy.ui.file_dialogs import open_file, save_file
+from dermstudy.ui.panels.base import Panel
 from dermstudy.ui.style import SPACING, set_role
+from dermstudy.ui.viewmodels.studies import study_details, study_list_rows
 from dermstudy.ui.workers import JobWorker
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.image_sets import ImageSetRepository
@@ -312,20 +314,14 @@ class AnswerKeyDialog(QDialog):
         layout.addWidget(self.table)
 
 
-class StudiesPanel(QWidget):
+class StudiesPanel(Panel):
     """List of studies on the left; the selected study's design, counts and readers on the right."""
 
-    # Emitted when a background job has ended (a study created, results merged...): the main
-    # window updates its status bar; tests wait on it (connected before the job starts).
-    workspace_changed = Signal()
+    TITLE = TITLE
 
     def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.workspace_path = Path(workspace_path)
-        self.ws = Workspace.open(self.workspace_path)
-        self.worker: JobWorker | None = None
+        super().__init__(workspace_path, parent, open_workspace=True)
         self.last_result: object = None
-        self._closed = False
         self._build()
         self.refresh()
 
@@ -438,10 +434,7 @@ class StudiesPanel(QWidget):
         selected = self.selected_study()
         studies = list_studies(self.ws)
         self.study_table.blockSignals(True)
-        _fill(
-            self.study_table,
-            [[s["name"], s["cases"], s["readers"], s["finished_readers"]] for s in studies],
-        )
+        _fill(self.study_table, study_list_rows(studies))
         self.study_table.blockSignals(False)
         names = [s["name"] for s in studies]
         if names:
@@ -476,69 +469,11 @@ class StudiesPanel(QWidget):
             self.counts_table.setRowCount(0)
             self.readers_table.setRowCount(0)
             return
-        summary = study_summary(self.ws, name)
-        self.details_title.setText(f"{summary['name']} — {summary['cases']} scored cases")
-        self.design_label.setText(self._design_text(summary))
-        rows = [
-            [BY_CODE[code].short_name, c["real"], c["synthetic"], c["real"] + c["synthetic"]]
-            for code, c in summary["counts"].items()
-        ]
-        _fill(self.counts_table, rows)
-        _fill(
-            self.readers_table,
-            [
-                [
-                    r["reader"],
-                    f"{r['answered']} / {summary['cases']}",
-                    r["practice_answered"],
-                    (r["started_at"] or "")[:16].replace("T", " "),
-                    (r["finished_at"] or "—")[:16].replace("T", " "),
-                ]
-                for r in summary["readers"]
-            ],
-        )
-
-    @staticmethod
-    def _design_text(summary: dict) -> str:
-        reading, design = summary["reading"], summary["design"]
-        pools = design.get("pools", {})
-        scale = "five-point scale" if reading.get("answer_scale") == "five-point" else "binary"
-        parts = [
-            f"Seed {summary['seed']}",
-            f"{reading.get('display_size')} px",
-            "own order per reader" if reading.get("order") == "per-reader" else "same order",
-            "going back allowed" if reading.get("allow_back") else "no going back",
-            scale,
-        ]
-        if reading.get("entity_confidence"):
-            parts.append("with entity confidence")
-        if summary.get("practice_cases"):
-            parts.append(f"{summary['practice_cases']} practice cases")
-        pool_parts = []
-        if pools.get("exclude_sets"):
-            pool_parts.append("excluding sets " + ", ".join(pools["exclude_sets"]))
-        if pools.get("exclude_splits"):
-            pool_parts.append("excluding splits " + ", ".join(pools["exclude_splits"]))
-        if pools.get("synthetic_filters"):
-            pool_parts.append("synthetic " + ", ".join(pools["synthetic_filters"]))
-        if pools.get("one_per_lesion", True):
-            pool_parts.append("one image per lesion")
-        created = summary["created_at"][:16].replace("T", " ")
-        audit = summary.get("blinding", {}).get("audit") or {}
-        combined = audit.get("combined")
-        audit_text = (
-            f"\nBlinding audit: real vs synthetic AUC {combined['auc']:.2f} "
-            f"(chance threshold {combined['threshold']:.2f})"
-            if combined
-            else ""
-        )
-        warnings = "".join(f"\nWarning: {w}" for w in summary.get("warnings", []))
-        return (
-            " · ".join(parts)
-            + f"\nPools: {'; '.join(pool_parts) or 'all images'}\nCreated {created}"
-            + audit_text
-            + warnings
-        )
+        details = study_details(study_summary(self.ws, name))
+        self.details_title.setText(details.title)
+        self.design_label.setText(details.design_text)
+        _fill(self.counts_table, details.count_rows)
+        _fill(self.readers_table, details.reader_rows)
 
     # -- actions -------------------------------------------------------------------------------
     def open_new_study_dialog(self) -> None:
@@ -615,27 +550,20 @@ class StudiesPanel(QWidget):
 
     # -- background jobs -----------------------------------------------------------------------
     def _start_job(self, label: str, job) -> JobWorker:
-        if self.worker is not None and self.worker.is_running():
-            raise RuntimeError("another job is still running")
-        self.worker = JobWorker(job, self)
-        self.worker.progress.connect(self._on_progress)
-        self.worker.finished.connect(self._on_finished)
-        self.worker.failed.connect(self._on_failed)
-        self.worker.cancelled.connect(lambda: self._set_status("Cancelled; nothing was changed."))
-        self.worker.done.connect(self._on_done)
-        self.progress_bar.setRange(0, 0)
-        self.progress_bar.setVisible(True)
-        self.cancel_button.setVisible(True)
-        self.new_button.setEnabled(False)
-        self._set_status(label)
-        self.worker.start()
-        return self.worker
+        return self.start_job(job, label, self._on_finished)
 
-    def cancel_job(self) -> None:
-        if self.worker is not None and self.worker.is_running():
-            self.worker.cancel()
+    def set_busy(self, busy: bool, label: str = "") -> None:
+        self.progress_bar.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        self.new_button.setEnabled(not busy)
+        if busy:
+            self.progress_bar.setRange(0, 0)
+            self._set_status(label)
 
-    def _on_progress(self, event: ProgressEvent) -> None:
+    def on_cancelled(self) -> None:
+        self._set_status("Cancelled; nothing was changed.")
+
+    def on_progress(self, event: ProgressEvent) -> None:
         if event.total:
             self.progress_bar.setRange(0, event.total)
             self.progress_bar.setValue(event.done)
@@ -660,14 +588,12 @@ class StudiesPanel(QWidget):
                 box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
                 box.open()  # window-modal, not a nested event loop: the panel stays live
 
-    def _on_failed(self, message: str) -> None:
+    def on_failed(self, message: str) -> None:
         self.last_result = None
         self._set_status(message, error=True)
 
-    def _on_done(self) -> None:
-        self.progress_bar.setVisible(False)
-        self.cancel_button.setVisible(False)
-        self.new_button.setEnabled(True)
+    def on_done(self) -> None:
+        self.set_busy(False)
         self.refresh()
         self.workspace_changed.emit()
         name = getattr(self, "_select_after_refresh", None)
@@ -679,11 +605,3 @@ class StudiesPanel(QWidget):
         set_role(self.status_label, "error" if error else "hint")
         self.status_label.setText(text)
         self.status_label.setVisible(bool(text))
-
-    def shutdown(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        if self.worker is not None:
-            self.worker.cancel_and_wait()
-        self.ws.close()

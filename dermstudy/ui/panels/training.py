@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QSizePolicy,
     QSpinBox,
@@ -39,6 +38,7 @@ from dermstudy.training.config import TrainConfig, resolve_config
 from dermstudy.training.plots import draw_loss_curve
 from dermstudy.ui.file_dialogs import open_file
 from dermstudy.ui.messages import in_gui_terms
+from dermstudy.ui.panels.base import Panel
 from dermstudy.ui.style import hint_label, page_layout, scrolling_form
 from dermstudy.ui.workers import ProcessRunner, show_progress
 from dermstudy.workspace import Workspace
@@ -103,11 +103,12 @@ DEMO_FINE_TUNE = {
 }
 
 
-class TrainingPanel(QWidget):
+class TrainingPanel(Panel):
+    TITLE = TITLE
+    SHUTDOWN_GRACE_MS = SHUTDOWN_WAIT_MS = STOP_GRACE_MS
+
     def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.workspace_path = Path(workspace_path)
-        self.runner: ProcessRunner | None = None
+        super().__init__(workspace_path, parent)
         self.records: list[dict] = []
         self.run_id: str | None = None
         self._build()
@@ -209,25 +210,9 @@ class TrainingPanel(QWidget):
         return box
 
     def _build_controls(self) -> QVBoxLayout:
-        self.start_button = QPushButton("Start training")
-        self.start_button.setProperty("role", "primary")
-        self.start_button.clicked.connect(lambda: self.start())
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.clicked.connect(self.stop)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.stop_button)
-        buttons.addStretch(1)
-        self.progress_bar = QProgressBar()
+        column, self.stop_button = self.build_run_controls("Start training", self.start, self.stop)
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
-        self.status = QLabel("Ready.")
-        self.status.setWordWrap(True)
-        self.status.setProperty("role", "hint")
-        column = QVBoxLayout()
-        column.addLayout(buttons)
-        column.addWidget(self.progress_bar)
-        column.addWidget(self.status)
         return column
 
     def _build_runs_box(self) -> QGroupBox:
@@ -335,7 +320,7 @@ class TrainingPanel(QWidget):
         return None
 
     def _update_enabled(self) -> None:
-        running = self.runner is not None and self.runner.is_running()
+        running = self.is_running()
         missing = self.missing_model()
         self.start_button.setEnabled(not running and missing is None)
         self.start_button.setToolTip(missing or "")
@@ -433,31 +418,23 @@ class TrainingPanel(QWidget):
         self.canvas.draw_idle()
         self.progress_bar.setRange(0, 0)
         self.status.setText("Preparing the images and the model…")
-        runner = ProcessRunner(args, self.workspace_path, self)
-        runner.event.connect(self._on_event)
-        runner.progress.connect(self._on_progress)
-        runner.finished.connect(lambda _code: self._ended("Finished."))
-        runner.failed.connect(lambda message: self._ended(f"Failed: {gui_terms(message)}", False))
-        runner.cancelled.connect(
-            lambda: self._ended("Stopped; resume the run from the list.", False)
+        runner = self.start_process(
+            args,
+            self._on_event,
+            finished=lambda _code: self._ended("Finished."),
+            failed=lambda message: self._ended(f"Failed: {gui_terms(message)}", False),
+            cancelled=lambda: self._ended("Stopped; resume the run from the list.", False),
+            done=self._on_done,
         )
-        runner.done.connect(self._on_done)
-        self.runner = runner
-        runner.start()
         self._update_enabled()
         return runner
 
     def stop(self) -> None:
-        if self.runner is not None and self.runner.is_running():
+        if self.is_running():
             self.status.setText("Stopping after the current step (writing a checkpoint)…")
             self.runner.stop(grace_ms=STOP_GRACE_MS)
 
-    def shutdown(self) -> None:
-        if self.runner is not None and self.runner.is_running():
-            self.runner.stop(grace_ms=STOP_GRACE_MS)
-            self.runner.wait(STOP_GRACE_MS)
-
-    def _on_progress(self, event: ProgressEvent) -> None:
+    def on_progress(self, event: ProgressEvent) -> None:
         show_progress(self.progress_bar, self.status, event)
 
     def _on_event(self, event: dict) -> None:

@@ -1,0 +1,102 @@
+"""The Studies and Reading panels' data: the study list and one study's details and readers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dermstudy.entities import BY_CODE
+
+
+def _minute(stamp: str | None, missing: str = "") -> str:
+    """An ISO time stamp to the minute, with a space instead of the ``T``."""
+    return (stamp or missing)[:16].replace("T", " ")
+
+
+def study_list_rows(studies: list[dict[str, Any]]) -> list[list[object]]:
+    """The Studies list: name, scored cases, readers, finished readers (from ``list_studies``)."""
+    return [[s["name"], s["cases"], s["readers"], s["finished_readers"]] for s in studies]
+
+
+@dataclass(frozen=True)
+class StudyDetails:
+    """One study as the Studies panel shows it (from ``study_summary``)."""
+
+    title: str
+    design_text: str
+    count_rows: list[list[object]]  # entity, real, synthetic, total
+    reader_rows: list[list[object]]  # reader, answered / cases, practice, started, finished
+
+
+def study_details(summary: dict[str, Any]) -> StudyDetails:
+    counts = [
+        [BY_CODE[code].short_name, c["real"], c["synthetic"], c["real"] + c["synthetic"]]
+        for code, c in summary["counts"].items()
+    ]
+    readers = [
+        [
+            r["reader"],
+            f"{r['answered']} / {summary['cases']}",
+            r["practice_answered"],
+            _minute(r["started_at"]),
+            _minute(r["finished_at"], "—"),
+        ]
+        for r in summary["readers"]
+    ]
+    return StudyDetails(
+        title=f"{summary['name']} — {summary['cases']} scored cases",
+        design_text=design_text(summary),
+        count_rows=counts,
+        reader_rows=readers,
+    )
+
+
+def reading_progress_rows(summary: dict[str, Any]) -> list[list[str]]:
+    """The Reading panel's readers: name, answered / cases, finished (from ``study_summary``)."""
+    return [
+        [r["reader"], f"{r['answered']} / {summary['cases']}", _minute(r["finished_at"], "—")]
+        for r in summary["readers"]
+    ]
+
+
+def design_text(summary: dict[str, Any]) -> str:
+    """The study's reading settings, pools, creation time, blinding audit and warnings."""
+    reading, design = summary["reading"], summary["design"]
+    pools = design.get("pools", {})
+    scale = "five-point scale" if reading.get("answer_scale") == "five-point" else "binary"
+    parts = [
+        f"Seed {summary['seed']}",
+        f"{reading.get('display_size')} px",
+        "own order per reader" if reading.get("order") == "per-reader" else "same order",
+        "going back allowed" if reading.get("allow_back") else "no going back",
+        scale,
+    ]
+    if reading.get("entity_confidence"):
+        parts.append("with entity confidence")
+    if summary.get("practice_cases"):
+        parts.append(f"{summary['practice_cases']} practice cases")
+    pool_parts = []
+    if pools.get("exclude_sets"):
+        pool_parts.append("excluding sets " + ", ".join(pools["exclude_sets"]))
+    if pools.get("exclude_splits"):
+        pool_parts.append("excluding splits " + ", ".join(pools["exclude_splits"]))
+    if pools.get("synthetic_filters"):
+        pool_parts.append("synthetic " + ", ".join(pools["synthetic_filters"]))
+    if pools.get("one_per_lesion", True):
+        pool_parts.append("one image per lesion")
+    created = _minute(summary["created_at"])
+    audit = summary.get("blinding", {}).get("audit") or {}
+    combined = audit.get("combined")
+    audit_text = (
+        f"\nBlinding audit: real vs synthetic AUC {combined['auc']:.2f} "
+        f"(chance threshold {combined['threshold']:.2f})"
+        if combined
+        else ""
+    )
+    warnings = "".join(f"\nWarning: {w}" for w in summary.get("warnings", []))
+    return (
+        " · ".join(parts)
+        + f"\nPools: {'; '.join(pool_parts) or 'all images'}\nCreated {created}"
+        + audit_text
+        + warnings
+    )
