@@ -65,10 +65,11 @@ def _render_timed(
     formats: tuple[str, ...],
     need_png: bool,
     width_mm: float | None,
-) -> tuple[dict[str, bytes], float]:
-    start = time.perf_counter()
+) -> tuple[dict[str, bytes], float, float]:
+    """The PNGs, and the wall and CPU seconds of the process that drew them."""
+    start, cpu = time.perf_counter(), time.process_time()
     pngs = render_figures(report, figures_dir, formats, need_png, width_mm)
-    return pngs, time.perf_counter() - start
+    return pngs, time.perf_counter() - start, time.process_time() - cpu
 
 
 def _figure_pool() -> ProcessPoolExecutor | None:
@@ -169,10 +170,10 @@ def _write(
     need_png = xlsx_path is not None or (figures_dir is not None and "png" in formats)
     args = (report, figures_dir, formats, need_png, figure_width_mm)
     if xlsx_path is None:
-        pngs, timings["figures_s"] = _render_timed(*args)
+        pngs, timings["figures_s"], timings["figures_cpu_s"] = _render_timed(*args)
         return timings
     future = submit_figures(args)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     answers = data.answers if data is not None else None
     cases = data.cases if data is not None else None
     if early is None:
@@ -185,7 +186,7 @@ def _write(
         thumbnails = gallery.fooling_thumbnails(report, data.case_images)
     gallery.attach_thumbnails(sheets, thumbnails or {})
     book = excel.continue_workbook(partial, sheets, tables.confusion_tables(report))
-    excel_s = time.perf_counter() - start
+    excel_s, excel_cpu = time.perf_counter() - start, time.process_time() - cpu
     drawn = None
     if future is not None:
         waited = time.perf_counter()
@@ -195,10 +196,12 @@ def _write(
             timings["figures_wait_s"] = time.perf_counter() - waited
         except BrokenProcessPool:  # the child could not run: draw here instead
             drawn = None
-    pngs, timings["figures_s"] = drawn if drawn is not None else _render_timed(*args)
-    start = time.perf_counter()
+    drawn = drawn if drawn is not None else _render_timed(*args)
+    pngs, timings["figures_s"], timings["figures_cpu_s"] = drawn
+    start, cpu = time.perf_counter(), time.process_time()
     excel.finish_workbook(book, Path(xlsx_path), pngs)
     timings["excel_s"] = excel_s + time.perf_counter() - start
+    timings["excel_cpu_s"] = excel_cpu + time.process_time() - cpu
     return timings
 
 
@@ -209,14 +212,15 @@ _PENDING: tuple[StudyData, dict[str, Any], Progress] | None = None
 _CHILD_REPORT: dict[str, Any] | None = None
 
 
-def _analyse_pending() -> dict[str, Any]:
-    """In the forked child: the report of the study it was forked with."""
+def _analyse_pending() -> tuple[dict[str, Any], float]:
+    """In the forked child: the report of the study it was forked with, and its CPU seconds."""
     global _CHILD_REPORT
     if _PENDING is None:
         raise RuntimeError("no study to analyse in this process")
     data, analysis, progress = _PENDING
+    cpu = time.process_time()
     _CHILD_REPORT = build_report(data, progress=progress, **analysis)
-    return _CHILD_REPORT
+    return _CHILD_REPORT, time.process_time() - cpu
 
 
 def _render_child_report(
@@ -225,7 +229,7 @@ def _render_child_report(
     formats: tuple[str, ...],
     need_png: bool,
     width_mm: float | None,
-) -> tuple[dict[str, bytes], float]:
+) -> tuple[dict[str, bytes], float, float]:
     """In the analysis child: the figures of the report it made, with the caller's ``extra``."""
     if _CHILD_REPORT is None:
         raise RuntimeError("no report in this process")
@@ -259,10 +263,10 @@ def produce(
     pool = _figure_pool() if xlsx_path is not None else None
     outputs = (figures_dir, formats, figure_width_mm, json_path, xlsx_path, None)
     if pool is None:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         report = build_report(data, progress=progress, **analysis)
         report.update(extra)
-        analysis_s = time.perf_counter() - start
+        analysis_s, analysis_cpu = time.perf_counter() - start, time.process_time() - cpu
         timings = write_outputs(
             report,
             data,
@@ -272,9 +276,9 @@ def produce(
             json_path=json_path,
             xlsx_path=xlsx_path,
         )
-        return report, {"analysis_s": analysis_s, **timings}
+        return report, {"analysis_s": analysis_s, "analysis_cpu_s": analysis_cpu, **timings}
     try:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         _PENDING = (data, analysis, progress)
         try:
             future = _submit(pool, _analyse_pending)  # forks here, with _PENDING set
@@ -282,16 +286,21 @@ def produce(
             _PENDING = None
         data_only = tables.data_tables(data.answers, data.cases)
         partial = excel.start_workbook([t for t in data_only if t.name in excel.DATA_ONLY_TABLES])
-        timings = {"data_sheets_s": time.perf_counter() - start}
+        timings = {
+            "data_sheets_s": time.perf_counter() - start,
+            "data_sheets_cpu_s": time.process_time() - cpu,
+        }
         report = None
         if future is not None:
             try:
-                report = future.result()
+                report, timings["analysis_cpu_s"] = future.result()
             except Exception:  # the child died or the analysis failed: analyse here
                 report = None
         in_child = report is not None
         if report is None:
+            cpu = time.process_time()
             report = build_report(data, progress=progress, **analysis)
+            timings["analysis_cpu_s"] = time.process_time() - cpu
         report.update(extra)
         timings["analysis_s"] = time.perf_counter() - start
 
