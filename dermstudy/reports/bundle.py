@@ -255,7 +255,7 @@ def produce(
     With a workbook to write and where :func:`_figure_pool` allows a child (the command line),
     the analysis runs in a forked child while this process writes the workbook's data-only
     sheets (the answers); the report comes back pickled and the same child then draws the
-    figures while this process writes the report's sheets. Any failure of the child falls back
+    figures (``extra`` included) while this process writes the answers, then the report's sheets. Any failure of the child falls back
     to working here; the outputs are the same bytes either way.
     """
     global _PENDING
@@ -284,6 +284,11 @@ def produce(
             future = _submit(pool, _analyse_pending)  # forks here, with _PENDING set
         finally:
             _PENDING = None
+        # Queued behind the analysis in the same one-worker child: the figures are drawn as soon
+        # as the report exists there, while this process still writes the answers sheet.
+        drawing = _submit(
+            pool, _render_child_report, extra, figures_dir, formats, True, figure_width_mm
+        )
         data_only = tables.data_tables(data.answers, data.cases)
         partial = excel.start_workbook([t for t in data_only if t.name in excel.DATA_ONLY_TABLES])
         timings = {
@@ -304,10 +309,13 @@ def produce(
         report.update(extra)
         timings["analysis_s"] = time.perf_counter() - start
 
+        if not in_child and drawing is not None:
+            drawing.cancel()  # it would find no report there: draw here
+
         def submit_figures(args: tuple) -> Future | None:
-            if not in_child:
-                return None
-            return _submit(pool, _render_child_report, extra, *args[1:])
+            # _write's own arguments (report, figures_dir, formats, need_png=True with a
+            # workbook, figure_width_mm): the ones the queued drawing was given
+            return drawing if in_child else None
 
         timings.update(
             _write(
