@@ -254,9 +254,10 @@ def produce(
 
     With a workbook to write and where :func:`_figure_pool` allows a child (the command line),
     the analysis runs in a forked child while this process writes the workbook's data-only
-    sheets (the answers); the report comes back pickled and the same child then draws the
-    figures (``extra`` included) while this process writes the answers, then the report's sheets. Any failure of the child falls back
-    to working here; the outputs are the same bytes either way.
+    sheets (the answers); the report comes back pickled, and the same child then draws the
+    figures (``extra`` included) while this process finishes the answers and writes the
+    report's sheets. Any failure of the child falls back to working here; the outputs are the
+    same bytes either way.
     """
     global _PENDING
     analysis, extra = dict(analysis or {}), dict(extra or {})
