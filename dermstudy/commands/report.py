@@ -130,9 +130,8 @@ def parse_formats(text: str) -> tuple[str, ...]:
 
 def run_report(args: argparse.Namespace) -> int:
     from dermstudy.analysis.data import load_study
-    from dermstudy.analysis.report import build_report
     from dermstudy.jobs import TextProgressBar
-    from dermstudy.reports.bundle import report_json, write_outputs
+    from dermstudy.reports.bundle import produce, report_json
     from dermstudy.reports.text import render_text
     from dermstudy.workspace.integrity import check_for_report
 
@@ -156,22 +155,20 @@ def run_report(args: argparse.Namespace) -> int:
         integrity = check_for_report(ws, args.study, "cli")
     if not integrity.ok:
         print(f"dermstudy: warning: {integrity.message()}", file=sys.stderr)
-    bar = TextProgressBar(label="report")
-    report = build_report(
-        data,
-        n_resamples=args.resamples,
-        seed=args.seed,
-        progress=bar,
-        covariance=args.cov,
-        complete_readers_only=args.complete_readers_only,
-        by=args.by,
-    )
-    report["integrity"] = integrity.to_dict()
     try:
-        write_outputs(
-            report,
+        # The analysis, then JSON, workbook and figures; beside each other where that is safe.
+        report, _timings = produce(
             data,
             figures_dir,
+            analysis={
+                "n_resamples": args.resamples,
+                "seed": args.seed,
+                "covariance": args.cov,
+                "complete_readers_only": args.complete_readers_only,
+                "by": args.by,
+            },
+            extra={"integrity": integrity.to_dict()},
+            progress=TextProgressBar(label="report"),
             formats=formats,
             figure_width_mm=width_mm,
             json_path=json_path,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -18,6 +19,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.drawing.image import Image as XLImage
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.properties import PageSetupProperties
 
@@ -286,12 +288,60 @@ def write_workbook(
 def begin_workbook(tables: list[Table], confusion: list[Table]) -> Workbook:
     """A write-only workbook with every table sheet written, the figures still to come (the
     figures can then be drawn while the tables are written, see :mod:`dermstudy.reports.bundle`)."""
+    early = [t for t in tables if t.name in DATA_ONLY_TABLES]
+    return continue_workbook(start_workbook(early), tables, confusion)
+
+
+# Tables made from the study's data alone, not from the analysis (tables.data_tables): their sheets
+# are written first, so that they can be written while the analysis runs (bundle.produce). The
+# serial path writes them first too, so both give the same bytes (shared strings are numbered in
+# the order they are written).
+DATA_ONLY_TABLES = ("answers",)
+
+
+@dataclass
+class PartialWorkbook:
+    """A write-only workbook with only the data-only sheets written (by table name)."""
+
+    wb: Workbook
+    written: dict[str, WriteOnlyWorksheet]
+
+
+def start_workbook(early: list[Table]) -> PartialWorkbook:
+    """A workbook with the data-only ``early`` tables written (before the report exists)."""
     wb = Workbook(write_only=True)
-    taken: set[str] = set()
+    written = {}
+    for table in early:
+        write_table_sheet(wb, table, sheet_name(table, set(_titles(written))))
+        written[table.name] = wb._sheets[-1]
+    return PartialWorkbook(wb, written)
+
+
+def _titles(written: dict[str, WriteOnlyWorksheet]) -> list[str]:
+    return [ws.title for ws in written.values()]
+
+
+def continue_workbook(
+    partial: PartialWorkbook, tables: list[Table], confusion: list[Table]
+) -> Workbook:
+    """Write the sheets of ``tables`` not yet written and the confusion matrices, then put every
+    sheet in ``tables`` order (a write-only sheet is written as it is made: only the list of
+    sheets can be reordered, which openpyxl numbers at save time)."""
+    wb, written = partial.wb, partial.written
+    taken: set[str] = set(_titles(written))
+    ordered = []
     for table in tables:
+        if table.name in written:
+            ordered.append(written[table.name])
+            continue
         write_table_sheet(wb, table, sheet_name(table, taken))
+        ordered.append(wb._sheets[-1])
     if confusion:
         write_blocks_sheet(wb, confusion, "Confusion matrices")
+        ordered.append(wb._sheets[-1])
+    if len(ordered) != len(wb._sheets):
+        raise ValueError("a sheet written before the report is not among its tables")
+    wb._sheets[:] = ordered
     return wb
 
 

@@ -478,15 +478,24 @@ def missing_table(report: dict[str, Any]) -> Table:
     )
 
 
+def data_tables(answers: pd.DataFrame | None, cases: pd.DataFrame | None = None) -> list[Table]:
+    """The tables made from the study's data alone (no report needed): the raw answers."""
+    return [answers_table(answers, cases)] if answers is not None else []
+
+
 def all_tables(
     report: dict[str, Any],
     answers: pd.DataFrame | None = None,
     cases: pd.DataFrame | None = None,
+    *,
+    data_only: list[Table] | None = None,
 ) -> list[Table]:
-    """Every table of the report in workbook order (the raw answers only when given)."""
+    """Every table of the report in workbook order (the raw answers only when given).
+
+    ``data_only``: the :func:`data_tables` of ``answers`` and ``cases``, when already made.
+    """
     tables = [study_table(report)]
-    if answers is not None:
-        tables.append(answers_table(answers, cases))
+    tables += data_only if data_only is not None else data_tables(answers, cases)
     tables += [
         report_table("entity", "Entity classification, all readers pooled", report["entity"]),
         report_table(

@@ -161,3 +161,67 @@ def test_no_figure_process_from_a_qt_process(monkeypatch):
     assert bundle._figure_pool() is None
     monkeypatch.setenv("DERMSTUDY_SERIAL_OUTPUTS", "1")
     assert bundle._figure_pool() is None
+
+
+def test_analysis_beside_the_workbook_gives_the_same_outputs(workspace, tmp_path, monkeypatch):
+    """produce analyses in a forked child while this process writes the answers sheet, then the
+    child draws the figures: JSON, figure files and workbook are the bytes of the serial path
+    (all but the time stamps), with the sheets in the usual order."""
+    import multiprocessing
+    import re
+    import threading
+    import zipfile
+    from concurrent.futures import ProcessPoolExecutor
+
+    import pytest
+
+    from dermstudy.reports import bundle, excel, tables
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    if threading.active_count() > 1:  # as produce itself: never fork a threaded process
+        assert not os.environ.get(_FRESH), "threads are running even in a fresh test process"
+        _run_in_fresh_process("test_analysis_beside_the_workbook_gives_the_same_outputs")
+        return
+    make_tiny_study(workspace, readers="AB")
+    _case_images(workspace)
+    data = load_study(workspace, "tiny")
+    stamp = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:\+00:00|Z)?")
+    outputs = {}
+    for mode in ("here", "child"):
+
+        def pool(mode=mode):
+            if mode == "here":
+                return None
+            return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+
+        monkeypatch.setattr(bundle, "_figure_pool", pool)
+        folder = tmp_path / mode
+        report, timings = bundle.produce(
+            data,
+            folder,
+            analysis={"n_resamples": 50, "by": "model"},
+            extra={"integrity": {"ok": True, "mode": "same in both"}},
+            json_path=folder / "r.json",
+            xlsx_path=folder / "r.xlsx",
+        )
+        # the child analysed (answers sheet first) and drew the figures; here did neither
+        assert ("data_sheets_s" in timings) == (mode == "child")
+        assert ("figures_wait_s" in timings) == (mode == "child")
+        assert report["integrity"]["mode"] == "same in both"
+        with zipfile.ZipFile(folder / "r.xlsx") as book:
+            members = {n: stamp.sub(b"", book.read(n)) for n in book.namelist()}
+        outputs[mode] = (
+            stamp.sub(b"", (folder / "r.json").read_bytes()),
+            {p.name: p.read_bytes() for p in sorted(folder.glob("*.png"))},
+            members,
+            load_workbook(folder / "r.xlsx").sheetnames,
+        )
+    assert outputs["here"][1] and outputs["here"] == outputs["child"]
+    # the sheets in the order of the report's tables, as the serial workbook always had them
+    taken: set[str] = set()
+    expected = [
+        excel.sheet_name(t, taken) for t in tables.all_tables(report, data.answers, data.cases)
+    ]
+    assert outputs["child"][3] == [*expected, "Confusion matrices", "Figures"]
+    assert expected[:2] == ["Study", "Answers"]
