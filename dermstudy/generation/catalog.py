@@ -60,6 +60,19 @@ def is_demo_model(path: Path | None) -> bool:
     return path is not None and Path(path).resolve().parent == demo_models_dir().resolve()
 
 
+def demo_sampling() -> dict[str, object]:
+    """The sampler and guidance the shipped demo images were made with (chosen by measurement in
+    ``docs/demo/make_demo_images.py``), read from their provenance; empty if that is missing."""
+    from dermstudy.demo import SYNTHETIC_DIR, SYNTHETIC_MANIFEST
+
+    try:
+        entries = json.loads((SYNTHETIC_DIR / SYNTHETIC_MANIFEST).read_text(encoding="utf-8"))
+        provenance = entries[0]["provenance"]
+        return {"sampler": provenance["sampler"], "guidance": float(provenance["guidance"])}
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return {}
+
+
 def demo_model_note() -> str:
     """One line on what the shipped demo model is (from its training record)."""
     try:

@@ -56,6 +56,32 @@ def test_the_demo_model_stands_in_only_when_the_folder_has_none(
     assert model_choices(ws_dir, "upsample")[0].origin == "demo model"
 
 
+def test_the_demo_model_starts_with_the_settings_its_images_were_made_with(
+    qtbot, ws_dir, tmp_path, monkeypatch
+):
+    """Sampler and guidance come from the shipped images' provenance; a user's choice wins."""
+    import json
+
+    from dermstudy.demo import SYNTHETIC_DIR, SYNTHETIC_MANIFEST
+    from dermstudy.ui.settings import save_json
+
+    monkeypatch.setenv("DERMSTUDY_MODELS", str(tmp_path / "empty"))
+    monkeypatch.delenv("DERMSTUDY_DEMO_MODELS", raising=False)  # the shipped demo pair
+    made_with = json.loads((SYNTHETIC_DIR / SYNTHETIC_MANIFEST).read_text())[0]["provenance"]
+    panel = GeneratorPanel(ws_dir)
+    qtbot.addWidget(panel)
+    form = panel.form()
+    assert (form.sampler, form.guidance) == (made_with["sampler"], made_with["guidance"])
+    assert (form.sampler, form.guidance) != (
+        GenerateSettings().sampler,
+        GenerateSettings().guidance,
+    )
+    save_json(GeneratorPanel.SETTINGS_KEY, {"guidance": 2.5})
+    again = GeneratorPanel(ws_dir)
+    qtbot.addWidget(again)
+    assert again.form().guidance == 2.5 and again.form().sampler == made_with["sampler"]
+
+
 def test_model_files_are_sorted_by_kind(models_folder, ws_dir):
     for name in ("base.pt", "upsample.pt", "derm-finetune.pt"):
         (models_folder / name).write_bytes(b"x")

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from dermstudy.entities import BY_CODE, ENTITIES
 from dermstudy.generation.catalog import (
     demo_model_note,
+    demo_sampling,
     generate_arguments,
     is_demo_model,
     model_choices,
@@ -114,8 +115,9 @@ class GeneratorPanel(Panel):
     def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
         super().__init__(workspace_path, parent)
         self._build()
+        self.refresh()  # the model pickers first: the remembered form depends on the base model
         self.restore_choices()
-        self.refresh()
+        self._update_enabled()
 
     # -- remembered between starts ---------------------------------------------------------------
     SETTINGS_KEY = "generator/form"
@@ -133,6 +135,10 @@ class GeneratorPanel(Panel):
         if not isinstance(saved, dict):
             return
         saved = {_OLD_KEYS.get(key, key): value for key, value in saved.items()}
+        if is_demo_model(self.base_picker.path()):
+            # First use of the demo model: the sampler and guidance its shipped images were made
+            # with (the fast sampler, the guidance chosen by measurement), unless the user chose.
+            saved = {**demo_sampling(), **saved}
         # Each remembered value on its own: one that no longer fits is dropped, not the whole form.
         values = {}
         for key, value in saved.items():
