@@ -18,6 +18,7 @@ The kill-and-resume screenshot needs a real X server: ``kill_and_resume.sh``.
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -164,11 +165,14 @@ def main(out: Path) -> None:
     from dermstudy.ui.app import create_application
     from dermstudy.ui.main_window import MainWindow
     from dermstudy.ui.screens import show_fitted
+    from dermstudy.ui.settings import SETTINGS_ENV
 
-    app = create_application()
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
+        # A first start: no choices remembered from this machine's earlier sessions.
+        os.environ[SETTINGS_ENV] = str(tmp / "settings.ini")
+        app = create_application()
         root = build_demo(tmp / "demo").root
         grab_reader(app, root, DEMO_STUDY, out)
         window = MainWindow(root)
