@@ -47,6 +47,16 @@ def _p(value: float) -> str:
     return "<0.0001" if value < 0.0001 else _f(value, 4)
 
 
+# One modality difference as a table row: the same columns for every analysis and every reader.
+DIFFERENCE_COLUMNS = ["comparison", "difference", "SE", "df", "t or z", "p", "CI low", "CI high"]
+
+
+def _difference_row(d: dict) -> list[Value]:
+    statistic = d.get("t", d.get("z"))  # t with a df, z without one
+    estimate = [d["comparison"], d["difference"], d["se"], d.get("df"), statistic, d["p"]]
+    return [*estimate, d["ci_low"], d["ci_high"]]
+
+
 def tables(result: dict) -> list[Table]:
     """The analysis as report tables (full precision; the workbook and the GUI format them)."""
     a = result["analysis"]
@@ -71,21 +81,7 @@ def tables(result: dict) -> list[Table]:
             tests.append([title, "F", part["f"], part["ndf"], part["ddf"], part["p"]])
         elif "chi2" in part:
             tests.append([title, "chi-square", part["chi2"], part["df"], None, part["p"]])
-        for d in part.get("differences", []):
-            stat = d.get("t", d.get("z"))
-            diffs.append(
-                [
-                    title,
-                    d["comparison"],
-                    d["difference"],
-                    d["se"],
-                    d.get("df"),
-                    stat,
-                    d["p"],
-                    d["ci_low"],
-                    d["ci_high"],
-                ]
-            )
+        diffs += [[title, *_difference_row(d)] for d in part.get("differences", [])]
         for s in part.get("single", []):
             single.append(
                 [title, s["modality"], s["auc"], s["se"], s.get("df"), s["ci_low"], s["ci_high"]]
@@ -104,17 +100,7 @@ def tables(result: dict) -> list[Table]:
             Table(
                 "mrmc_differences",
                 "Modality differences (first minus second)",
-                [
-                    "analysis",
-                    "comparison",
-                    "difference",
-                    "SE",
-                    "df",
-                    "t or z",
-                    "p",
-                    "CI low",
-                    "CI high",
-                ],
+                ["analysis", *DIFFERENCE_COLUMNS],
                 diffs,
                 [note, "no df: normal (z) interval"],
             )
@@ -134,31 +120,8 @@ def tables(result: dict) -> list[Table]:
             Table(
                 "mrmc_per_reader",
                 "Modality differences for each reader (fixed readers)",
-                [
-                    "reader",
-                    "comparison",
-                    "difference",
-                    "SE",
-                    "df",
-                    "t or z",
-                    "p",
-                    "CI low",
-                    "CI high",
-                ],
-                [
-                    [
-                        d["reader"],
-                        d["comparison"],
-                        d["difference"],
-                        d["se"],
-                        d.get("df"),
-                        d.get("t", d.get("z")),
-                        d["p"],
-                        d["ci_low"],
-                        d["ci_high"],
-                    ]
-                    for d in per_reader
-                ],
+                ["reader", *DIFFERENCE_COLUMNS],
+                [[d["reader"], *_difference_row(d)] for d in per_reader],
                 [note],
             )
         )
