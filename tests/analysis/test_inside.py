@@ -26,7 +26,9 @@ SCALES = {  # reader -> AI scale per case in REAL + G3 + G7 order
 }
 
 
-def _study(workspace, drop=None):
+def insert_settings_study(workspace, drop=None, base=None) -> None:
+    """Study ``settings``: 6 real cases and two generation settings (guidance 3 vs 7), three
+    readers on the five-point scale (``drop``: a (reader, case) left unanswered)."""
     cases = [CaseSpec(c, "nv", "real") for c in REAL]
     cases += [CaseSpec(c, "nv", "synthetic") for c in G3 + G7]
     votes = [
@@ -38,12 +40,16 @@ def _study(workspace, drop=None):
     insert_study(workspace, "settings", cases, votes)
     with workspace.transaction():
         for case in G3 + G7:
-            prov = {"guidance": 3.0 if case in G3 else 7.0, "base": {"file": "base.pt"}}
+            prov = {"guidance": 3.0 if case in G3 else 7.0, "base": base or {"file": "base.pt"}}
             workspace.conn.execute(
                 "UPDATE images SET provenance = ? WHERE id = (SELECT image_id FROM cases "
                 "WHERE code = ?)",
                 (json.dumps(prov), case),
             )
+
+
+def _study(workspace, drop=None):
+    insert_settings_study(workspace, drop)
     return load_study(workspace, "settings")
 
 

@@ -3,8 +3,6 @@ re-runs the analysis with detection per generation setting (``dermstudy report -
 
 from __future__ import annotations
 
-import json
-
 from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTableWidget
@@ -12,30 +10,14 @@ from PySide6.QtWidgets import QTableWidget
 from dermstudy.study.blinding import BLINDED_SUFFIX
 from dermstudy.ui.panels.results import GALLERY_TAB, GROUPS_TAB, ResultsPanel
 from dermstudy.workspace import Workspace
-from tests.analysis.test_inside import G3, G7, REAL, SCALES
-from tests.fixtures.sample_studies import CaseSpec, VoteSpec, insert_study
+from tests.analysis.test_inside import insert_settings_study
 
 
 def _settings_study(root) -> None:
     """The two-setting study of tests/analysis/test_inside.py (guidance 3 vs 7), with a small
     blinded image per case, each of its own shade."""
-    cases = [CaseSpec(c, "nv", "real") for c in REAL]
-    cases += [CaseSpec(c, "nv", "synthetic") for c in G3 + G7]
-    votes = [
-        VoteSpec(reader, case, "nv", "ai" if s >= 4 else "real", s, 3, 4.0)
-        for reader, scales in SCALES.items()
-        for case, s in zip(REAL + G3 + G7, scales, strict=True)
-    ]
     with Workspace.open(root) as ws:
-        insert_study(ws, "settings", cases, votes)
-        with ws.transaction():
-            for case in G3 + G7:
-                prov = {"guidance": 3.0 if case in G3 else 7.0, "base": {"sampler": "ddim"}}
-                ws.conn.execute(
-                    "UPDATE images SET provenance = ? WHERE id = (SELECT image_id FROM cases "
-                    "WHERE code = ?)",
-                    (json.dumps(prov), case),
-                )
+        insert_settings_study(ws, base={"sampler": "ddim"})
         for k, (_code, sha) in enumerate(ws.conn.execute("SELECT code, blinded_sha256 FROM cases")):
             path = ws.path_of(ws.relative_blob_path(sha, BLINDED_SUFFIX, "cases"))
             path.parent.mkdir(parents=True, exist_ok=True)
