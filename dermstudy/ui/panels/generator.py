@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
-    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -24,7 +23,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -45,7 +43,7 @@ from dermstudy.ui.file_dialogs import open_file
 from dermstudy.ui.messages import GENERATOR_LABELS, in_gui_terms
 from dermstudy.ui.panels.base import Panel
 from dermstudy.ui.settings import load_json, save_json
-from dermstudy.ui.style import SPACING, hint_label, page_layout
+from dermstudy.ui.style import SPACING, hint_label, page_layout, scrolling_form
 from dermstudy.ui.workers import ProcessRunner
 
 TITLE = "Generator"
@@ -196,13 +194,7 @@ class GeneratorPanel(Panel):
         form.addStretch(1)
         # On a laptop screen the form scrolls rather than squeezing its rows into slivers;
         # Generate/Stop and the progress stay below it, always on screen.
-        form_widget = QWidget()
-        form_widget.setLayout(form)
-        form_scroll = QScrollArea()
-        form_scroll.setWidget(form_widget)
-        form_scroll.setWidgetResizable(True)
-        form_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        form_scroll = scrolling_form(form)  # never cut sideways: as wide as the form needs
         form_column = QVBoxLayout()
         form_column.setContentsMargins(0, 0, 0, 0)
         form_column.addWidget(form_scroll, 1)
@@ -222,7 +214,6 @@ class GeneratorPanel(Panel):
         columns.setSpacing(SPACING * 2)
         left = QWidget()
         left.setLayout(form_column)
-        form_scroll.setMinimumWidth(form_widget.sizeHint().width() + 20)  # never cut sideways
         left.setMaximumWidth(max(520, form_scroll.minimumWidth()))
         columns.addWidget(left)
         columns.addWidget(gallery_box, 1)
