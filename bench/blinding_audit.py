@@ -8,7 +8,6 @@ plain resize). Needs ../shared/ham10000-sample. Usage: python bench/blinding_aud
 from __future__ import annotations
 
 import io
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,6 +17,8 @@ from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from machine import cpu_name, load_average
 
 from dermstudy.study.audit import audit_images
 from dermstudy.study.blinding import HARMONISATIONS, blind_image
@@ -33,12 +34,7 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 60
     if not SAMPLE.is_dir():
         sys.exit(f"needs {SAMPLE}")
-    cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    model = next(
-        (line.split(":", 1)[1].strip() for line in cpu.splitlines() if "Model name" in line), "?"
-    )
-    load = Path("/proc/loadavg").read_text().split()[:3]
-    print(f"CPU: {model}; load average {load}")
+    print(f"CPU: {cpu_name()}; load average {load_average()}")
     real, synthetic = sample_sources(n, n)
     labels = [False] * len(real) + [True] * len(synthetic)
     secret = b"bench secret"

@@ -30,7 +30,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import random
 import tempfile
 import time
@@ -38,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from machine import cpu_name, load_average
 from PIL import Image, ImageFilter
 
 from dermstudy.datasets.ham10000 import import_ham10000
@@ -50,19 +50,11 @@ SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "ham10000-sample"
 
 
 def machine() -> dict:
-    name = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     return {
-        "cpu": name,
+        "cpu": cpu_name(),
         "cpus": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "load_average": load_average(),
     }
 
 
@@ -164,7 +156,7 @@ def make_workspace_from_folder(root: Path, source: Path, per_entity: int) -> tup
 
 
 def bench_table(per_entity: int, inception_rate: float | None, source: Path | None) -> dict:
-    load_start = [round(x, 2) for x in os.getloadavg()]
+    load_start = load_average()
     with tempfile.TemporaryDirectory(prefix="dermstudy-bench-quality-") as tmp:
         info: dict = {"source": str(SAMPLE), "synthetic": "blurred, noised copies of real images"}
         if source is None:

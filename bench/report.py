@@ -26,17 +26,9 @@ from PIL import Image
 # The checkout first: its dermstudy, and tests.fixtures for the made-up data.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from machine import cpu_name
+
 from tests.fixtures.sample_studies import synthetic_study
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 def _gallery_images(report: dict, folder: Path) -> dict[str, Path]:
@@ -111,7 +103,7 @@ def run_case(n_readers: int, n_cases: int, out: Path) -> dict:
         "target_s": 10.0 if n_readers == 20 else None,
         "load_avg_1min": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
-        "cpu_model": _cpu_model(),
+        "cpu_model": cpu_name(),
     }
 
 
