@@ -114,8 +114,7 @@ class GeneratorPanel(Panel):
         super().__init__(workspace_path, parent)
         self._build()
         self.refresh()  # the model pickers first: the remembered form depends on the base model
-        self.restore_choices()
-        self._update_enabled()
+        self.restore_choices()  # toggling a restored check box updates what is enabled
 
     # -- remembered between starts ---------------------------------------------------------------
     SETTINGS_KEY = "generator/form"
