@@ -17,18 +17,8 @@ import hashlib
 import hmac
 import secrets
 
+from PySide6 import QtWidgets
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
 
 from dermstudy.ui.style import SPACING, set_role
 
@@ -51,33 +41,34 @@ class UnlockCode:
         return hmac.compare_digest(self._hash(code), self._digest)
 
 
-class UnlockCodeDialog(QDialog):
+class UnlockCodeDialog(QtWidgets.QDialog):
     """Asks the coordinator for the code (twice) before a reader session locks the main window."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Lock the main window while reading")
         self.setMinimumWidth(440)
-        layout = QVBoxLayout(self)
-        text = QLabel(
+        layout = QtWidgets.QVBoxLayout(self)
+        text = QtWidgets.QLabel(
             "The reader gets only the reader window. When it closes, the main window stays locked "
             "until this code is typed. Choose a code the reader does not know."
         )
         text.setWordWrap(True)
         layout.addWidget(text)
-        form = QFormLayout()
-        self.code_edit = QLineEdit()
-        self.repeat_edit = QLineEdit()
+        form = QtWidgets.QFormLayout()
+        self.code_edit = QtWidgets.QLineEdit()
+        self.repeat_edit = QtWidgets.QLineEdit()
         for edit in (self.code_edit, self.repeat_edit):
-            edit.setEchoMode(QLineEdit.EchoMode.Password)
+            edit.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
         form.addRow("Unlock code:", self.code_edit)
         form.addRow("Repeat:", self.repeat_edit)
         layout.addLayout(form)
-        self.error_label = QLabel()
+        self.error_label = QtWidgets.QLabel()
         set_role(self.error_label, "error")
         layout.addWidget(self.error_label)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Ok
+            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
         )
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
@@ -96,13 +87,13 @@ class UnlockCodeDialog(QDialog):
         return self.code_edit.text()
 
 
-def ask_unlock_code(parent: QWidget | None) -> str | None:
+def ask_unlock_code(parent: QtWidgets.QWidget | None) -> str | None:
     """The code the coordinator chose, or None when they cancelled."""
     dialog = UnlockCodeDialog(parent)
-    return dialog.code() if dialog.exec() == QDialog.DialogCode.Accepted else None
+    return dialog.code() if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted else None
 
 
-class LockScreen(QWidget):
+class LockScreen(QtWidgets.QWidget):
     """All the locked main window shows: a line of text, the code field and "Unlock".
 
     ``unlock_requested(str)`` carries the typed code; the main window checks it.
@@ -110,33 +101,33 @@ class LockScreen(QWidget):
 
     unlock_requested = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        outer = QVBoxLayout(self)
+        outer = QtWidgets.QVBoxLayout(self)
         outer.setContentsMargins(SPACING * 4, SPACING * 4, SPACING * 4, SPACING * 4)
         outer.addStretch(1)
-        title = QLabel("Locked while a reader reads")
+        title = QtWidgets.QLabel("Locked while a reader reads")
         title.setProperty("role", "title")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.text_label = QLabel()
+        self.text_label = QtWidgets.QLabel()
         self.text_label.setWordWrap(True)
         self.text_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         # Plain text: a study or reader name must never be read as markup.
         self.text_label.setTextFormat(Qt.TextFormat.PlainText)
-        row = QHBoxLayout()
+        row = QtWidgets.QHBoxLayout()
         row.addStretch(1)
-        self.code_edit = QLineEdit()
-        self.code_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.code_edit = QtWidgets.QLineEdit()
+        self.code_edit.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
         self.code_edit.setPlaceholderText("coordinator's unlock code")
         self.code_edit.setMinimumWidth(240)
         self.code_edit.returnPressed.connect(self._submit)
-        self.unlock_button = QPushButton("Unlock")
+        self.unlock_button = QtWidgets.QPushButton("Unlock")
         self.unlock_button.setProperty("role", "primary")
         self.unlock_button.clicked.connect(self._submit)
         row.addWidget(self.code_edit)
         row.addWidget(self.unlock_button)
         row.addStretch(1)
-        self.message_label = QLabel()
+        self.message_label = QtWidgets.QLabel()
         self.message_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         set_role(self.message_label, "error")
         for widget in (title, self.text_label):

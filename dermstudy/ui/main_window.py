@@ -14,23 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from PySide6 import QtWidgets
 from PySide6.QtCore import QModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QKeySequence, QPainter
-from PySide6.QtWidgets import (
-    QApplication,
-    QHBoxLayout,
-    QLabel,
-    QListWidget,
-    QListWidgetItem,
-    QMainWindow,
-    QMessageBox,
-    QStackedWidget,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
-    QVBoxLayout,
-    QWidget,
-)
 
 from dermstudy import __version__
 from dermstudy.datasets.summary import dataset_summary
@@ -97,23 +83,23 @@ def workspace_status(path: Path) -> str:
     )
 
 
-class _NavigationDelegate(QStyledItemDelegate):
+class _NavigationDelegate(QtWidgets.QStyledItemDelegate):
     """Draws a navigation entry: icon and title; a muted, wrapped purpose line below if disabled."""
 
     PURPOSE_ROLE = Qt.ItemDataRole.UserRole + 1
     PAD = 8
 
-    def _purpose_font(self, option: QStyleOptionViewItem) -> QFont:
+    def _purpose_font(self, option: QtWidgets.QStyleOptionViewItem) -> QFont:
         font = QFont(option.font)
         font.setPointSizeF(max(7.5, font.pointSizeF() - 1.5))
         return font
 
-    def _text_rect(self, option: QStyleOptionViewItem) -> QRect:
+    def _text_rect(self, option: QtWidgets.QStyleOptionViewItem) -> QRect:
         # The style sheet gives items a 6 px margin and 10 px padding before the icon.
         icon_width = option.decorationSize.width() + 28
         return option.rect.adjusted(icon_width, self.PAD, -self.PAD - 6, -self.PAD)
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+    def sizeHint(self, option: QtWidgets.QStyleOptionViewItem, index: QModelIndex) -> QSize:
         self.initStyleOption(option, index)
         height = QFontMetrics(option.font).height() + 2 * self.PAD + 4
         purpose = index.data(self.PURPOSE_ROLE)
@@ -125,13 +111,17 @@ class _NavigationDelegate(QStyledItemDelegate):
             height += bounds.height() + 2
         return QSize(option.rect.width(), height)
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+    def paint(
+        self, painter: QPainter, option: QtWidgets.QStyleOptionViewItem, index: QModelIndex
+    ) -> None:
         self.initStyleOption(option, index)
         text, option.text = option.text, ""
         purpose = index.data(self.PURPOSE_ROLE)
-        style = option.widget.style() if option.widget else QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget)
-        enabled = bool(option.state & QStyle.StateFlag.State_Enabled)
+        style = option.widget.style() if option.widget else QtWidgets.QApplication.style()
+        style.drawControl(
+            QtWidgets.QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget
+        )
+        enabled = bool(option.state & QtWidgets.QStyle.StateFlag.State_Enabled)
         rect = self._text_rect(option)
         painter.save()
         title_font = QFont(option.font)
@@ -149,16 +139,18 @@ class _NavigationDelegate(QStyledItemDelegate):
         painter.restore()
 
 
-class _MessagePage(QWidget):
+class _MessagePage(QtWidgets.QWidget):
     """A plain page with a title and a line of text (panel not available, or failed to load)."""
 
-    def __init__(self, title: str, text: str, error: bool = False, parent: QWidget | None = None):
+    def __init__(
+        self, title: str, text: str, error: bool = False, parent: QtWidgets.QWidget | None = None
+    ):
         super().__init__(parent)
-        layout = QVBoxLayout(self)
+        layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(SPACING * 3, SPACING * 3, SPACING * 3, SPACING * 3)
-        heading = QLabel(title)
+        heading = QtWidgets.QLabel(title)
         heading.setProperty("role", "title")
-        body = QLabel(text)
+        body = QtWidgets.QLabel(text)
         body.setWordWrap(True)
         body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         body.setProperty("role", "error" if error else "hint")
@@ -167,16 +159,18 @@ class _MessagePage(QWidget):
         layout.addStretch(1)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(QtWidgets.QMainWindow):
     """Navigation list on the left, the selected panel on the right, workspace in the status bar."""
 
     MINIMUM_SIZE = QSize(1000, 620)
     PREFERRED_SIZE = QSize(1280, 820)  # opened maximised on screens where this does not fit
 
-    def __init__(self, workspace: str | Path | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, workspace: str | Path | None = None, parent: QtWidgets.QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.workspace_path = resolve_workspace_path(workspace).resolve()
-        self._panels: dict[str, QWidget] = {}
+        self._panels: dict[str, QtWidgets.QWidget] = {}
         self._available: dict[str, bool] = {}
         self._unlock_code: UnlockCode | None = None
         self._lockable_actions: list[QAction] = []
@@ -192,21 +186,21 @@ class MainWindow(QMainWindow):
 
     # -- construction --------------------------------------------------------------------------
     def _build_navigation(self) -> None:
-        central = QWidget()
-        layout = QHBoxLayout(central)
+        central = QtWidgets.QWidget()
+        layout = QtWidgets.QHBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        self.nav = QListWidget()
+        self.nav = QtWidgets.QListWidget()
         self.nav.setObjectName("navigation")
         self.nav.setIconSize(QSize(22, 22))
         self.nav.setFixedWidth(232)
         self.nav.setItemDelegate(_NavigationDelegate(self.nav))
         self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.stack = QStackedWidget()
+        self.stack = QtWidgets.QStackedWidget()
         for index, spec in enumerate(PANEL_SPECS):
             available = panel_available(spec)
             self._available[spec.name] = available
-            item = QListWidgetItem(icon(spec.name), spec.title)
+            item = QtWidgets.QListWidgetItem(icon(spec.name), spec.title)
             item.setData(Qt.ItemDataRole.UserRole, spec.name)
             item.setToolTip(f"{spec.purpose}  (Ctrl+{index + 1})")
             if not available:
@@ -214,14 +208,14 @@ class MainWindow(QMainWindow):
                 item.setToolTip(f"Not available yet. {spec.purpose}")
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
             self.nav.addItem(item)
-            self.stack.addWidget(QWidget())  # placeholder until the panel is first shown
+            self.stack.addWidget(QtWidgets.QWidget())  # placeholder until the panel is first shown
         self.nav.currentRowChanged.connect(self._on_row_changed)
         layout.addWidget(self.nav)
         layout.addWidget(self.stack, 1)
         # The panels, or the lock screen alone while a reader session locks the window.
         self.lock_screen = LockScreen()
         self.lock_screen.unlock_requested.connect(self.unlock)
-        self.pages = QStackedWidget()
+        self.pages = QtWidgets.QStackedWidget()
         self.pages.addWidget(central)
         self.pages.addWidget(self.lock_screen)
         self.setCentralWidget(self.pages)
@@ -257,8 +251,8 @@ class MainWindow(QMainWindow):
         help_menu.addAction(about_action)
 
     def _build_status_bar(self) -> None:
-        self.status_label = QLabel()
-        self.workspace_label = QLabel()
+        self.status_label = QtWidgets.QLabel()
+        self.workspace_label = QtWidgets.QLabel()
         self.workspace_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().addPermanentWidget(self.workspace_label)
@@ -276,7 +270,7 @@ class MainWindow(QMainWindow):
                 self.nav.setCurrentRow(row)
                 return
 
-    def select_panel(self, name: str) -> QWidget | None:
+    def select_panel(self, name: str) -> QtWidgets.QWidget | None:
         """Show the panel ``name`` (building it on first use); returns its widget (None while
         the window is locked)."""
         row = PANEL_SPECS.index(self._spec(name))
@@ -288,7 +282,7 @@ class MainWindow(QMainWindow):
             self._on_row_changed(row)
         return self._panels.get(name)
 
-    def panel(self, name: str) -> QWidget | None:
+    def panel(self, name: str) -> QtWidgets.QWidget | None:
         """The panel's widget if it has been built."""
         return self._panels.get(name)
 
@@ -308,11 +302,13 @@ class MainWindow(QMainWindow):
         self._refresh_panel(widget)
         self.update_status()
 
-    def _build_panel(self, row: int, spec: PanelSpec) -> QWidget:
+    def _build_panel(self, row: int, spec: PanelSpec) -> QtWidgets.QWidget:
         try:
             module = load_panel_module(spec)
             if module is None:
-                widget: QWidget = _MessagePage(spec.title, f"Not available yet. {spec.purpose}")
+                widget: QtWidgets.QWidget = _MessagePage(
+                    spec.title, f"Not available yet. {spec.purpose}"
+                )
             else:
                 widget = module.create_panel(self.workspace_path, parent=self.stack)
         except Exception as exc:  # a broken panel must not take the window down
@@ -333,7 +329,7 @@ class MainWindow(QMainWindow):
         self._panels[spec.name] = widget
         return widget
 
-    def _refresh_panel(self, widget: QWidget) -> None:
+    def _refresh_panel(self, widget: QtWidgets.QWidget) -> None:
         refresh = getattr(widget, "refresh", None)
         if not callable(refresh):
             return
@@ -373,13 +369,13 @@ class MainWindow(QMainWindow):
         try:
             Workspace.open(new_path).close()
         except WorkspaceError as exc:
-            QMessageBox.warning(self, "Cannot open workspace", str(exc))
+            QtWidgets.QMessageBox.warning(self, "Cannot open workspace", str(exc))
             return False
         self._shutdown_panels()
         for row, spec in enumerate(PANEL_SPECS):
             if spec.name in self._panels:
                 old = self._panels.pop(spec.name)
-                placeholder = QWidget()
+                placeholder = QtWidgets.QWidget()
                 self.stack.insertWidget(row, placeholder)
                 self.stack.removeWidget(old)
                 old.deleteLater()
@@ -451,7 +447,7 @@ class MainWindow(QMainWindow):
 
     # -- misc ----------------------------------------------------------------------------------
     def _show_about(self) -> None:
-        QMessageBox.about(
+        QtWidgets.QMessageBox.about(
             self,
             "About dermstudy",
             f"<b>dermstudy {__version__}</b><p>Blinded reader studies with real HAM10000 and "

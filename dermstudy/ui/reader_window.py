@@ -20,23 +20,9 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from PySide6 import QtWidgets
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QKeyEvent, QPainter, QPixmap, QWheelEvent
-from PySide6.QtWidgets import (
-    QButtonGroup,
-    QFrame,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QSizePolicy,
-    QStackedWidget,
-    QVBoxLayout,
-    QWidget,
-)
 
 from dermstudy.entities import ENTITIES
 from dermstudy.reading import (
@@ -86,21 +72,23 @@ QLabel#hint { color: #b42318; font-weight: 600; }
 """
 
 
-class ImageView(QWidget):
+class ImageView(QtWidgets.QWidget):
     """Paints one pixmap fitted to the widget, times a zoom factor; drag to pan when zoomed."""
 
     painted = Signal()
 
     MIN_ZOOM, MAX_ZOOM = 1.0, 8.0
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self._pixmap = QPixmap()
         self.zoom = 1.0
         self._offset = QPointF(0, 0)
         self._drag_from: QPointF | None = None
         self.setMinimumSize(320, 320)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Expanding
+        )
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
     def set_pixmap(self, pixmap: QPixmap) -> None:
@@ -172,7 +160,7 @@ def _decode(data: bytes) -> QImage:
     return image
 
 
-class ReaderWidget(QWidget):
+class ReaderWidget(QtWidgets.QWidget):
     """The whole reading surface for one session (used by the reader window and the Reading panel).
 
     Signals: ``finished()`` after the session was finished, ``close_requested()`` when the reader
@@ -183,7 +171,7 @@ class ReaderWidget(QWidget):
     close_requested = Signal()
     _decoded = Signal(int, QImage)
 
-    def __init__(self, session: ReadingSession, parent: QWidget | None = None) -> None:
+    def __init__(self, session: ReadingSession, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.settings = session.settings
@@ -203,13 +191,13 @@ class ReaderWidget(QWidget):
 
     # -- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
-        outer = QVBoxLayout(self)
+        outer = QtWidgets.QVBoxLayout(self)
         outer.setContentsMargins(SPACING * 2, SPACING, SPACING * 2, SPACING * 2)
         outer.setSpacing(SPACING)
         outer.addLayout(self._build_top_bar())
-        root = QHBoxLayout()
+        root = QtWidgets.QHBoxLayout()
         root.setSpacing(SPACING * 2)
-        self.pages = QStackedWidget()
+        self.pages = QtWidgets.QStackedWidget()
         self.pages.addWidget(self._build_image_page())
         self.pages.addWidget(self._build_pause_page())
         self.pages.addWidget(self._build_finish_page())
@@ -218,21 +206,21 @@ class ReaderWidget(QWidget):
         root.addWidget(self.controls)
         outer.addLayout(root, 1)
 
-    def _build_top_bar(self) -> QHBoxLayout:
+    def _build_top_bar(self) -> QtWidgets.QHBoxLayout:
         """Where the reader is: position, progress, the case's opaque code, and Pause."""
-        bar = QHBoxLayout()
+        bar = QtWidgets.QHBoxLayout()
         bar.setSpacing(SPACING * 2)
-        self.position_label = QLabel()
+        self.position_label = QtWidgets.QLabel()
         self.position_label.setTextFormat(Qt.TextFormat.PlainText)
         self.position_label.setObjectName("position")
         self.position_label.setMinimumWidth(170)
-        self.progress_bar = QProgressBar()
+        self.progress_bar = QtWidgets.QProgressBar()
         self.progress_bar.setFormat("%v / %m answered")
-        self.code_label = QLabel()
+        self.code_label = QtWidgets.QLabel()
         # Codes come from a manifest anyone could edit: never render them as rich text.
         self.code_label.setTextFormat(Qt.TextFormat.PlainText)
         self.code_label.setProperty("role", "hint")
-        self.pause_button = QPushButton("Pause (P)")
+        self.pause_button = QtWidgets.QPushButton("Pause (P)")
         self.pause_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.pause_button.clicked.connect(self.toggle_pause)
         bar.addWidget(self.position_label)
@@ -241,21 +229,21 @@ class ReaderWidget(QWidget):
         bar.addWidget(self.pause_button)
         return bar
 
-    def _build_image_page(self) -> QWidget:
-        pane = QFrame()
+    def _build_image_page(self) -> QtWidgets.QWidget:
+        pane = QtWidgets.QFrame()
         pane.setObjectName("imagePane")
-        layout = QVBoxLayout(pane)
+        layout = QtWidgets.QVBoxLayout(pane)
         layout.setContentsMargins(4, 4, 4, 4)
         self.image_view = ImageView()
         self.image_view.painted.connect(self._on_painted)
         layout.addWidget(self.image_view, 1)
         return pane
 
-    def _build_pause_page(self) -> QWidget:
-        pane = QFrame()
+    def _build_pause_page(self) -> QtWidgets.QWidget:
+        pane = QtWidgets.QFrame()
         pane.setObjectName("imagePane")
-        layout = QVBoxLayout(pane)
-        text = QLabel(
+        layout = QtWidgets.QVBoxLayout(pane)
+        text = QtWidgets.QLabel(
             "Paused\n\nThe image is hidden and the clock is stopped.\nPress P to continue."
         )
         text.setObjectName("pauseText")
@@ -266,24 +254,24 @@ class ReaderWidget(QWidget):
         layout.addWidget(text)
         return pane
 
-    def _build_finish_page(self) -> QWidget:
-        page = QFrame()
-        layout = QVBoxLayout(page)
+    def _build_finish_page(self) -> QtWidgets.QWidget:
+        page = QtWidgets.QFrame()
+        layout = QtWidgets.QVBoxLayout(page)
         layout.addStretch(1)
-        self.finish_title = QLabel()
+        self.finish_title = QtWidgets.QLabel()
         self.finish_title.setProperty("role", "title")
         self.finish_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.finish_text = QLabel()
+        self.finish_text = QtWidgets.QLabel()
         self.finish_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.finish_text.setWordWrap(True)
-        buttons = QHBoxLayout()
+        buttons = QtWidgets.QHBoxLayout()
         buttons.addStretch(1)
-        self.review_button = QPushButton("← Review answers")
+        self.review_button = QtWidgets.QPushButton("← Review answers")
         self.review_button.clicked.connect(self.go_back)
-        self.finish_button = QPushButton("Finish (Enter)")
+        self.finish_button = QtWidgets.QPushButton("Finish (Enter)")
         self.finish_button.setProperty("role", "primary")
         self.finish_button.clicked.connect(self.finish_session)
-        self.close_button = QPushButton("Close (Enter)")
+        self.close_button = QtWidgets.QPushButton("Close (Enter)")
         self.close_button.setProperty("role", "primary")
         self.close_button.clicked.connect(self.close_requested.emit)
         for button in (self.review_button, self.finish_button, self.close_button):
@@ -297,15 +285,15 @@ class ReaderWidget(QWidget):
         layout.addStretch(2)
         return page
 
-    def _build_controls(self) -> QWidget:
-        panel = QWidget()
+    def _build_controls(self) -> QtWidgets.QWidget:
+        panel = QtWidgets.QWidget()
         panel.setFixedWidth(330)
-        layout = QVBoxLayout(panel)
+        layout = QtWidgets.QVBoxLayout(panel)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
         layout.addWidget(self._section("Diagnosis"))
-        self.entity_group = QButtonGroup(self)
-        self.entity_buttons: list[QPushButton] = []
+        self.entity_group = QtWidgets.QButtonGroup(self)
+        self.entity_buttons: list[QtWidgets.QPushButton] = []
         for number, entity in enumerate(ENTITIES, start=1):
             button = self._answer_button(
                 f"{number}   {entity.short_name}", self.entity_group, number
@@ -315,8 +303,8 @@ class ReaderWidget(QWidget):
 
         binary = self.settings.answer_scale == BINARY
         layout.addWidget(self._section("Real or AI-generated?"))
-        self.scale_group = QButtonGroup(self)
-        self.scale_buttons: dict[int, QPushButton] = {}
+        self.scale_group = QtWidgets.QButtonGroup(self)
+        self.scale_buttons: dict[int, QtWidgets.QPushButton] = {}
         if binary:
             options = [(1, "A", "real"), (5, "G", "AI-generated")]
         else:
@@ -324,7 +312,7 @@ class ReaderWidget(QWidget):
                 (value, _KEY_NAMES[SCALE_KEYS[value - 1]], label)
                 for value, label in AI_SCALE_LABELS.items()
             ]
-        scale_box = QGridLayout()
+        scale_box = QtWidgets.QGridLayout()
         scale_box.setSpacing(4)
         for row, (value, key, label) in enumerate(options):
             button = self._answer_button(f"{key}   {label}", self.scale_group, value)
@@ -332,11 +320,11 @@ class ReaderWidget(QWidget):
             scale_box.addWidget(button, row, 0)
         layout.addLayout(scale_box)
 
-        self.confidence_group = QButtonGroup(self)
-        self.confidence_buttons: dict[int, QPushButton] = {}
+        self.confidence_group = QtWidgets.QButtonGroup(self)
+        self.confidence_buttons: dict[int, QtWidgets.QPushButton] = {}
         if self.settings.entity_confidence:
             layout.addWidget(self._section("Confidence in the diagnosis"))
-            row_layout = QHBoxLayout()
+            row_layout = QtWidgets.QHBoxLayout()
             row_layout.setSpacing(4)
             for value, label in CONFIDENCE_LABELS.items():
                 key = _KEY_NAMES[CONFIDENCE_KEYS[value - 1]]
@@ -345,18 +333,18 @@ class ReaderWidget(QWidget):
                 self.confidence_buttons[value] = button
                 row_layout.addWidget(button)
             layout.addLayout(row_layout)
-            self.confidence_hint = QLabel("1 very unsure … 5 very sure")
+            self.confidence_hint = QtWidgets.QLabel("1 very unsure … 5 very sure")
             self.confidence_hint.setProperty("role", "hint")
             layout.addWidget(self.confidence_hint)
 
-        self.hint_label = QLabel()
+        self.hint_label = QtWidgets.QLabel()
         self.hint_label.setObjectName("hint")
         self.hint_label.setWordWrap(True)
         layout.addWidget(self.hint_label)
-        nav = QHBoxLayout()
-        self.back_button = QPushButton("← Back")
+        nav = QtWidgets.QHBoxLayout()
+        self.back_button = QtWidgets.QPushButton("← Back")
         self.back_button.clicked.connect(self.go_back)
-        self.confirm_button = QPushButton("Confirm ⏎")
+        self.confirm_button = QtWidgets.QPushButton("Confirm ⏎")
         self.confirm_button.setProperty("role", "primary")
         self.confirm_button.clicked.connect(self.confirm)
         for button in (self.back_button, self.confirm_button):
@@ -364,19 +352,21 @@ class ReaderWidget(QWidget):
             nav.addWidget(button)
         layout.addLayout(nav)
         layout.addStretch(1)
-        self.key_help = QLabel(self._key_help_text(binary))
+        self.key_help = QtWidgets.QLabel(self._key_help_text(binary))
         self.key_help.setObjectName("keyHelp")
         self.key_help.setWordWrap(True)
         layout.addWidget(self.key_help)
         return panel
 
-    def _section(self, text: str) -> QLabel:
-        label = QLabel(text)
+    def _section(self, text: str) -> QtWidgets.QLabel:
+        label = QtWidgets.QLabel(text)
         label.setProperty("role", "subtitle")
         return label
 
-    def _answer_button(self, text: str, group: QButtonGroup, value: int) -> QPushButton:
-        button = QPushButton(text)
+    def _answer_button(
+        self, text: str, group: QtWidgets.QButtonGroup, value: int
+    ) -> QtWidgets.QPushButton:
+        button = QtWidgets.QPushButton(text)
         button.setProperty("answer", "true")
         button.setCheckable(True)
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -579,7 +569,9 @@ class ReaderWidget(QWidget):
             self._set_hint(str(exc))
             return False
         except Exception as exc:  # e.g. disk full: the answer stays on screen, nothing is lost
-            QMessageBox.critical(self, "Answer not saved", f"The answer could not be saved: {exc}")
+            QtWidgets.QMessageBox.critical(
+                self, "Answer not saved", f"The answer could not be saved: {exc}"
+            )
             return False
         self.timings.commit_ms.append((time.perf_counter() - started) * 1e3)
         answered, _total = self.session.scored_progress()
@@ -695,7 +687,7 @@ class ReaderWidget(QWidget):
             return
         self._press(self.scale_buttons[value])
 
-    def _press(self, button: QPushButton) -> None:
+    def _press(self, button: QtWidgets.QPushButton) -> None:
         button.setChecked(True)
         self._clear_hint()
 
@@ -708,7 +700,7 @@ class ReaderWidget(QWidget):
         return QSize(1200, 820)
 
 
-class ReaderWindow(QMainWindow):
+class ReaderWindow(QtWidgets.QMainWindow):
     """A top-level window around :class:`ReaderWidget`; closing it keeps every confirmed answer.
 
     ``closed()`` is emitted once when the window closes (the opener then closes the session).
@@ -717,7 +709,7 @@ class ReaderWindow(QMainWindow):
     closed = Signal()
     PREFERRED_SIZE = QSize(1280, 860)  # opened maximised on screens where this does not fit
 
-    def __init__(self, session: ReadingSession, parent: QWidget | None = None) -> None:
+    def __init__(self, session: ReadingSession, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
         from dermstudy.ui.app import window_title

@@ -17,17 +17,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QCoreApplication,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    QSize,
-    Qt,
-    QThread,
-    Signal,
-)
+from PySide6 import QtCore
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 
 from dermstudy.datasets.images import to_rgb
@@ -66,7 +56,7 @@ def ensure_thumbnail(
     return target
 
 
-class _LoaderThread(QThread):
+class _LoaderThread(QtCore.QThread):
     def __init__(self, loader: ThumbnailLoader) -> None:
         super().__init__()
         self._loader = loader
@@ -75,13 +65,15 @@ class _LoaderThread(QThread):
         self._loader._work()
 
 
-class ThumbnailLoader(QObject):
+class ThumbnailLoader(QtCore.QObject):
     """Makes and decodes thumbnails on background threads; ``loaded(sha256, QImage)`` on the UI thread."""
 
-    loaded = Signal(str, QImage)
-    failed = Signal(str, str)  # sha256, one-line reason
+    loaded = QtCore.Signal(str, QImage)
+    failed = QtCore.Signal(str, str)  # sha256, one-line reason
 
-    def __init__(self, workspace_root: Path, threads: int = 2, parent: QObject | None = None):
+    def __init__(
+        self, workspace_root: Path, threads: int = 2, parent: QtCore.QObject | None = None
+    ):
         super().__init__(parent)
         self.workspace_root = Path(workspace_root)
         self._stack: OrderedDict[str, Path] = OrderedDict()  # sha → source file, newest last
@@ -91,7 +83,7 @@ class ThumbnailLoader(QObject):
         self._threads = [_LoaderThread(self) for _ in range(max(1, threads))]
         for thread in self._threads:
             thread.start()
-        app = QCoreApplication.instance()
+        app = QtCore.QCoreApplication.instance()
         if app is not None:  # a panel nobody shut down must not leave running threads at exit
             app.aboutToQuit.connect(self.shutdown)
 
@@ -159,23 +151,23 @@ ImageRow = ImageListing
 
 def placeholder_pixmap(size: int = THUMB_SIZE) -> QPixmap:
     pixmap = QPixmap(size, size * 3 // 4)
-    pixmap.fill(Qt.GlobalColor.transparent)
+    pixmap.fill(QtCore.Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setPen(QtCore.Qt.PenStyle.NoPen)
     painter.setBrush(QColor("#e4e8ec"))
     painter.drawRoundedRect(pixmap.rect().adjusted(1, 1, -1, -1), 6, 6)
     painter.end()
     return pixmap
 
 
-class ThumbnailListModel(QAbstractListModel):
+class ThumbnailListModel(QtCore.QAbstractListModel):
     """Rows of :class:`ImageRow`; thumbnails are requested lazily when a row is painted."""
 
-    ImageIdRole = Qt.ItemDataRole.UserRole + 1
-    RowRole = Qt.ItemDataRole.UserRole + 2
+    ImageIdRole = QtCore.Qt.ItemDataRole.UserRole + 1
+    RowRole = QtCore.Qt.ItemDataRole.UserRole + 2
 
-    def __init__(self, loader: ThumbnailLoader, parent: QObject | None = None) -> None:
+    def __init__(self, loader: ThumbnailLoader, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.loader = loader
         self._rows: list[ImageRow] = []
@@ -203,24 +195,28 @@ class ThumbnailListModel(QAbstractListModel):
         return sha256 in self._pixmaps
 
     # -- Qt model API --------------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+    def rowCount(
+        self, parent: QtCore.QModelIndex | QtCore.QPersistentModelIndex = QtCore.QModelIndex()
+    ) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
     def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+        self,
+        index: QtCore.QModelIndex | QtCore.QPersistentModelIndex,
+        role: int = QtCore.Qt.ItemDataRole.DisplayRole,
     ):
         if not index.isValid() or index.row() >= len(self._rows):
             return None
         row = self._rows[index.row()]
-        if role == Qt.ItemDataRole.DecorationRole:
+        if role == QtCore.Qt.ItemDataRole.DecorationRole:
             return self._decoration(row)
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == QtCore.Qt.ItemDataRole.DisplayRole:
             return f"{row.entity} · {row.kind}"
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == QtCore.Qt.ItemDataRole.ToolTipRole:
             label = row.source_id or row.sha256[:12]
             return f"{label}\n{BY_CODE[row.entity].name}\n{row.kind}, source {row.source}"
-        if role == Qt.ItemDataRole.SizeHintRole:
-            return QSize(THUMB_SIZE + 16, THUMB_SIZE * 3 // 4 + 36)
+        if role == QtCore.Qt.ItemDataRole.SizeHintRole:
+            return QtCore.QSize(THUMB_SIZE + 16, THUMB_SIZE * 3 // 4 + 36)
         if role == self.ImageIdRole:
             return row.id
         if role == self.RowRole:
@@ -248,4 +244,4 @@ class ThumbnailListModel(QAbstractListModel):
     def _emit_changed(self, sha256: str) -> None:
         for row in self._row_of.get(sha256, ()):
             index = self.index(row)
-            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+            self.dataChanged.emit(index, index, [QtCore.Qt.ItemDataRole.DecorationRole])

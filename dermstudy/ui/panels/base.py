@@ -16,23 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from PySide6 import QtWidgets
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
 
 from dermstudy.jobs import ProgressEvent
 from dermstudy.ui.workers import JobFunction, JobWorker, ProcessRunner, show_progress
 from dermstudy.workspace import Workspace
 
 
-class Panel(QWidget):
+class Panel(QtWidgets.QWidget):
     """Base of the panels: one workspace, one background job or child process at a time."""
 
     TITLE = ""  # the page title, also the failure message box's title
@@ -45,7 +37,11 @@ class Panel(QWidget):
     workspace_changed = Signal()
 
     def __init__(
-        self, workspace_path: Path, parent: QWidget | None = None, *, open_workspace: bool = False
+        self,
+        workspace_path: Path,
+        parent: QtWidgets.QWidget | None = None,
+        *,
+        open_workspace: bool = False,
     ) -> None:
         super().__init__(parent)
         self.workspace_path = Path(workspace_path)
@@ -116,26 +112,26 @@ class Panel(QWidget):
 
     def build_run_controls(
         self, start_text: str, start: Callable[[], object], stop: Callable[[], None]
-    ) -> tuple[QVBoxLayout, QPushButton]:
+    ) -> tuple[QtWidgets.QVBoxLayout, QtWidgets.QPushButton]:
         """Start and Stop over a progress bar and a status line, for a child-process panel.
 
         Sets ``start_button``, ``progress_bar`` and ``status``; returns the column and the Stop
         button (panels name it ``stop_button`` or ``cancel_button``).
         """
-        self.start_button = QPushButton(start_text)
+        self.start_button = QtWidgets.QPushButton(start_text)
         self.start_button.setProperty("role", "primary")
         self.start_button.clicked.connect(lambda: start())  # not clicked's ``checked`` argument
-        stop_button = QPushButton("Stop")
+        stop_button = QtWidgets.QPushButton("Stop")
         stop_button.clicked.connect(stop)
-        buttons = QHBoxLayout()
+        buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(stop_button)
         buttons.addStretch(1)
-        self.progress_bar = QProgressBar()
-        self.status = QLabel("Ready.")
+        self.progress_bar = QtWidgets.QProgressBar()
+        self.status = QtWidgets.QLabel("Ready.")
         self.status.setWordWrap(True)
         self.status.setProperty("role", "hint")
-        column = QVBoxLayout()
+        column = QtWidgets.QVBoxLayout()
         column.addLayout(buttons)
         column.addWidget(self.progress_bar)
         column.addWidget(self.status)
@@ -167,7 +163,7 @@ class Panel(QWidget):
     def show_failure(self, message: str) -> None:
         """The one-line error in the status line and in a warning box."""
         self.status_label.setText(f"Failed: {message}")
-        QMessageBox.warning(self, self.TITLE, message)
+        QtWidgets.QMessageBox.warning(self, self.TITLE, message)
 
     def close_resources(self) -> None:
         """Release what the panel holds besides the job and the workspace (panels override)."""

@@ -14,21 +14,7 @@ from pathlib import Path
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QFormLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QHeaderView,
-    QLineEdit,
-    QSpinBox,
-    QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6 import QtWidgets
 
 from dermstudy.classifier.ablation import ARMS, run_folder_at
 from dermstudy.classifier.figures import curves_of, draw_curves
@@ -42,12 +28,8 @@ TITLE = "Classifier"
 STOP_GRACE_MS = 30_000
 
 
-def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget:
-    return ClassifierPanel(workspace_path, parent)
-
-
-def _spin(low: int, high: int, value: int) -> QSpinBox:
-    spin = QSpinBox()
+def _spin(low: int, high: int, value: int) -> QtWidgets.QSpinBox:
+    spin = QtWidgets.QSpinBox()
     spin.setRange(low, high)
     spin.setValue(value)
     return spin
@@ -57,7 +39,7 @@ class ClassifierPanel(Panel):
     TITLE = TITLE
     SHUTDOWN_GRACE_MS = SHUTDOWN_WAIT_MS = STOP_GRACE_MS
 
-    def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace_path: Path, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(workspace_path, parent)
         self.curves: dict[str, dict[int, list[dict]]] = {}
         self.run_name: str | None = None
@@ -71,55 +53,57 @@ class ClassifierPanel(Panel):
             "Does adding synthetic images help a CNN? Each arm trains on its own images and is "
             "tested on the same held-out real images (split by lesion), over several seeds."
         )
-        left = QVBoxLayout()
+        left = QtWidgets.QVBoxLayout()
         left.addWidget(self._build_form())
         left.addLayout(self._build_controls())
         left.addWidget(self._build_runs_box())
         left.addStretch(1)
         form = scrolling_form(left)
-        right = QSplitter()
+        right = QtWidgets.QSplitter()
         right.setOrientation(right.orientation().Vertical)
-        curves_box = QGroupBox("Loss curves (solid: training, dashed: validation)")
+        curves_box = QtWidgets.QGroupBox("Loss curves (solid: training, dashed: validation)")
         self.figure = Figure(figsize=(6, 3.2), dpi=90)
         self.canvas = FigureCanvasQTAgg(self.figure)
-        QVBoxLayout(curves_box).addWidget(self.canvas)
+        QtWidgets.QVBoxLayout(curves_box).addWidget(self.canvas)
         draw_curves(self.figure, {})
-        tables_box = QGroupBox("Table 3 layout: per class, mean ± sd over seeds")
-        self.table = QTableWidget(0, 0)
+        tables_box = QtWidgets.QGroupBox("Table 3 layout: per class, mean ± sd over seeds")
+        self.table = QtWidgets.QTableWidget(0, 0)
         self.table.verticalHeader().setVisible(False)
-        self.seeds_table = QTableWidget(0, 7)
+        self.seeds_table = QtWidgets.QTableWidget(0, 7)
         self.seeds_table.setHorizontalHeaderLabels(
             ["arm", "seed", "train", "synthetic\n%", "accuracy", "macro\nF1", "best\nepoch"]
         )
         self.seeds_table.verticalHeader().setVisible(False)
-        self.seeds_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        tables = QVBoxLayout(tables_box)
+        self.seeds_table.horizontalHeader().setSectionResizeMode(
+            QtWidgets.QHeaderView.ResizeMode.Stretch
+        )
+        tables = QtWidgets.QVBoxLayout(tables_box)
         tables.addWidget(self.table, 3)
         tables.addWidget(self.seeds_table, 2)
         right.addWidget(curves_box)
         right.addWidget(tables_box)
         right.setSizes([340, 360])
-        columns = QHBoxLayout()
+        columns = QtWidgets.QHBoxLayout()
         columns.addWidget(form)
         columns.addWidget(right, 1)
         layout = page_layout(self, TITLE, intro)
         layout.addLayout(columns, 1)
 
-    def _build_form(self) -> QGroupBox:
-        box = QGroupBox("Ablation")
-        form = QFormLayout(box)
-        self.protocol_combo = QComboBox()
+    def _build_form(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Ablation")
+        form = QtWidgets.QFormLayout(box)
+        self.protocol_combo = QtWidgets.QComboBox()
         self.protocol_combo.addItem("held-out (real test set, by lesion)", "held-out")
         self.protocol_combo.addItem("paper (pool, random 80/20)", "paper")
         form.addRow("Protocol", self.protocol_combo)
-        self.model_combo = QComboBox()
+        self.model_combo = QtWidgets.QComboBox()
         self.model_combo.addItem("research CNN (3 conv)", "paper-cnn")
         self.model_combo.addItem("ResNet-18 (from scratch)", "resnet18")
         form.addRow("Model", self.model_combo)
-        arms = QVBoxLayout()
-        self.arm_checks: dict[str, QCheckBox] = {}
+        arms = QtWidgets.QVBoxLayout()
+        self.arm_checks: dict[str, QtWidgets.QCheckBox] = {}
         for arm in ARMS:
-            check = QCheckBox(arm)
+            check = QtWidgets.QCheckBox(arm)
             check.setChecked(True)
             self.arm_checks[arm] = check
             arms.addWidget(check)
@@ -133,30 +117,30 @@ class ClassifierPanel(Panel):
         self.size_spin = _spin(8, 512, 64)
         self.size_spin.setSingleStep(8)
         form.addRow("Image size", self.size_spin)
-        self.split_combo = QComboBox()
+        self.split_combo = QtWidgets.QComboBox()
         form.addRow("Test split", self.split_combo)
-        self.device_combo = QComboBox()
+        self.device_combo = QtWidgets.QComboBox()
         self.device_combo.addItems(["auto", "cpu", "cuda"])
         form.addRow("Device", self.device_combo)
         self.threads_spin = _spin(0, 256, 0)
         self.threads_spin.setSpecialValueText("torch's default")
         self.threads_spin.setToolTip("CPU threads; 1 is fastest on a small machine that is busy")
         form.addRow("CPU threads", self.threads_spin)
-        self.name_edit = QLineEdit()
+        self.name_edit = QtWidgets.QLineEdit()
         self.name_edit.setPlaceholderText("automatic")
         form.addRow("Run name", self.name_edit)
         return box
 
-    def _build_controls(self) -> QVBoxLayout:
+    def _build_controls(self) -> QtWidgets.QVBoxLayout:
         column, self.stop_button = self.build_run_controls("Run ablation", self.start, self.stop)
         self.stop_button.setEnabled(False)
         return column
 
-    def _build_runs_box(self) -> QGroupBox:
-        box = QGroupBox("Runs")
-        self.runs_combo = QComboBox()
+    def _build_runs_box(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Runs")
+        self.runs_combo = QtWidgets.QComboBox()
         self.runs_combo.activated.connect(lambda _i: self.show_run(self.runs_combo.currentData()))
-        QVBoxLayout(box).addWidget(self.runs_combo)
+        QtWidgets.QVBoxLayout(box).addWidget(self.runs_combo)
         return box
 
     # -- state ---------------------------------------------------------------------------------
@@ -300,7 +284,7 @@ class ClassifierPanel(Panel):
         self.table.setHorizontalHeaderLabels([c.replace(" ", "\n", 1) for c in columns])
         for r, row in enumerate(rows):
             for c, column in enumerate(columns):
-                self.table.setItem(r, c, QTableWidgetItem(str(row.get(column, ""))))
+                self.table.setItem(r, c, QtWidgets.QTableWidgetItem(str(row.get(column, ""))))
         self.table.resizeColumnsToContents()
         seeds = [
             (arm, s)
@@ -319,7 +303,7 @@ class ClassifierPanel(Panel):
                 f"{s['best_epoch']} of {len(s['history'])}",
             ]
             for c, value in enumerate(values):
-                self.seeds_table.setItem(r, c, QTableWidgetItem(str(value)))
+                self.seeds_table.setItem(r, c, QtWidgets.QTableWidgetItem(str(value)))
 
     def _ended(self, text: str) -> None:
         self._load_result()
@@ -331,3 +315,6 @@ class ClassifierPanel(Panel):
         self.progress_bar.setValue(1)
         self._update_enabled()
         self.refresh()
+
+
+create_panel = ClassifierPanel  # the panel protocol's factory: (workspace_path, parent=None)

@@ -12,30 +12,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from PySide6 import QtWidgets
 from PySide6.QtCore import QModelIndex, QSize, Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (
-    QButtonGroup,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QLineEdit,
-    QListView,
-    QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QRadioButton,
-    QScrollArea,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
 
 from dermstudy.datasets.summary import dataset_summary
 from dermstudy.entities import BY_CODE, CODES, ENTITIES
@@ -52,10 +31,6 @@ from dermstudy.workspace.images import ImageRepository
 TITLE = "Dataset"
 
 
-def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget:
-    return DatasetPanel(workspace_path, parent)
-
-
 def query_rows(
     ws: Workspace, entity: str | None = None, source_filter: str | None = None
 ) -> list[ImageRow]:
@@ -66,16 +41,18 @@ def query_rows(
     return ImageRepository(ws).listing(entity, source_filter)
 
 
-class ImageDetailsDialog(QDialog):
+class ImageDetailsDialog(QtWidgets.QDialog):
     """One image at full size (fitted to the screen) beside everything the workspace knows of it."""
 
-    def __init__(self, workspace_root: Path, record: dict, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, workspace_root: Path, record: dict, parent: QtWidgets.QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         label = record.get("source_id") or record["sha256"][:12]
         self.setWindowTitle(f"{label} — {BY_CODE[record['entity']].name}")
-        layout = QHBoxLayout(self)
+        layout = QtWidgets.QHBoxLayout(self)
         layout.setSpacing(SPACING * 2)
-        self.image_label = QLabel()
+        self.image_label = QtWidgets.QLabel()
         self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         pixmap = QPixmap(str(Path(workspace_root) / record["file"]))
         if pixmap.isNull():
@@ -94,9 +71,9 @@ class ImageDetailsDialog(QDialog):
         layout.addWidget(self.image_label, 1)
         layout.addWidget(self._metadata_widget(record))
 
-    def _metadata_widget(self, record: dict) -> QWidget:
-        form_host = QWidget()
-        form = QFormLayout(form_host)
+    def _metadata_widget(self, record: dict) -> QtWidgets.QWidget:
+        form_host = QtWidgets.QWidget()
+        form = QtWidgets.QFormLayout(form_host)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         entity = BY_CODE[record["entity"]]
         rows: list[tuple[str, str]] = [
@@ -115,11 +92,11 @@ class ImageDetailsDialog(QDialog):
             provenance = {"provenance": record.get("provenance")}
         rows += [(str(key), _format_value(value)) for key, value in sorted(provenance.items())]
         for name, value in rows:
-            value_label = QLabel(value)
+            value_label = QtWidgets.QLabel(value)
             value_label.setWordWrap(True)
             value_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             form.addRow(f"{name}:", value_label)
-        scroll = QScrollArea()
+        scroll = QtWidgets.QScrollArea()
         scroll.setWidget(form_host)
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(540)  # a SHA-256 is one unbreakable 64-character word
@@ -132,41 +109,42 @@ def _format_value(value: object) -> str:
     return "—" if value is None or value == "" else str(value)
 
 
-class SyntheticImportDialog(QDialog):
+class SyntheticImportDialog(QtWidgets.QDialog):
     """Asks what to import: a folder of one entity, or a CSV of ``file,entity``; and a source label."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Import synthetic images")
         self.setMinimumWidth(520)
-        form = QFormLayout(self)
-        self.folder_mode = QRadioButton("A folder of images that all show one entity")
-        self.csv_mode = QRadioButton("A CSV file with columns file,entity")
+        form = QtWidgets.QFormLayout(self)
+        self.folder_mode = QtWidgets.QRadioButton("A folder of images that all show one entity")
+        self.csv_mode = QtWidgets.QRadioButton("A CSV file with columns file,entity")
         self.folder_mode.setChecked(True)
-        modes = QButtonGroup(self)
+        modes = QtWidgets.QButtonGroup(self)
         modes.addButton(self.folder_mode)
         modes.addButton(self.csv_mode)
         form.addRow(self.folder_mode)
         form.addRow(self.csv_mode)
-        self.path_edit = QLineEdit()
-        browse = QPushButton("Browse…")
+        self.path_edit = QtWidgets.QLineEdit()
+        browse = QtWidgets.QPushButton("Browse…")
         browse.clicked.connect(self._browse)
-        path_row = QHBoxLayout()
+        path_row = QtWidgets.QHBoxLayout()
         path_row.addWidget(self.path_edit, 1)
         path_row.addWidget(browse)
         form.addRow("Folder or CSV:", path_row)
-        self.entity_combo = QComboBox()
+        self.entity_combo = QtWidgets.QComboBox()
         for entity in ENTITIES:
             self.entity_combo.addItem(f"{entity.short_name} ({entity.code})", entity.code)
         form.addRow("Entity:", self.entity_combo)
         self.folder_mode.toggled.connect(self.entity_combo.setEnabled)
-        self.source_edit = QLineEdit("external")
+        self.source_edit = QtWidgets.QLineEdit("external")
         self.source_edit.setToolTip(
             "Recorded as the images' source label, e.g. the generating tool"
         )
         form.addRow("Source label:", self.source_edit)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Ok
+            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
         )
         buttons.accepted.connect(self._accept_if_valid)
         buttons.rejected.connect(self.reject)
@@ -183,7 +161,9 @@ class SyntheticImportDialog(QDialog):
     def _accept_if_valid(self) -> None:
         path = Path(self.path_edit.text().strip())
         if not self.path_edit.text().strip() or not path.exists():
-            QMessageBox.warning(self, "Import synthetic images", f"{path}: no such file or folder")
+            QtWidgets.QMessageBox.warning(
+                self, "Import synthetic images", f"{path}: no such file or folder"
+            )
             return
         self.accept()
 
@@ -199,7 +179,7 @@ class DatasetPanel(Panel):
 
     TITLE = TITLE
 
-    def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace_path: Path, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(workspace_path, parent, open_workspace=True)
         self._details: dict[int, ImageDetailsDialog] = {}  # open detail windows by image id
         self.last_summary: object = None
@@ -214,71 +194,73 @@ class DatasetPanel(Panel):
         self.summary_label = hint_label()
         layout = page_layout(self, "Dataset", self.summary_label)
 
-        top = QHBoxLayout()
+        top = QtWidgets.QHBoxLayout()
         top.setSpacing(SPACING * 2)
         top.addWidget(self._build_counts(), 3)
         top.addWidget(self._build_imports(), 2)
         layout.addLayout(top)
         layout.addLayout(self._build_filters())
 
-        self.view = QListView()
-        self.view.setViewMode(QListView.ViewMode.IconMode)
-        self.view.setResizeMode(QListView.ResizeMode.Adjust)
-        self.view.setMovement(QListView.Movement.Static)
+        self.view = QtWidgets.QListView()
+        self.view.setViewMode(QtWidgets.QListView.ViewMode.IconMode)
+        self.view.setResizeMode(QtWidgets.QListView.ResizeMode.Adjust)
+        self.view.setMovement(QtWidgets.QListView.Movement.Static)
         self.view.setUniformItemSizes(True)  # the view never asks every row for its size
-        self.view.setLayoutMode(QListView.LayoutMode.Batched)
+        self.view.setLayoutMode(QtWidgets.QListView.LayoutMode.Batched)
         self.view.setBatchSize(500)
         self.view.setSpacing(4)
-        self.view.setSelectionMode(QListView.SelectionMode.SingleSelection)
+        self.view.setSelectionMode(QtWidgets.QListView.SelectionMode.SingleSelection)
         self.view.setModel(self.model)
         # ``activated`` is the double-click (or Enter, or the platform's single click); connecting
         # ``doubleClicked`` as well opened every window twice.
         self.view.activated.connect(self._on_double_click)
         layout.addWidget(self.view, 1)
 
-    def _build_counts(self) -> QGroupBox:
-        box = QGroupBox("Images per entity")
-        box_layout = QVBoxLayout(box)
-        self.counts_table = QTableWidget(len(CODES) + 1, 5)
+    def _build_counts(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Images per entity")
+        box_layout = QtWidgets.QVBoxLayout(box)
+        self.counts_table = QtWidgets.QTableWidget(len(CODES) + 1, 5)
         self.counts_table.setHorizontalHeaderLabels(
             ["Code", "Entity", "Real", "Synthetic", "Total"]
         )
         self.counts_table.verticalHeader().setVisible(False)
-        self.counts_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.counts_table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        self.counts_table.setEditTriggers(QtWidgets.QTableWidget.EditTrigger.NoEditTriggers)
+        self.counts_table.setSelectionMode(QtWidgets.QTableWidget.SelectionMode.NoSelection)
         self.counts_table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         header = self.counts_table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
         self.counts_table.verticalHeader().setDefaultSectionSize(24)
         height = header.sizeHint().height() + 24 * (len(CODES) + 1) + 4
         self.counts_table.setFixedHeight(height)
         box_layout.addWidget(self.counts_table)
         return box
 
-    def _build_imports(self) -> QGroupBox:
-        box = QGroupBox("Import")
-        box_layout = QVBoxLayout(box)
-        self.ham_button = QPushButton("Import HAM10000 folder…")
+    def _build_imports(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Import")
+        box_layout = QtWidgets.QVBoxLayout(box)
+        self.ham_button = QtWidgets.QPushButton("Import HAM10000 folder…")
         self.ham_button.setProperty("role", "primary")
         self.ham_button.setToolTip(
             "A folder with HAM10000_metadata.csv and the image files (anywhere below it)"
         )
         self.ham_button.clicked.connect(self._choose_ham_folder)
-        self.synthetic_button = QPushButton("Import synthetic images…")
+        self.synthetic_button = QtWidgets.QPushButton("Import synthetic images…")
         self.synthetic_button.setToolTip(
             "Images generated elsewhere: a folder of one entity or a CSV"
         )
         self.synthetic_button.clicked.connect(self._choose_synthetic)
-        self.progress_bar = QProgressBar()
+        self.progress_bar = QtWidgets.QProgressBar()
         self.progress_bar.setVisible(False)
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QtWidgets.QPushButton("Cancel")
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.cancel_import)
-        progress_row = QHBoxLayout()
+        progress_row = QtWidgets.QHBoxLayout()
         progress_row.addWidget(self.progress_bar, 1)
         progress_row.addWidget(self.cancel_button)
-        self.import_status = QLabel("Imports are checked first and committed in one step.")
+        self.import_status = QtWidgets.QLabel(
+            "Imports are checked first and committed in one step."
+        )
         self.import_status.setProperty("role", "hint")
         self.import_status.setWordWrap(True)
         box_layout.addWidget(self.ham_button)
@@ -288,23 +270,23 @@ class DatasetPanel(Panel):
         box_layout.addStretch(1)
         return box
 
-    def _build_filters(self) -> QHBoxLayout:
-        row = QHBoxLayout()
+    def _build_filters(self) -> QtWidgets.QHBoxLayout:
+        row = QtWidgets.QHBoxLayout()
         row.setSpacing(SPACING)
-        self.entity_filter = QComboBox()
+        self.entity_filter = QtWidgets.QComboBox()
         self.entity_filter.addItem("All entities", None)
         for entity in ENTITIES:
             self.entity_filter.addItem(f"{entity.short_name} ({entity.code})", entity.code)
-        self.source_filter = QComboBox()
+        self.source_filter = QtWidgets.QComboBox()
         self.source_filter.setMinimumWidth(200)
         self.entity_filter.currentIndexChanged.connect(self.apply_filters)
         self.source_filter.currentIndexChanged.connect(self.apply_filters)
-        self.shown_label = QLabel()
+        self.shown_label = QtWidgets.QLabel()
         self.shown_label.setProperty("role", "hint")
-        row.addWidget(QLabel("Entity:"))
+        row.addWidget(QtWidgets.QLabel("Entity:"))
         row.addWidget(self.entity_filter)
         row.addSpacing(SPACING)
-        row.addWidget(QLabel("Source:"))
+        row.addWidget(QtWidgets.QLabel("Source:"))
         row.addWidget(self.source_filter)
         row.addStretch(1)
         row.addWidget(self.shown_label)
@@ -341,7 +323,7 @@ class DatasetPanel(Panel):
 
     def _set_row(self, row: int, count: CountRow, bold: bool = False) -> None:
         for column, value in enumerate(count.cells()):
-            item = QTableWidgetItem(value)
+            item = QtWidgets.QTableWidgetItem(value)
             if column >= 2:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if bold:
@@ -391,7 +373,7 @@ class DatasetPanel(Panel):
 
     def _choose_synthetic(self) -> None:
         dialog = SyntheticImportDialog(self)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
+        if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted:
             mode, path, entity, source = dialog.choice()
             self.import_synthetic_path(mode, path, entity, source or "external")
 
@@ -471,7 +453,9 @@ class DatasetPanel(Panel):
         text = f"Imported {imported:,} images; {present:,} already present; {skipped:,} skipped."
         self.import_status.setText(text)
         if skipped and self.isVisible():
-            box = QMessageBox(QMessageBox.Icon.Warning, "Import finished", text, parent=self)
+            box = QtWidgets.QMessageBox(
+                QtWidgets.QMessageBox.Icon.Warning, "Import finished", text, parent=self
+            )
             box.setDetailedText(summary.to_text() if hasattr(summary, "to_text") else str(summary))
             box.open()
 
@@ -489,3 +473,6 @@ class DatasetPanel(Panel):
     def close_resources(self) -> None:
         """Stop the thumbnail threads (after the base has cancelled a running import)."""
         self.loader.shutdown()
+
+
+create_panel = DatasetPanel  # the panel protocol's factory: (workspace_path, parent=None)

@@ -9,24 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6 import QtWidgets
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon, QPixmap
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QPushButton,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
 
 from dermstudy.entities import BY_CODE, ENTITIES
 from dermstudy.generation.catalog import (
@@ -53,24 +38,20 @@ CUSTOM_PROMPT = "__custom__"
 _OLD_KEYS = {"images": "count", "batch": "batch_size", "precision": "dtype"}
 
 
-def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget:
-    return GeneratorPanel(workspace_path, parent)
-
-
-class ModelPicker(QWidget):
+class ModelPicker(QtWidgets.QWidget):
     """A combo of the model files found for one kind, plus a Browse… button."""
 
-    def __init__(self, kind: str, parent: QWidget | None = None) -> None:
+    def __init__(self, kind: str, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.kind = kind
-        self.combo = QComboBox()
+        self.combo = QtWidgets.QComboBox()
         self.combo.setMinimumContentsLength(14)
         self.combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
-        browse = QPushButton("Browse…")
+        browse = QtWidgets.QPushButton("Browse…")
         browse.clicked.connect(self._browse)
-        layout = QHBoxLayout(self)
+        layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.combo, 1)
         layout.addWidget(browse)
@@ -110,7 +91,7 @@ class GeneratorPanel(Panel):
     SHUTDOWN_GRACE_MS = 2000
     SHUTDOWN_WAIT_MS = 5000
 
-    def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace_path: Path, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(workspace_path, parent)
         self._build()
         self.refresh()  # the model pickers first: the remembered form depends on the base model
@@ -181,11 +162,11 @@ class GeneratorPanel(Panel):
             "Sample synthetic dermoscopic images per entity with GLIDE. Images go into the "
             "workspace library with full provenance; each image's seed reproduces it."
         )
-        self.no_models = QLabel()
+        self.no_models = QtWidgets.QLabel()
         self.no_models.setWordWrap(True)
         self.no_models.setProperty("role", "error")
 
-        form = QVBoxLayout()
+        form = QtWidgets.QVBoxLayout()
         form.setContentsMargins(0, 0, 0, 0)
         form.addWidget(self._build_models())
         form.addWidget(self._build_what())
@@ -194,24 +175,24 @@ class GeneratorPanel(Panel):
         # On a laptop screen the form scrolls rather than squeezing its rows into slivers;
         # Generate/Stop and the progress stay below it, always on screen.
         form_scroll = scrolling_form(form)  # never cut sideways: as wide as the form needs
-        form_column = QVBoxLayout()
+        form_column = QtWidgets.QVBoxLayout()
         form_column.setContentsMargins(0, 0, 0, 0)
         form_column.addWidget(form_scroll, 1)
         form_column.addLayout(self._build_controls())
 
-        self.gallery = QListWidget()
-        self.gallery.setViewMode(QListWidget.ViewMode.IconMode)
+        self.gallery = QtWidgets.QListWidget()
+        self.gallery.setViewMode(QtWidgets.QListWidget.ViewMode.IconMode)
         self.gallery.setIconSize(QSize(THUMB, THUMB))
-        self.gallery.setResizeMode(QListWidget.ResizeMode.Adjust)
-        self.gallery.setMovement(QListWidget.Movement.Static)
+        self.gallery.setResizeMode(QtWidgets.QListWidget.ResizeMode.Adjust)
+        self.gallery.setMovement(QtWidgets.QListWidget.Movement.Static)
         self.gallery.setSpacing(6)
-        gallery_box = QGroupBox("Images of this run")
-        gallery_layout = QVBoxLayout(gallery_box)
+        gallery_box = QtWidgets.QGroupBox("Images of this run")
+        gallery_layout = QtWidgets.QVBoxLayout(gallery_box)
         gallery_layout.addWidget(self.gallery)
 
-        columns = QHBoxLayout()
+        columns = QtWidgets.QHBoxLayout()
         columns.setSpacing(SPACING * 2)
-        left = QWidget()
+        left = QtWidgets.QWidget()
         left.setLayout(form_column)
         left.setMaximumWidth(max(520, form_scroll.minimumWidth()))
         columns.addWidget(left)
@@ -223,14 +204,14 @@ class GeneratorPanel(Panel):
         layout.addWidget(self.demo_note)
         layout.addLayout(columns, 1)
 
-    def _build_models(self) -> QGroupBox:
-        box = QGroupBox("Models")
-        form = QFormLayout(box)
+    def _build_models(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Models")
+        form = QtWidgets.QFormLayout(box)
         self.base_picker = ModelPicker("base")
         self.upsampler_picker = ModelPicker("upsample")
         self.base_picker.combo.currentIndexChanged.connect(self._update_enabled)
         self.upsampler_picker.combo.currentIndexChanged.connect(self._update_enabled)
-        self.upsample_check = QCheckBox("Upsample to 256×256")
+        self.upsample_check = QtWidgets.QCheckBox("Upsample to 256×256")
         self.upsample_check.setChecked(True)
         self.upsample_check.toggled.connect(self._update_enabled)
         form.addRow("Base (64 px)", self.base_picker)
@@ -238,18 +219,18 @@ class GeneratorPanel(Panel):
         form.addRow("Upsampler", self.upsampler_picker)
         return box
 
-    def _build_what(self) -> QGroupBox:
-        box = QGroupBox("What to generate")
-        form = QFormLayout(box)
-        self.entity_combo = QComboBox()
+    def _build_what(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("What to generate")
+        form = QtWidgets.QFormLayout(box)
+        self.entity_combo = QtWidgets.QComboBox()
         for entity in ENTITIES:
             self.entity_combo.addItem(f"{entity.code} — {entity.name}", entity.code)
-        self.custom_prompt = QCheckBox("Custom prompt")
+        self.custom_prompt = QtWidgets.QCheckBox("Custom prompt")
         self.custom_prompt.toggled.connect(self._update_enabled)
-        self.prompt_edit = QLineEdit()
+        self.prompt_edit = QtWidgets.QLineEdit()
         self.entity_combo.currentIndexChanged.connect(self._show_entity_prompt)
         self.count_spin = _spin(1, 10_000, 4)
-        self.seed_edit = QLineEdit()
+        self.seed_edit = QtWidgets.QLineEdit()
         self.seed_edit.setPlaceholderText("random")
         form.addRow("Entity", self.entity_combo)
         form.addRow(self.custom_prompt, self.prompt_edit)
@@ -258,23 +239,23 @@ class GeneratorPanel(Panel):
         self._show_entity_prompt()
         return box
 
-    def _build_sampling(self) -> QGroupBox:
-        box = QGroupBox("Sampling")
-        form = QFormLayout(box)
-        self.sampler_combo = QComboBox()
+    def _build_sampling(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Sampling")
+        form = QtWidgets.QFormLayout(box)
+        self.sampler_combo = QtWidgets.QComboBox()
         self.sampler_combo.setMinimumContentsLength(24)  # the popup shows the whole name
         self.sampler_combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.sampler_combo.addItem("DDPM 100 + DDIM fast27 (notebook recipe)", "ddpm")
         self.sampler_combo.addItem("DDIM", "ddim")
         self.sampler_combo.addItem("DPM-Solver++ 2M (fast)", "dpm++2m")
         defaults = GenerateSettings()
-        self.guidance_spin = QDoubleSpinBox()
+        self.guidance_spin = QtWidgets.QDoubleSpinBox()
         self.guidance_spin.setRange(0.0, 30.0)
         self.guidance_spin.setSingleStep(0.5)
         self.guidance_spin.setValue(defaults.guidance)
-        self.temperature_spin = QDoubleSpinBox()
+        self.temperature_spin = QtWidgets.QDoubleSpinBox()
         self.temperature_spin.setDecimals(3)
         self.temperature_spin.setRange(0.001, 2.0)
         self.temperature_spin.setSingleStep(0.001)
@@ -283,9 +264,9 @@ class GeneratorPanel(Panel):
             "The upsampler starts from noise scaled by this (the notebook's "
             f"{defaults.temperature:g}); lower gives smoother 256 px images."
         )
-        self.base_steps = QLineEdit()
+        self.base_steps = QtWidgets.QLineEdit()
         self.base_steps.setPlaceholderText("sampler default")
-        self.upsample_steps = QLineEdit()
+        self.upsample_steps = QtWidgets.QLineEdit()
         self.upsample_steps.setPlaceholderText("sampler default")
         self.batch_spin = _spin(1, 256, 1)
         self.device_combo = _combo(["auto", "cpu", "cuda"])
@@ -300,7 +281,7 @@ class GeneratorPanel(Panel):
         form.addRow("Precision", self.dtype_combo)
         return box
 
-    def _build_controls(self) -> QVBoxLayout:
+    def _build_controls(self) -> QtWidgets.QVBoxLayout:
         column, self.cancel_button = self.build_run_controls("Generate", self.start, self.cancel)
         self.cancel_button.setEnabled(False)
         self.progress_bar.setTextVisible(True)
@@ -405,7 +386,7 @@ class GeneratorPanel(Panel):
     def _on_event(self, event: dict) -> None:
         if event.get("event") == "image" and event.get("file"):
             pixmap = QPixmap(event["file"])
-            item = QListWidgetItem(
+            item = QtWidgets.QListWidgetItem(
                 QIcon(
                     pixmap.scaled(
                         THUMB,
@@ -438,14 +419,17 @@ class GeneratorPanel(Panel):
         self._update_enabled()
 
 
-def _spin(low: int, high: int, value: int) -> QSpinBox:
-    spin = QSpinBox()
+def _spin(low: int, high: int, value: int) -> QtWidgets.QSpinBox:
+    spin = QtWidgets.QSpinBox()
     spin.setRange(low, high)
     spin.setValue(value)
     return spin
 
 
-def _combo(items: list[str]) -> QComboBox:
-    combo = QComboBox()
+def _combo(items: list[str]) -> QtWidgets.QComboBox:
+    combo = QtWidgets.QComboBox()
     combo.addItems(items)
     return combo
+
+
+create_panel = GeneratorPanel  # the panel protocol's factory: (workspace_path, parent=None)

@@ -10,29 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from PySide6 import QtWidgets
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics, QPixmap
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QCheckBox,
-    QFileDialog,
-    QGridLayout,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QLineEdit,
-    QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QSpinBox,
-    QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
-    QTabWidget,
-    QTextEdit,
-    QVBoxLayout,
-    QWidget,
-)
 
 from dermstudy.entities import CODES, parse_entity
 from dermstudy.quality.report import NearestReal, QualityOptions, QualityReport, compute_quality
@@ -46,11 +26,7 @@ PAIR_SIZE = 216  # two side by side leave the memorisation table its 7 columns a
 FILTER_HINT = "KEY=PATTERN, comma-separated, e.g. model=<checkpoint SHA or file>, source=glide*"
 
 
-def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget:
-    return QualityPanel(workspace_path, parent)
-
-
-class SortItem(QTableWidgetItem):
+class SortItem(QtWidgets.QTableWidgetItem):
     """A cell that sorts by its number (None last), not by its text."""
 
     def __init__(self, text: str, key: float | int | str | None) -> None:
@@ -60,7 +36,7 @@ class SortItem(QTableWidgetItem):
         if isinstance(key, (int, float)):
             self.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
-    def __lt__(self, other: QTableWidgetItem) -> bool:
+    def __lt__(self, other: QtWidgets.QTableWidgetItem) -> bool:
         mine, theirs = self.key, getattr(other, "key", None)
         if mine is None or theirs is None:
             return mine is not None and theirs is None
@@ -78,7 +54,7 @@ def parse_filters(text: str) -> tuple[tuple[str, str], ...]:
 class QualityPanel(Panel):
     TITLE = TITLE
 
-    def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace_path: Path, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(workspace_path, parent)
         self.report: QualityReport | None = None
         self._build()
@@ -91,20 +67,20 @@ class QualityPanel(Panel):
         )
         layout = page_layout(self, "Quality", intro)
         layout.addLayout(self._build_controls())
-        self.tabs = QTabWidget()
+        self.tabs = QtWidgets.QTabWidget()
         self.tabs.setDocumentMode(True)
         self.table = self._table()
         self.overall = self._table()
         self.overall.setSortingEnabled(False)
         self.overall.horizontalHeader().setVisible(False)
         self.overall.setMaximumHeight(40)
-        table_page = QWidget()
-        table_layout = QVBoxLayout(table_page)
+        table_page = QtWidgets.QWidget()
+        table_layout = QtWidgets.QVBoxLayout(table_page)
         table_layout.setContentsMargins(0, 0, 0, 0)
         table_layout.addWidget(self.table, 1)
         table_layout.addWidget(self.overall)
         # The overall line sits under the entity table, column for column.
-        self.overall.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.overall.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Fixed)
         self.overall.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.horizontalScrollBar().valueChanged.connect(
             self.overall.horizontalScrollBar().setValue
@@ -114,95 +90,97 @@ class QualityPanel(Panel):
         )
         self.tabs.addTab(table_page, "Per entity")
         self.tabs.addTab(self._build_memorisation(), "Memorisation")
-        self.notes = QTextEdit()
+        self.notes = QtWidgets.QTextEdit()
         self.notes.setReadOnly(True)
         self.tabs.addTab(self.notes, "Notes")
         layout.addWidget(self.tabs, 1)
 
-    def _build_controls(self) -> QGridLayout:
-        grid = QGridLayout()
+    def _build_controls(self) -> QtWidgets.QGridLayout:
+        grid = QtWidgets.QGridLayout()
         grid.setHorizontalSpacing(SPACING)
-        self.synthetic_edit = QLineEdit()
+        self.synthetic_edit = QtWidgets.QLineEdit()
         self.synthetic_edit.setPlaceholderText(FILTER_HINT)
-        self.real_edit = QLineEdit()
+        self.real_edit = QtWidgets.QLineEdit()
         self.real_edit.setPlaceholderText("all real images; e.g. split=NAME:train")
-        self.entity_edit = QLineEdit()
+        self.entity_edit = QtWidgets.QLineEdit()
         self.entity_edit.setPlaceholderText("all entities with synthetic images; e.g. mel nv df")
-        grid.addWidget(QLabel("Synthetic:"), 0, 0)
+        grid.addWidget(QtWidgets.QLabel("Synthetic:"), 0, 0)
         grid.addWidget(self.synthetic_edit, 0, 1, 1, 3)
-        grid.addWidget(QLabel("Real:"), 1, 0)
+        grid.addWidget(QtWidgets.QLabel("Real:"), 1, 0)
         grid.addWidget(self.real_edit, 1, 1, 1, 3)
-        grid.addWidget(QLabel("Entities:"), 2, 0)
+        grid.addWidget(QtWidgets.QLabel("Entities:"), 2, 0)
         grid.addWidget(self.entity_edit, 2, 1)
-        options = QHBoxLayout()
+        options = QtWidgets.QHBoxLayout()
         self.max_real_spin = _spin(0, 100_000, 200, "real images per entity (0 = all)")
         self.seed_spin = _spin(0, 2**31 - 1, 0, "pairing and sampling seed")
-        self.inception_check = QCheckBox("FID / KID / IS")
+        self.inception_check = QtWidgets.QCheckBox("FID / KID / IS")
         self.inception_check.setChecked(True)
         self.inception_check.setToolTip("The Inception network is slow on CPU (about 1 image/s)")
-        self.classifier_check = QCheckBox("Classifier distance")
+        self.classifier_check = QtWidgets.QCheckBox("Classifier distance")
         self.classifier_check.setChecked(True)
         for widget in (
-            QLabel("Max real:"),
+            QtWidgets.QLabel("Max real:"),
             self.max_real_spin,
-            QLabel("Seed:"),
+            QtWidgets.QLabel("Seed:"),
             self.seed_spin,
             self.inception_check,
             self.classifier_check,
         ):
             options.addWidget(widget)
         grid.addLayout(options, 2, 2, 1, 2)
-        buttons = QHBoxLayout()
-        self.run_button = QPushButton("Compute")
+        buttons = QtWidgets.QHBoxLayout()
+        self.run_button = QtWidgets.QPushButton("Compute")
         self.run_button.setProperty("role", "primary")
         self.run_button.clicked.connect(self.start)
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QtWidgets.QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
-        self.xlsx_button = QPushButton("Save workbook…")
+        self.xlsx_button = QtWidgets.QPushButton("Save workbook…")
         self.xlsx_button.clicked.connect(self.export_workbook)
-        self.json_button = QPushButton("Save JSON…")
+        self.json_button = QtWidgets.QPushButton("Save JSON…")
         self.json_button.clicked.connect(self.export_json)
         for button in (self.run_button, self.cancel_button, self.xlsx_button, self.json_button):
             buttons.addWidget(button)
         self.xlsx_button.setEnabled(False)
         self.json_button.setEnabled(False)
-        self.progress_bar = QProgressBar()
+        self.progress_bar = QtWidgets.QProgressBar()
         self.progress_bar.setVisible(False)
         buttons.addWidget(self.progress_bar, 1)
-        self.status_label = QLabel()
+        self.status_label = QtWidgets.QLabel()
         self.status_label.setProperty("role", "hint")
         buttons.addWidget(self.status_label, 1)
         grid.addLayout(buttons, 3, 0, 1, 4)
         grid.setColumnStretch(1, 1)
         return grid
 
-    def _table(self) -> QTableWidget:
-        table = QTableWidget(0, len(COLUMNS))
+    def _table(self) -> QtWidgets.QTableWidget:
+        table = QtWidgets.QTableWidget(0, len(COLUMNS))
         # Two-line headers: the 14 columns fit a 1366-px screen without scrolling sideways.
         table.setHorizontalHeaderLabels([two_lines(header) for _, header in COLUMNS])
         table.setSortingEnabled(True)
         table.verticalHeader().setVisible(False)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         return table
 
-    def _build_memorisation(self) -> QWidget:
-        self.memo_table = QTableWidget(0, 7)
+    def _build_memorisation(self) -> QtWidgets.QWidget:
+        self.memo_table = QtWidgets.QTableWidget(0, 7)
         self.memo_table.setHorizontalHeaderLabels(
             [two_lines(h) for h in ("Entity", "Synthetic", "Real (pixels)", "Pixel RMSE",
                                     "Real (Inception)", "Cosine", "Near-copy")]
         )  # fmt: skip
         self.memo_table.setSortingEnabled(True)
         self.memo_table.verticalHeader().setVisible(False)
-        self.memo_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.memo_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.memo_table.setSelectionBehavior(
+            QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows
+        )
+        self.memo_table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
         self.memo_table.itemSelectionChanged.connect(self._show_pair)
-        pair = QWidget()
-        pair_layout = QGridLayout(pair)
+        pair = QtWidgets.QWidget()
+        pair_layout = QtWidgets.QGridLayout(pair)
         self.synthetic_image = _image_label()
         self.real_image = _image_label()
-        self.synthetic_caption = QLabel("Synthetic")
-        self.real_caption = QLabel("Nearest real image (pixels)")
+        self.synthetic_caption = QtWidgets.QLabel("Synthetic")
+        self.real_caption = QtWidgets.QLabel("Nearest real image (pixels)")
         for caption in (self.synthetic_caption, self.real_caption):
             caption.setWordWrap(True)  # a long caption must not widen the pair over the table
             caption.setMaximumWidth(PAIR_SIZE)
@@ -212,7 +190,7 @@ class QualityPanel(Panel):
         pair_layout.addWidget(self.synthetic_image, 1, 0)
         pair_layout.addWidget(self.real_image, 1, 1)
         pair_layout.setRowStretch(2, 1)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter = QtWidgets.QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.memo_table)
         splitter.addWidget(pair)
         splitter.setStretchFactor(0, 1)
@@ -237,7 +215,7 @@ class QualityPanel(Panel):
         try:
             options = self.options()
         except ValueError as exc:
-            QMessageBox.warning(self, "Quality", str(exc))
+            QtWidgets.QMessageBox.warning(self, "Quality", str(exc))
             return None
         path = self.workspace_path
         return self.start_job(
@@ -331,7 +309,9 @@ class QualityPanel(Panel):
         if self.report is None:
             return
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Save workbook", "quality.xlsx", "*.xlsx")
+            path, _ = QtWidgets.QFileDialog.getSaveFileName(
+                self, "Save workbook", "quality.xlsx", "*.xlsx"
+            )
         if path:
             write_xlsx(self.report, Path(path))
             self.status_label.setText(f"Saved {path}")
@@ -340,13 +320,15 @@ class QualityPanel(Panel):
         if self.report is None:
             return
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Save JSON", "quality.json", "*.json")
+            path, _ = QtWidgets.QFileDialog.getSaveFileName(
+                self, "Save JSON", "quality.json", "*.json"
+            )
         if path:
             Path(path).write_text(json.dumps(self.report.to_dict(), indent=2, default=str))
             self.status_label.setText(f"Saved {path}")
 
 
-def _fill(table: QTableWidget, rows, sortable: bool = True) -> None:
+def _fill(table: QtWidgets.QTableWidget, rows, sortable: bool = True) -> None:
     table.setSortingEnabled(False)
     table.setRowCount(len(rows))
     for r, row in enumerate(rows):
@@ -364,7 +346,7 @@ def _fill(table: QTableWidget, rows, sortable: bool = True) -> None:
         table.sortItems(0, Qt.SortOrder.AscendingOrder)
 
 
-def _header_width(table: QTableWidget, column: int) -> int:
+def _header_width(table: QtWidgets.QTableWidget, column: int) -> int:
     """The header text's widest line plus padding and the sort arrow; Qt's own section size hint
     reserves far more, which pushed the last columns off a 1366-px screen."""
     item = table.horizontalHeaderItem(column)
@@ -388,23 +370,23 @@ def two_lines(header: str) -> str:
     return header
 
 
-def _spin(low: int, high: int, val: int, tip: str) -> QSpinBox:
-    spin = QSpinBox()
+def _spin(low: int, high: int, val: int, tip: str) -> QtWidgets.QSpinBox:
+    spin = QtWidgets.QSpinBox()
     spin.setRange(low, high)
     spin.setValue(val)
     spin.setToolTip(tip)
     return spin
 
 
-def _image_label() -> QLabel:
-    label = QLabel()
+def _image_label() -> QtWidgets.QLabel:
+    label = QtWidgets.QLabel()
     label.setFixedSize(PAIR_SIZE, PAIR_SIZE)
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
     label.setStyleSheet("QLabel { background: #202020; }")
     return label
 
 
-def _set_image(label: QLabel, path: str) -> None:
+def _set_image(label: QtWidgets.QLabel, path: str) -> None:
     pixmap = QPixmap(path)
     if pixmap.isNull():
         label.setText("(image not readable)")
@@ -417,3 +399,6 @@ def _set_image(label: QLabel, path: str) -> None:
             Qt.TransformationMode.SmoothTransformation,
         )
     )
+
+
+create_panel = QualityPanel  # the panel protocol's factory: (workspace_path, parent=None)

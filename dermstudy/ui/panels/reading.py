@@ -11,23 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6 import QtWidgets
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QCheckBox,
-    QComboBox,
-    QFormLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
 
 from dermstudy.ui.file_dialogs import open_file
 from dermstudy.ui.messages import READING_LABELS, in_gui_terms
@@ -39,10 +24,6 @@ from dermstudy.ui.viewmodels.studies import reading_progress_rows
 TITLE = "Reading"
 
 
-def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget:
-    return ReadingPanel(workspace_path, parent)
-
-
 NO_STUDY = "No study in this workspace yet: create one in the Studies panel."
 
 
@@ -51,7 +32,7 @@ class ReadingPanel(Panel):
 
     TITLE = TITLE
 
-    def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace_path: Path, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(workspace_path, parent, open_workspace=True)
         self.reader_window = None  # the open ReaderWindow, if any
         self._build()
@@ -65,72 +46,76 @@ class ReadingPanel(Panel):
         layout = page_layout(self, "Reading", hint)
         layout.addWidget(self._build_workspace_box())
         layout.addWidget(self._build_package_box())
-        self.lock_main_check = QCheckBox(
+        self.lock_main_check = QtWidgets.QCheckBox(
             "Lock the main window while reading, behind an unlock code "
             "(recommended when a reader uses this computer)"
         )
         self.lock_main_check.setChecked(True)
         layout.addWidget(self.lock_main_check)
-        self.status_label = QLabel()
+        self.status_label = QtWidgets.QLabel()
         self.status_label.setWordWrap(True)
         layout.addWidget(self.status_label)
         layout.addStretch(1)
 
-    def _build_workspace_box(self) -> QGroupBox:
-        box = QGroupBox("Read a study in this workspace")
-        layout = QVBoxLayout(box)
-        form = QFormLayout()
-        self.study_combo = QComboBox()
+    def _build_workspace_box(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Read a study in this workspace")
+        layout = QtWidgets.QVBoxLayout(box)
+        form = QtWidgets.QFormLayout()
+        self.study_combo = QtWidgets.QComboBox()
         self.study_combo.setMinimumWidth(260)
         self.study_combo.currentIndexChanged.connect(self._show_readers)
-        self.reader_edit = QLineEdit()
+        self.reader_edit = QtWidgets.QLineEdit()
         self.reader_edit.setPlaceholderText("e.g. dr-smith (the same name resumes a session)")
         self.reader_edit.returnPressed.connect(self.start_workspace_reading)
         self.reader_edit.setText(str(load_json("reading/reader", "")))
         form.addRow("Study:", self.study_combo)
         form.addRow("Reader name:", self.reader_edit)
         layout.addLayout(form)
-        row = QHBoxLayout()
-        self.start_button = QPushButton("Start / resume reading")
+        row = QtWidgets.QHBoxLayout()
+        self.start_button = QtWidgets.QPushButton("Start / resume reading")
         self.start_button.setProperty("role", "primary")
         self.start_button.clicked.connect(self.start_workspace_reading)
         row.addWidget(self.start_button)
         row.addStretch(1)
         layout.addLayout(row)
-        self.readers_table = QTableWidget(0, 3)
+        self.readers_table = QtWidgets.QTableWidget(0, 3)
         self.readers_table.setHorizontalHeaderLabels(["Reader", "Progress", "Finished"])
         self.readers_table.verticalHeader().setVisible(False)
-        self.readers_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.readers_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.readers_table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.readers_table.setSelectionBehavior(
+            QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows
+        )
         self.readers_table.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents
+            QtWidgets.QHeaderView.ResizeMode.ResizeToContents
         )
         self.readers_table.horizontalHeader().setStretchLastSection(True)
         self.readers_table.setMaximumHeight(180)
         self.readers_table.cellDoubleClicked.connect(self._reader_double_clicked)
-        layout.addWidget(QLabel("Sessions of this study (double-click to resume one):"))
+        layout.addWidget(QtWidgets.QLabel("Sessions of this study (double-click to resume one):"))
         layout.addWidget(self.readers_table)
         return box
 
-    def _build_package_box(self) -> QGroupBox:
-        box = QGroupBox("Read from a reader package (offline workstation)")
-        form = QFormLayout(box)
-        self.package_edit = QLineEdit()
+    def _build_package_box(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Read from a reader package (offline workstation)")
+        form = QtWidgets.QFormLayout(box)
+        self.package_edit = QtWidgets.QLineEdit()
         self.package_edit.setPlaceholderText("a .zip written by “Export reader package”")
-        browse = QPushButton("Browse…")
+        browse = QtWidgets.QPushButton("Browse…")
         browse.clicked.connect(self._browse_package)
-        row = QHBoxLayout()
+        row = QtWidgets.QHBoxLayout()
         row.addWidget(self.package_edit, 1)
         row.addWidget(browse)
         form.addRow("Package:", row)
-        self.package_reader_edit = QLineEdit()
+        self.package_reader_edit = QtWidgets.QLineEdit()
         self.package_reader_edit.setPlaceholderText("your reader name")
         form.addRow("Reader name:", self.package_reader_edit)
-        self.package_button = QPushButton("Start / resume reading from package")
+        self.package_button = QtWidgets.QPushButton("Start / resume reading from package")
         self.package_button.clicked.connect(self.start_package_reading)
-        note = QLabel("Answers are saved next to the package in <package>.answers.sqlite.")
+        note = QtWidgets.QLabel(
+            "Answers are saved next to the package in <package>.answers.sqlite."
+        )
         note.setProperty("role", "hint")
-        button_row = QHBoxLayout()
+        button_row = QtWidgets.QHBoxLayout()
         button_row.addWidget(self.package_button)
         button_row.addStretch(1)
         form.addRow("", button_row)
@@ -172,7 +157,7 @@ class ReadingPanel(Panel):
         self.readers_table.setRowCount(len(rows))
         for row, values in enumerate(rows):
             for column, value in enumerate(values):
-                self.readers_table.setItem(row, column, QTableWidgetItem(value))
+                self.readers_table.setItem(row, column, QtWidgets.QTableWidgetItem(value))
 
     def _reader_double_clicked(self, row: int, _column: int) -> None:
         self.reader_edit.setText(self.readers_table.item(row, 0).text())
@@ -260,3 +245,6 @@ class ReadingPanel(Panel):
     def close_resources(self) -> None:
         if self.reader_window is not None:
             self.reader_window.close()
+
+
+create_panel = ReadingPanel  # the panel protocol's factory: (workspace_path, parent=None)

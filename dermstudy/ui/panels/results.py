@@ -13,28 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from PySide6 import QtWidgets
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QComboBox,
-    QFrame,
-    QGridLayout,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QListWidget,
-    QListWidgetItem,
-    QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QScrollArea,
-    QTableWidget,
-    QTableWidgetItem,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
 
 from dermstudy.analysis.data import StudyData, load_study, study_readers
 from dermstudy.analysis.inside import COMMON_KEYS, provenance_keys
@@ -70,10 +51,6 @@ _FIGURE_TITLES = {
 
 GROUPS_TAB = "Settings and model tests"
 GALLERY_TAB = "Cases that fooled readers"
-
-
-def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget:
-    return ResultsPanel(workspace_path, parent)
 
 
 @dataclass
@@ -124,20 +101,20 @@ def format_cell(value: Any, decimals: bool) -> str:
     return str(value)
 
 
-def table_widget(table: tables.Table, columns: list[int] | None = None) -> QTableWidget:
+def table_widget(table: tables.Table, columns: list[int] | None = None) -> QtWidgets.QTableWidget:
     """A read-only QTableWidget of a report table (2 decimals shown, full value in the tooltip)."""
     cols = columns if columns is not None else list(range(len(table.header)))
-    widget = QTableWidget(len(table.rows), len(cols))
+    widget = QtWidgets.QTableWidget(len(table.rows), len(cols))
     widget.setHorizontalHeaderLabels([table.header[c] for c in cols])
     widget.verticalHeader().setVisible(False)
-    widget.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    widget.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    widget.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+    widget.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
     widget.setAlternatingRowColors(True)
     widget.verticalHeader().setDefaultSectionSize(24)
     for r, row in enumerate(table.rows):
         for k, c in enumerate(cols):
             value = row[c]
-            item = QTableWidgetItem(format_cell(value, c in table.decimal_columns))
+            item = QtWidgets.QTableWidgetItem(format_cell(value, c in table.decimal_columns))
             if isinstance(value, int | float) and not isinstance(value, bool):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if isinstance(value, float):
@@ -146,7 +123,7 @@ def table_widget(table: tables.Table, columns: list[int] | None = None) -> QTabl
     if table.image_column is not None and table.image_column in cols and table.images:
         _show_images(widget, table, cols.index(table.image_column))
     header = widget.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
     header.setStretchLastSection(False)
     # As wide as its columns (no stretched, mostly empty last column); scrolls when wider.
     widget.resizeColumnsToContents()
@@ -157,7 +134,7 @@ def table_widget(table: tables.Table, columns: list[int] | None = None) -> QTabl
     return widget
 
 
-def _show_images(widget: QTableWidget, table: tables.Table, column: int) -> None:
+def _show_images(widget: QtWidgets.QTableWidget, table: tables.Table, column: int) -> None:
     """The table's pictures as icons in ``column``, each row as tall as its picture."""
     size = gallery.THUMB_PX
     widget.setIconSize(QSize(size, size))
@@ -173,15 +150,17 @@ def _show_images(widget: QTableWidget, table: tables.Table, column: int) -> None
     widget.setColumnWidth(column, size + 12)
 
 
-def _section(title: str, body: QWidget, notes: list[str] | None = None) -> QWidget:
-    box = QWidget()
-    layout = QVBoxLayout(box)
+def _section(
+    title: str, body: QtWidgets.QWidget, notes: list[str] | None = None
+) -> QtWidgets.QWidget:
+    box = QtWidgets.QWidget()
+    layout = QtWidgets.QVBoxLayout(box)
     layout.setContentsMargins(0, 0, 0, SPACING)
-    label = QLabel(title)
+    label = QtWidgets.QLabel(title)
     label.setProperty("role", "subtitle")
     layout.addWidget(label)
     for note in notes or []:
-        hint = QLabel(note)
+        hint = QtWidgets.QLabel(note)
         hint.setProperty("role", "hint")
         hint.setWordWrap(True)
         layout.addWidget(hint)
@@ -189,21 +168,21 @@ def _section(title: str, body: QWidget, notes: list[str] | None = None) -> QWidg
     return box
 
 
-def _scroll(*sections: QWidget) -> QScrollArea:
-    host = QWidget()
-    layout = QVBoxLayout(host)
+def _scroll(*sections: QtWidgets.QWidget) -> QtWidgets.QScrollArea:
+    host = QtWidgets.QWidget()
+    layout = QtWidgets.QVBoxLayout(host)
     layout.setContentsMargins(SPACING, SPACING, SPACING, SPACING)
     for section in sections:
         layout.addWidget(section)
     layout.addStretch(1)
-    area = QScrollArea()
+    area = QtWidgets.QScrollArea()
     area.setWidgetResizable(True)
-    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
     area.setWidget(host)
     return area
 
 
-def _fit_height(widget: QTableWidget) -> QTableWidget:
+def _fit_height(widget: QtWidgets.QTableWidget) -> QtWidgets.QTableWidget:
     """Size a short table to its rows, so several can stack in one scroll area."""
     height = widget.horizontalHeader().sizeHint().height() + 2 * widget.frameWidth() + 2
     height += sum(widget.rowHeight(r) for r in range(widget.rowCount()))
@@ -218,18 +197,18 @@ def _fit_height(widget: QTableWidget) -> QTableWidget:
 _REPORT_COLUMNS = [0, 2, 3, 4, 5, 6, 7, 8, 9]
 
 
-class FigureView(QWidget):
+class FigureView(QtWidgets.QWidget):
     """A list of figure names beside the selected figure, scaled to the available width."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self._pixmaps: dict[str, QPixmap] = {}
-        layout = QHBoxLayout(self)
+        layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.names = QListWidget()
+        self.names = QtWidgets.QListWidget()
         self.names.setMaximumWidth(230)
         self.names.currentRowChanged.connect(self._show)
-        self.image = QLabel()
+        self.image = QtWidgets.QLabel()
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setMinimumSize(200, 200)
         self.image.setStyleSheet("background: white;")
@@ -243,7 +222,7 @@ class FigureView(QWidget):
             pixmap = QPixmap()
             pixmap.loadFromData(data, "PNG")
             self._pixmaps[stem] = pixmap
-            item = QListWidgetItem(_FIGURE_TITLES.get(stem, stem))
+            item = QtWidgets.QListWidgetItem(_FIGURE_TITLES.get(stem, stem))
             item.setData(Qt.ItemDataRole.UserRole, stem)
             self.names.addItem(item)
         if pngs:
@@ -279,7 +258,7 @@ class ResultsPanel(Panel):
 
     TITLE = TITLE
 
-    def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace_path: Path, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(workspace_path, parent)
         self.analysis: Analysis | None = None
         self._analysed_by: str | None = None  # the grouping key of the analysis shown
@@ -292,32 +271,32 @@ class ResultsPanel(Panel):
         self.summary_label = hint_label("Pick a study and press Analyse.")
         layout = page_layout(self, "Results", self.summary_label)
         layout.addLayout(self._build_controls())
-        self.tabs = QTabWidget()
+        self.tabs = QtWidgets.QTabWidget()
         self.tabs.setDocumentMode(True)
         layout.addWidget(self.tabs, 1)
         self._show_placeholder("No analysis yet.")
 
-    def _build_controls(self) -> QHBoxLayout:
-        row = QHBoxLayout()
+    def _build_controls(self) -> QtWidgets.QHBoxLayout:
+        row = QtWidgets.QHBoxLayout()
         row.setSpacing(SPACING * 2)
-        left = QGridLayout()
+        left = QtWidgets.QGridLayout()
         left.setHorizontalSpacing(SPACING)
-        self.study_combo = QComboBox()
+        self.study_combo = QtWidgets.QComboBox()
         self.study_combo.setMinimumWidth(260)
         self.study_combo.currentIndexChanged.connect(self._study_changed)
-        left.addWidget(QLabel("Study:"), 0, 0)
+        left.addWidget(QtWidgets.QLabel("Study:"), 0, 0)
         left.addWidget(self.study_combo, 0, 1)
-        self.reader_list = QListWidget()
+        self.reader_list = QtWidgets.QListWidget()
         self.reader_list.setMaximumHeight(84)
         self.reader_list.setMinimumWidth(260)
         self.reader_list.setToolTip("Readers to include (all by default)")
-        left.addWidget(QLabel("Readers:"), 1, 0, Qt.AlignmentFlag.AlignTop)
+        left.addWidget(QtWidgets.QLabel("Readers:"), 1, 0, Qt.AlignmentFlag.AlignTop)
         left.addWidget(self.reader_list, 1, 1)
         # Detection by generation setting (dermstudy report --by): the common keys and every
         # provenance key of the study's images; any dotted key can be typed.
-        self.by_combo = QComboBox()
+        self.by_combo = QtWidgets.QComboBox()
         self.by_combo.setEditable(True)
-        self.by_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.by_combo.setInsertPolicy(QtWidgets.QComboBox.InsertPolicy.NoInsert)
         self.by_combo.lineEdit().setPlaceholderText("no grouping (e.g. model, guidance)")
         self.by_combo.setToolTip(
             "Group the synthetic cases by a generation setting (a provenance key such as model, "
@@ -326,17 +305,17 @@ class ResultsPanel(Panel):
         )
         self.by_combo.activated.connect(self._by_changed)
         self.by_combo.lineEdit().returnPressed.connect(self._by_changed)
-        left.addWidget(QLabel("Group by:"), 2, 0)
+        left.addWidget(QtWidgets.QLabel("Group by:"), 2, 0)
         left.addWidget(self.by_combo, 2, 1)
         row.addLayout(left)
 
-        actions = QVBoxLayout()
-        buttons = QHBoxLayout()
+        actions = QtWidgets.QVBoxLayout()
+        buttons = QtWidgets.QHBoxLayout()
         buttons.setSpacing(6)  # all five buttons fit beside the study choice on a 1280 px screen
-        self.analyse_button = QPushButton("Analyse")
+        self.analyse_button = QtWidgets.QPushButton("Analyse")
         self.analyse_button.setProperty("role", "primary")
         self.analyse_button.clicked.connect(self.start_analysis)
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QtWidgets.QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
         buttons.addWidget(self.analyse_button)
@@ -348,16 +327,16 @@ class ResultsPanel(Panel):
             ("Save figures…", self.export_figures),
             ("Save JSON…", self.export_json),
         ):
-            button = QPushButton(text)
+            button = QtWidgets.QPushButton(text)
             button.setEnabled(False)
             button.clicked.connect(slot)
             buttons.addWidget(button)
             self.export_buttons.append(button)
         buttons.addStretch(1)
         actions.addLayout(buttons)
-        self.progress_bar = QProgressBar()
+        self.progress_bar = QtWidgets.QProgressBar()
         self.progress_bar.setVisible(False)
-        self.status_label = QLabel()
+        self.status_label = QtWidgets.QLabel()
         self.status_label.setProperty("role", "hint")
         actions.addWidget(self.progress_bar)
         actions.addWidget(self.status_label)
@@ -367,7 +346,7 @@ class ResultsPanel(Panel):
 
     def _show_placeholder(self, text: str) -> None:
         self.tabs.clear()
-        label = QLabel(text)
+        label = QtWidgets.QLabel(text)
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         label.setProperty("role", "hint")
         self.tabs.addTab(label, "Results")
@@ -412,7 +391,7 @@ class ResultsPanel(Panel):
         # The readers ticked when this study was last analysed (new readers start ticked).
         unticked = set(load_json(f"results/unticked/{name}", []) or []) if name else set()
         for reader in readers:
-            item = QListWidgetItem(reader)
+            item = QtWidgets.QListWidgetItem(reader)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             state = Qt.CheckState.Unchecked if reader in unticked else Qt.CheckState.Checked
             item.setCheckState(state)
@@ -464,7 +443,7 @@ class ResultsPanel(Panel):
         if study is None:
             return
         if not readers:
-            QMessageBox.information(self, "Results", "Tick at least one reader.")
+            QtWidgets.QMessageBox.information(self, "Results", "Tick at least one reader.")
             return
         all_readers = [self.reader_list.item(i).text() for i in range(self.reader_list.count())]
         save_json("results/study", study)
@@ -527,20 +506,20 @@ class ResultsPanel(Panel):
                 return True
         return False
 
-    def _summary_tab(self, report: dict[str, Any]) -> QWidget:
+    def _summary_tab(self, report: dict[str, Any]) -> QtWidgets.QWidget:
         table = tables.study_table(report)
         table.rows = [
             row for row in table.rows if not str(row[0]).startswith(("method:", "software:"))
         ]
-        cards = QWidget()
-        grid = QGridLayout(cards)
+        cards = QtWidgets.QWidget()
+        grid = QtWidgets.QGridLayout(cards)
         grid.setHorizontalSpacing(SPACING * 2)
         for k, (label, value) in enumerate(headline_numbers(report)):
-            card = QLabel(
+            card = QtWidgets.QLabel(
                 f"<div style='font-size:20pt;font-weight:600'>{value}</div><div>{label}</div>"
             )
             card.setTextFormat(Qt.TextFormat.RichText)
-            card.setFrameShape(QFrame.Shape.StyledPanel)
+            card.setFrameShape(QtWidgets.QFrame.Shape.StyledPanel)
             card.setStyleSheet("QLabel { background: white; padding: 10px; border-radius: 6px; }")
             grid.addWidget(card, k // 4, k % 4)
         return _scroll(
@@ -548,7 +527,7 @@ class ResultsPanel(Panel):
             _section(table.title, _fit_height(table_widget(table))),
         )
 
-    def _report_tab(self, report: dict[str, Any], key: str) -> QWidget:
+    def _report_tab(self, report: dict[str, Any], key: str) -> QtWidgets.QWidget:
         title = (
             "Entity classification, all readers pooled"
             if key == "entity"
@@ -560,7 +539,7 @@ class ResultsPanel(Panel):
         sections += [_section(t.title, _fit_height(table_widget(t))) for t in cm]
         return _scroll(*sections)
 
-    def _subsets_tab(self, report: dict[str, Any]) -> QWidget:
+    def _subsets_tab(self, report: dict[str, Any]) -> QtWidgets.QWidget:
         sections = []
         for source in ("real", "synthetic"):
             rep = report["subsets"][source]
@@ -574,7 +553,7 @@ class ResultsPanel(Panel):
             )
         return _scroll(*sections)
 
-    def _readers_tab(self, report: dict[str, Any]) -> QWidget:
+    def _readers_tab(self, report: dict[str, Any]) -> QtWidgets.QWidget:
         readers = tables.readers_table(report)
         spread = tables.reader_summary_table(report)
         averaged = tables.reader_averaged_table(report)
@@ -584,7 +563,7 @@ class ResultsPanel(Panel):
             _section(averaged.title, _fit_height(table_widget(averaged)), averaged.notes),
         )
 
-    def _agreement_tab(self, report: dict[str, Any]) -> QWidget:
+    def _agreement_tab(self, report: dict[str, Any]) -> QtWidgets.QWidget:
         table = tables.agreement_table(report)
         missing = tables.missing_table(report)
         return _scroll(
@@ -592,7 +571,7 @@ class ResultsPanel(Panel):
             _section(missing.title, _fit_height(table_widget(missing)), missing.notes),
         )
 
-    def _model_tab(self, report: dict[str, Any]) -> QWidget:
+    def _model_tab(self, report: dict[str, Any]) -> QtWidgets.QWidget:
         sections = [
             _section(t.title, _fit_height(table_widget(t)), t.notes)
             for t in tables.model_tables(report)
@@ -665,3 +644,6 @@ class ResultsPanel(Panel):
         if path:
             atomic_write_bytes(Path(path), report_json(self.analysis.report).encode("utf-8"))
             self.status_label.setText(f"Saved {path}")
+
+
+create_panel = ResultsPanel  # the panel protocol's factory: (workspace_path, parent=None)

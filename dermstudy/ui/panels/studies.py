@@ -10,31 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6 import QtWidgets
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QGridLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QLineEdit,
-    QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QScrollArea,
-    QSpinBox,
-    QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
 
 from dermstudy.datasets.summary import dataset_summary
 from dermstudy.entities import BY_CODE, CODES, ENTITIES
@@ -51,32 +28,28 @@ from dermstudy.workspace.splits import SplitRepository
 TITLE = "Studies"
 
 
-def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget:
-    return StudiesPanel(workspace_path, parent)
-
-
-def _table(headers: list[str], stretch: int | None = 0) -> QTableWidget:
+def _table(headers: list[str], stretch: int | None = 0) -> QtWidgets.QTableWidget:
     """A read-only table whose column ``stretch`` (None: the last one) takes the spare width."""
-    table = QTableWidget(0, len(headers))
+    table = QtWidgets.QTableWidget(0, len(headers))
     table.setHorizontalHeaderLabels(headers)
     table.verticalHeader().setVisible(False)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
     header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
     if stretch is None:
         header.setStretchLastSection(True)
     else:
-        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(stretch, QtWidgets.QHeaderView.ResizeMode.Stretch)
     table.verticalHeader().setDefaultSectionSize(24)
     return table
 
 
-def _fill(table: QTableWidget, rows: list[list[object]], numeric_from: int = 1) -> None:
+def _fill(table: QtWidgets.QTableWidget, rows: list[list[object]], numeric_from: int = 1) -> None:
     table.setRowCount(len(rows))
     for r, row in enumerate(rows):
         for c, value in enumerate(row):
-            item = QTableWidgetItem("" if value is None else str(value))
+            item = QtWidgets.QTableWidgetItem("" if value is None else str(value))
             if c >= numeric_from and isinstance(value, int | float):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             table.setItem(r, c, item)
@@ -86,47 +59,48 @@ def _csv(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
-class NewStudyDialog(QDialog):
+class NewStudyDialog(QtWidgets.QDialog):
     """The builder's options as a form; :meth:`design` turns them into a ``StudyDesign``."""
 
-    def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
+    def __init__(self, ws: Workspace, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("New study")
         self.setMinimumWidth(760)
         self._available = dataset_summary(ws)["by_entity"]
-        layout = QVBoxLayout(self)
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.name_edit = QLineEdit()
+        layout = QtWidgets.QVBoxLayout(self)
+        form = QtWidgets.QFormLayout()
+        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.name_edit = QtWidgets.QLineEdit()
         self.name_edit.setPlaceholderText("e.g. pilot-2026")
         form.addRow("Name:", self.name_edit)
         layout.addLayout(form)
         layout.addWidget(self._build_cases_box())
         layout.addWidget(self._build_reading_box())
         layout.addWidget(self._build_pools_box(ws))
-        self.error_label = QLabel()
+        self.error_label = QtWidgets.QLabel()
         self.error_label.setProperty("role", "error")
         self.error_label.setWordWrap(True)
         layout.addWidget(self.error_label)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Ok
+            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Create study")
+        buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Ok).setText("Create study")
         buttons.accepted.connect(self._accept_if_valid)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self._update_total()
 
-    def _build_cases_box(self) -> QGroupBox:
-        box = QGroupBox("Cases per entity")
-        grid = QGridLayout(box)
+    def _build_cases_box(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Cases per entity")
+        grid = QtWidgets.QGridLayout(box)
         grid.setHorizontalSpacing(SPACING * 2)
-        grid.addWidget(QLabel("Entities:"), 0, 0, Qt.AlignmentFlag.AlignTop)
-        entity_grid = QGridLayout()
-        self.entity_checks: dict[str, QCheckBox] = {}
+        grid.addWidget(QtWidgets.QLabel("Entities:"), 0, 0, Qt.AlignmentFlag.AlignTop)
+        entity_grid = QtWidgets.QGridLayout()
+        self.entity_checks: dict[str, QtWidgets.QCheckBox] = {}
         for i, entity in enumerate(ENTITIES):
             available = self._available[entity.code]
-            check = QCheckBox(f"{entity.short_name}")
+            check = QtWidgets.QCheckBox(f"{entity.short_name}")
             check.setToolTip(
                 f"{entity.name}: {available['real']} real, {available['synthetic']} synthetic "
                 "images in this workspace"
@@ -136,80 +110,80 @@ class NewStudyDialog(QDialog):
             self.entity_checks[entity.code] = check
             entity_grid.addWidget(check, i // 3, i % 3)
         grid.addLayout(entity_grid, 0, 1, 1, 3)
-        self.real_spin = QSpinBox()
+        self.real_spin = QtWidgets.QSpinBox()
         self.real_spin.setRange(0, 10_000)
         real, synthetic = _default_design().counts[CODES[0]]  # the design's per-entity default
         self.real_spin.setValue(real)
-        self.synthetic_spin = QSpinBox()
+        self.synthetic_spin = QtWidgets.QSpinBox()
         self.synthetic_spin.setRange(0, 10_000)
         self.synthetic_spin.setValue(synthetic)
         for spin in (self.real_spin, self.synthetic_spin):
             spin.valueChanged.connect(self._update_total)
-        grid.addWidget(QLabel("Real per entity:"), 1, 0)
+        grid.addWidget(QtWidgets.QLabel("Real per entity:"), 1, 0)
         grid.addWidget(self.real_spin, 1, 1)
-        grid.addWidget(QLabel("Synthetic per entity:"), 1, 2)
+        grid.addWidget(QtWidgets.QLabel("Synthetic per entity:"), 1, 2)
         grid.addWidget(self.synthetic_spin, 1, 3)
-        self.total_label = QLabel()
+        self.total_label = QtWidgets.QLabel()
         self.total_label.setProperty("role", "hint")
         self.total_label.setWordWrap(True)
         grid.addWidget(self.total_label, 2, 0, 1, 4)
         return box
 
-    def _build_reading_box(self) -> QGroupBox:
-        box = QGroupBox("Reading")
-        grid = QGridLayout(box)
+    def _build_reading_box(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Reading")
+        grid = QtWidgets.QGridLayout(box)
         grid.setHorizontalSpacing(SPACING * 2)
-        self.size_spin = QSpinBox()
+        self.size_spin = QtWidgets.QSpinBox()
         self.size_spin.setRange(16, 4096)
         defaults = _default_design()
         self.size_spin.setValue(defaults.display_size)
         self.size_spin.setSuffix(" px")
-        self.seed_edit = QLineEdit()
+        self.seed_edit = QtWidgets.QLineEdit()
         self.seed_edit.setPlaceholderText("random (recorded)")
         self.seed_edit.setMinimumWidth(150)
-        self.order_combo = QComboBox()
+        self.order_combo = QtWidgets.QComboBox()
         self.order_combo.addItem("Same order for every reader", "same")
         self.order_combo.addItem("Own order per reader", "per-reader")
-        self.scale_combo = QComboBox()
+        self.scale_combo = QtWidgets.QComboBox()
         self.scale_combo.addItem("Five-point (definitely real … definitely AI)", "five-point")
         self.scale_combo.addItem("Binary (real / AI)", "binary")
-        self.practice_spin = QSpinBox()
+        self.practice_spin = QtWidgets.QSpinBox()
         self.practice_spin.setRange(0, 100)
-        self.allow_back_check = QCheckBox("Readers may go back and change answers")
+        self.allow_back_check = QtWidgets.QCheckBox("Readers may go back and change answers")
         self.allow_back_check.setChecked(defaults.allow_back)
-        self.confidence_check = QCheckBox("Also ask a confidence (1–5) for the diagnosis")
-        grid.addWidget(QLabel("Display size:"), 0, 0)
+        self.confidence_check = QtWidgets.QCheckBox("Also ask a confidence (1–5) for the diagnosis")
+        grid.addWidget(QtWidgets.QLabel("Display size:"), 0, 0)
         grid.addWidget(self.size_spin, 0, 1)
-        grid.addWidget(QLabel("Seed:"), 0, 2)
+        grid.addWidget(QtWidgets.QLabel("Seed:"), 0, 2)
         grid.addWidget(self.seed_edit, 0, 3)
-        grid.addWidget(QLabel("Order:"), 1, 0)
+        grid.addWidget(QtWidgets.QLabel("Order:"), 1, 0)
         grid.addWidget(self.order_combo, 1, 1)
-        grid.addWidget(QLabel("Practice cases:"), 1, 2)
+        grid.addWidget(QtWidgets.QLabel("Practice cases:"), 1, 2)
         grid.addWidget(self.practice_spin, 1, 3)
-        grid.addWidget(QLabel("Answer scale:"), 2, 0)
+        grid.addWidget(QtWidgets.QLabel("Answer scale:"), 2, 0)
         grid.addWidget(self.scale_combo, 2, 1, 1, 3)
         grid.addWidget(self.allow_back_check, 3, 0, 1, 4)
         grid.addWidget(self.confidence_check, 4, 0, 1, 4)
         return box
 
-    def _build_pools_box(self, ws: Workspace) -> QGroupBox:
-        box = QGroupBox("Image pools")
-        form = QFormLayout(box)
+    def _build_pools_box(self, ws: Workspace) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Image pools")
+        form = QtWidgets.QFormLayout(box)
         sets = ImageSetRepository(ws).names()
         splits = sorted(SplitRepository(ws).names())
-        self.exclude_sets_edit = QLineEdit()
+        self.exclude_sets_edit = QtWidgets.QLineEdit()
         self.exclude_sets_edit.setPlaceholderText(
             f"image sets to keep out, comma-separated ({', '.join(sets) or 'none stored'})"
         )
-        self.exclude_splits_edit = QLineEdit()
+        self.exclude_splits_edit = QtWidgets.QLineEdit()
         self.exclude_splits_edit.setPlaceholderText(
             f"training splits to keep out ({', '.join(splits) or 'none stored'})"
         )
-        self.filters_edit = QLineEdit()
+        self.filters_edit = QtWidgets.QLineEdit()
         self.filters_edit.setPlaceholderText(
             "KEY=PATTERN, comma-separated, e.g. source=glide*, model=<checkpoint SHA or file>"
         )
-        self.one_per_lesion_check = QCheckBox("At most one image per lesion")
+        self.one_per_lesion_check = QtWidgets.QCheckBox("At most one image per lesion")
         self.one_per_lesion_check.setChecked(True)
         form.addRow("Exclude sets:", self.exclude_sets_edit)
         form.addRow("Exclude splits:", self.exclude_splits_edit)
@@ -284,15 +258,17 @@ def _default_design():
     return StudyDesign.with_counts("defaults")
 
 
-class AnswerKeyDialog(QDialog):
+class AnswerKeyDialog(QtWidgets.QDialog):
     """The answer key of one study, for coordinators (opened only on request)."""
 
-    def __init__(self, key: list[dict], study: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, key: list[dict], study: str, parent: QtWidgets.QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Answer key — {study}")
         self.resize(760, 560)
-        layout = QVBoxLayout(self)
-        warning = QLabel("Coordinators only: this reveals the truth of every case.")
+        layout = QtWidgets.QVBoxLayout(self)
+        warning = QtWidgets.QLabel("Coordinators only: this reveals the truth of every case.")
         warning.setProperty("role", "error")
         layout.addWidget(warning)
         self.table = _table(["Case", "Practice", "Entity", "Source", "Image", "Lesion"])
@@ -319,7 +295,7 @@ class StudiesPanel(Panel):
 
     TITLE = TITLE
 
-    def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace_path: Path, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(workspace_path, parent, open_workspace=True)
         self.last_result: object = None
         self._build()
@@ -327,20 +303,20 @@ class StudiesPanel(Panel):
 
     # -- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
+        layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(SPACING * 2, SPACING * 2, SPACING * 2, SPACING)
         layout.setSpacing(SPACING)
-        header = QHBoxLayout()
-        title = QLabel("Studies")
+        header = QtWidgets.QHBoxLayout()
+        title = QtWidgets.QLabel("Studies")
         title.setProperty("role", "title")
-        self.new_button = QPushButton("New study…")
+        self.new_button = QtWidgets.QPushButton("New study…")
         self.new_button.setProperty("role", "primary")
         self.new_button.clicked.connect(self.open_new_study_dialog)
         header.addWidget(title)
         header.addStretch(1)
         header.addWidget(self.new_button)
         layout.addLayout(header)
-        hint = QLabel(
+        hint = QtWidgets.QLabel(
             "A study draws real and synthetic cases with a recorded seed, blinds every image to one "
             "format and size under an opaque code, and never changes afterwards."
         )
@@ -348,13 +324,13 @@ class StudiesPanel(Panel):
         hint.setWordWrap(True)
         layout.addWidget(hint)
 
-        job_row = QHBoxLayout()
-        self.progress_bar = QProgressBar()
+        job_row = QtWidgets.QHBoxLayout()
+        self.progress_bar = QtWidgets.QProgressBar()
         self.progress_bar.setVisible(False)
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QtWidgets.QPushButton("Cancel")
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.cancel_job)
-        self.status_label = QLabel()
+        self.status_label = QtWidgets.QLabel()
         self.status_label.setWordWrap(True)
         self.status_label.setVisible(False)
         job_row.addWidget(self.progress_bar, 1)
@@ -362,9 +338,9 @@ class StudiesPanel(Panel):
         layout.addLayout(job_row)
         layout.addWidget(self.status_label)
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter = QtWidgets.QSplitter(Qt.Orientation.Horizontal)
         self.study_table = _table(["Study", "Cases", "Readers", "Finished"], stretch=0)
-        self.study_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.study_table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
         self.study_table.itemSelectionChanged.connect(self._show_selected)
         splitter.addWidget(self.study_table)
         splitter.addWidget(self._build_details())
@@ -373,23 +349,23 @@ class StudiesPanel(Panel):
         splitter.setSizes([400, 680])
         layout.addWidget(splitter, 1)
 
-    def _build_details(self) -> QWidget:
-        host = QWidget()
-        layout = QVBoxLayout(host)
+    def _build_details(self) -> QtWidgets.QWidget:
+        host = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(host)
         layout.setContentsMargins(SPACING, 0, 0, 0)
-        self.details_title = QLabel("Select a study")
+        self.details_title = QtWidgets.QLabel("Select a study")
         self.details_title.setProperty("role", "subtitle")
-        self.design_label = QLabel()
+        self.design_label = QtWidgets.QLabel()
         self.design_label.setWordWrap(True)
         self.design_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.counts_table = _table(["Entity", "Real", "Synthetic", "Total"])
         self.readers_table = _table(["Reader", "Answered", "Practice", "Started", "Finished"])
-        buttons = QHBoxLayout()
-        self.export_button = QPushButton("Export reader package…")
+        buttons = QtWidgets.QHBoxLayout()
+        self.export_button = QtWidgets.QPushButton("Export reader package…")
         self.export_button.clicked.connect(self._choose_export)
-        self.import_button = QPushButton("Import reader results…")
+        self.import_button = QtWidgets.QPushButton("Import reader results…")
         self.import_button.clicked.connect(self._choose_import)
-        self.key_button = QPushButton("Answer key…")
+        self.key_button = QtWidgets.QPushButton("Answer key…")
         self.key_button.setMinimumWidth(self.key_button.sizeHint().width())
         self.key_button.setToolTip("Coordinators only: shows the truth of every case")
         self.key_button.clicked.connect(self.show_answer_key)
@@ -405,14 +381,14 @@ class StudiesPanel(Panel):
         for table in (self.counts_table, self.readers_table):
             table.setMinimumWidth(200)  # the tables scroll inside; the details never need to
             table.setMinimumHeight(96)  # header and a few rows: the details fit a 720 px screen
-        scroll = QScrollArea()
+        scroll = QtWidgets.QScrollArea()
         scroll.setWidget(host)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setFrameShape(QtWidgets.QScrollArea.Shape.NoFrame)
         # The actions stay below the scrolling details, so they are never scrolled off screen.
-        details = QWidget()
-        details_layout = QVBoxLayout(details)
+        details = QtWidgets.QWidget()
+        details_layout = QtWidgets.QVBoxLayout(details)
         details_layout.setContentsMargins(0, 0, 0, 0)
         details_layout.addWidget(scroll, 1)
         buttons.setContentsMargins(SPACING, 0, 0, 0)
@@ -420,8 +396,8 @@ class StudiesPanel(Panel):
         return details
 
     @staticmethod
-    def _caption(text: str) -> QLabel:
-        label = QLabel(text)
+    def _caption(text: str) -> QtWidgets.QLabel:
+        label = QtWidgets.QLabel(text)
         label.setStyleSheet("font-weight: 600;")
         return label
 
@@ -478,7 +454,7 @@ class StudiesPanel(Panel):
     # -- actions -------------------------------------------------------------------------------
     def open_new_study_dialog(self) -> None:
         dialog = NewStudyDialog(self.ws, self)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
+        if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted:
             self.create_study(dialog.design())
 
     def create_study(self, design) -> JobWorker:
@@ -582,8 +558,11 @@ class StudiesPanel(Panel):
                 f"{merged['unchanged']} already present; {merged['conflicts']} conflict(s)."
             )
             if merged["conflicts"] and self.isVisible():  # conflicts need a look: list them
-                box = QMessageBox(
-                    QMessageBox.Icon.Warning, "Reader results", result.to_text(), parent=self
+                box = QtWidgets.QMessageBox(
+                    QtWidgets.QMessageBox.Icon.Warning,
+                    "Reader results",
+                    result.to_text(),
+                    parent=self,
                 )
                 box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
                 box.open()  # window-modal, not a nested event loop: the panel stays live
@@ -605,3 +584,6 @@ class StudiesPanel(Panel):
         set_role(self.status_label, "error" if error else "hint")
         self.status_label.setText(text)
         self.status_label.setVisible(bool(text))
+
+
+create_panel = StudiesPanel  # the panel protocol's factory: (workspace_path, parent=None)

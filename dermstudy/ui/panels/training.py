@@ -14,22 +14,9 @@ from pathlib import Path
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
+from PySide6 import QtWidgets
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QFormLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QSizePolicy,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
 
 from dermstudy.entities import ENTITIES
 from dermstudy.jobs import ProgressEvent
@@ -49,18 +36,16 @@ TITLE = "Training"
 STOP_GRACE_MS = 120_000  # a full-size step on a CPU can take a while; never kill mid-checkpoint
 
 
-def create_panel(workspace_path: Path, parent: QWidget | None = None) -> QWidget:
-    return TrainingPanel(workspace_path, parent)
-
-
-class ScaledImage(QLabel):
+class ScaledImage(QtWidgets.QLabel):
     """Shows a pixmap as large as fits, keeping its aspect ratio, rescaled when resized."""
 
-    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+    def __init__(self, text: str, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(text, parent)
         self.source: QPixmap | None = None
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Ignored
+        )
 
     def set_source(self, pixmap: QPixmap) -> None:
         self.source = pixmap
@@ -107,7 +92,7 @@ class TrainingPanel(Panel):
     TITLE = TITLE
     SHUTDOWN_GRACE_MS = SHUTDOWN_WAIT_MS = STOP_GRACE_MS
 
-    def __init__(self, workspace_path: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace_path: Path, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(workspace_path, parent)
         self.records: list[dict] = []
         self.run_id: str | None = None
@@ -122,47 +107,47 @@ class TrainingPanel(Panel):
             "Fine-tune GLIDE on this workspace's real images; captions are the entities' prompts. "
             "The run is a separate process: stop it at any time and resume it later, exactly."
         )
-        left = QVBoxLayout()
+        left = QtWidgets.QVBoxLayout()
         left.addWidget(self._build_model_box())
         left.addWidget(self._build_options_box())
         left.addWidget(self._build_runs_box())
         left.addStretch(1)
-        right = QVBoxLayout()
+        right = QtWidgets.QVBoxLayout()
         right.addWidget(self._build_curve_box(), 3)
         right.addWidget(self._build_preview_box(), 4)
         form_scroll = scrolling_form(left)
         # Start/Stop and the progress stay below the scrolling form: always on screen.
-        form_column = QVBoxLayout()
+        form_column = QtWidgets.QVBoxLayout()
         form_column.addWidget(form_scroll, 1)
         form_column.addLayout(self._build_controls())
-        columns = QHBoxLayout()
+        columns = QtWidgets.QHBoxLayout()
         columns.addLayout(form_column, 2)
         columns.addLayout(right, 3)
         layout = page_layout(self, "Training", intro)
         layout.addLayout(columns, 1)
 
-    def _build_model_box(self) -> QGroupBox:
-        box = QGroupBox("Model")
-        form = QFormLayout(box)
-        self.kind_combo = QComboBox()
+    def _build_model_box(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Model")
+        form = QtWidgets.QFormLayout(box)
+        self.kind_combo = QtWidgets.QComboBox()
         self.kind_combo.addItem("Base model (64 px)", "base")
         self.kind_combo.addItem("Upsampler (64 → 256 px)", "upsampler")
-        self.preset_combo = QComboBox()
+        self.preset_combo = QtWidgets.QComboBox()
         self.preset_combo.addItem("fast (recommended)", "fast")
         self.preset_combo.addItem("paper (as published)", "paper")
         self.preset_combo.currentIndexChanged.connect(self._apply_preset)
-        self.init_edit = QLineEdit()
+        self.init_edit = QtWidgets.QLineEdit()
         self.init_edit.setPlaceholderText(f"default: {models_dir()}/<kind>.pt")
         self.init_edit.textChanged.connect(self._update_enabled)
         self.kind_combo.currentIndexChanged.connect(self._update_enabled)
-        browse = QPushButton("Browse…")
+        browse = QtWidgets.QPushButton("Browse…")
         browse.clicked.connect(self._browse_init)
-        init_row = QHBoxLayout()
+        init_row = QtWidgets.QHBoxLayout()
         init_row.addWidget(self.init_edit, 1)
         init_row.addWidget(browse)
-        self.scratch_check = QCheckBox("Random initial weights (no checkpoint)")
+        self.scratch_check = QtWidgets.QCheckBox("Random initial weights (no checkpoint)")
         self.scratch_check.toggled.connect(self._update_enabled)
-        self.model_options_edit = QLineEdit()
+        self.model_options_edit = QtWidgets.QLineEdit()
         self.model_options_edit.setPlaceholderText('with random weights, e.g. {"num_channels": 64}')
         form.addRow("Train", self.kind_combo)
         form.addRow("Preset", self.preset_combo)
@@ -171,27 +156,27 @@ class TrainingPanel(Panel):
         form.addRow("Model options", self.model_options_edit)
         return box
 
-    def _build_options_box(self) -> QGroupBox:
-        box = QGroupBox("Options")
-        form = QFormLayout(box)
+    def _build_options_box(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Options")
+        form = QtWidgets.QFormLayout(box)
         self.epochs_spin = _spin(0, 10_000, 60)
         self.steps_spin = _spin(0, 10_000_000, 0)
         self.steps_spin.setSpecialValueText("use epochs")
         self.batch_spin = _spin(1, 4096, 4)
-        self.lr_edit = QLineEdit()
-        self.uncond_edit = QLineEdit()
-        self.precision_combo = QComboBox()
+        self.lr_edit = QtWidgets.QLineEdit()
+        self.uncond_edit = QtWidgets.QLineEdit()
+        self.precision_combo = QtWidgets.QComboBox()
         self.precision_combo.addItems(["fp32", "bf16", "fp16"])
-        self.loss_combo = QComboBox()
+        self.loss_combo = QtWidgets.QComboBox()
         self.loss_combo.addItems(["hybrid", "mse"])
-        self.ema_edit = QLineEdit()
-        self.device_combo = QComboBox()
+        self.ema_edit = QtWidgets.QLineEdit()
+        self.device_combo = QtWidgets.QComboBox()
         self.device_combo.addItems(["auto", "cpu", "cuda"])
-        self.entity_combo = QComboBox()
+        self.entity_combo = QtWidgets.QComboBox()
         self.entity_combo.addItem("all seven entities", "")
         for entity in ENTITIES:
             self.entity_combo.addItem(entity.short_name, entity.code)
-        self.split_combo = QComboBox()
+        self.split_combo = QtWidgets.QComboBox()
         self.preview_spin = _spin(0, 1_000_000, 500)
         self.checkpoint_spin = _spin(1, 10_000_000, 1000)
         form.addRow("Epochs", self.epochs_spin)
@@ -209,41 +194,41 @@ class TrainingPanel(Panel):
         form.addRow("Checkpoint every", self.checkpoint_spin)
         return box
 
-    def _build_controls(self) -> QVBoxLayout:
+    def _build_controls(self) -> QtWidgets.QVBoxLayout:
         column, self.stop_button = self.build_run_controls("Start training", self.start, self.stop)
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
         return column
 
-    def _build_runs_box(self) -> QGroupBox:
-        box = QGroupBox("Runs")
-        self.runs_combo = QComboBox()
-        self.resume_button = QPushButton("Resume")
+    def _build_runs_box(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Runs")
+        self.runs_combo = QtWidgets.QComboBox()
+        self.resume_button = QtWidgets.QPushButton("Resume")
         self.resume_button.clicked.connect(lambda: self.start(resume=self.runs_combo.currentData()))
-        row = QHBoxLayout(box)
+        row = QtWidgets.QHBoxLayout(box)
         row.addWidget(self.runs_combo, 1)
         row.addWidget(self.resume_button)
         return box
 
-    def _build_curve_box(self) -> QGroupBox:
-        box = QGroupBox("Loss")
+    def _build_curve_box(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Loss")
         self.figure = Figure(figsize=(5, 2.6), dpi=90)
         self.canvas = FigureCanvasQTAgg(self.figure)
-        self.speed_label = QLabel("images/s: --   ETA: --")
+        self.speed_label = QtWidgets.QLabel("images/s: --   ETA: --")
         self.speed_label.setProperty("role", "hint")
-        layout = QVBoxLayout(box)
+        layout = QtWidgets.QVBoxLayout(box)
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.speed_label)
         draw_loss_curve(self.figure, [])
         return box
 
-    def _build_preview_box(self) -> QGroupBox:
-        box = QGroupBox("Previews (one row per entity)")
+    def _build_preview_box(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Previews (one row per entity)")
         self.preview_label = ScaledImage("Preview grids appear here while the model trains.")
         self.preview_label.setMinimumHeight(200)
-        self.preview_caption = QLabel("")
+        self.preview_caption = QtWidgets.QLabel("")
         self.preview_caption.setProperty("role", "hint")
-        layout = QVBoxLayout(box)
+        layout = QtWidgets.QVBoxLayout(box)
         layout.addWidget(self.preview_label, 1)
         layout.addWidget(self.preview_caption)
         return box
@@ -519,8 +504,11 @@ def gui_terms(message: str) -> str:
     return in_gui_terms(message, FLAG_LABELS)
 
 
-def _spin(low: int, high: int, value: int) -> QSpinBox:
-    spin = QSpinBox()
+def _spin(low: int, high: int, value: int) -> QtWidgets.QSpinBox:
+    spin = QtWidgets.QSpinBox()
     spin.setRange(low, high)
     spin.setValue(value)
     return spin
+
+
+create_panel = TrainingPanel  # the panel protocol's factory: (workspace_path, parent=None)
