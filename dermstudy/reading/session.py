@@ -64,16 +64,15 @@ class SessionFinishedError(ReadingError):
     """The session was finished; it is read-only now."""
 
 
+# What this module defines; the package (``dermstudy.reading``) gathers the public API.
 __all__ = [
-    "Answer",
     "CaseRef",
-    "InvalidAnswerError",
     "NavigationError",
     "ReadingError",
     "ReadingSession",
-    "ReadingSettings",
     "SessionFinishedError",
     "case_order_for",
+    "check_reader_name",
     "open_reading",
 ]
 
