@@ -12,9 +12,13 @@ from typing import Any
 
 
 def lazy_exports(
-    package: str, namespace: dict[str, Any], exports: dict[str, str]
-) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """``__getattr__`` and ``__dir__`` for ``package``: name -> the module that defines it."""
+    package: str, namespace: dict[str, Any], modules: dict[str, tuple[str, ...]]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
+    """``__getattr__``, ``__dir__`` and ``__all__`` for ``package``.
+
+    ``modules`` maps each submodule (its name inside ``package``) to the public names it defines.
+    """
+    exports = {name: f"{package}.{module}" for module, names in modules.items() for name in names}
 
     def getattr_(name: str) -> Any:
         module = exports.get(name)
@@ -27,4 +31,4 @@ def lazy_exports(
     def dir_() -> list[str]:
         return sorted({*namespace, *exports})
 
-    return getattr_, dir_
+    return getattr_, dir_, sorted(exports)

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from dermstudy.lazy import lazy_exports
 
-_EXPORTS = {
-    "GenerateResult": "dermstudy.generation.job",
-    "generate_images": "dermstudy.generation.job",
-    "GenerateSettings": "dermstudy.generation.settings",
-    "GenerationError": "dermstudy.generation.settings",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    globals(),
+    {
+        "job": ("GenerateResult", "generate_images"),
+        "settings": ("GenerateSettings", "GenerationError"),
+    },
+)
