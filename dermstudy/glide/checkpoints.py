@@ -195,12 +195,12 @@ def compare_state(
     """Raise one message listing missing/unexpected keys or the first shape mismatch."""
     missing = [k for k in model_state if k not in state]
     unexpected = [k for k in state if k not in model_state]
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing key(s), e.g. {', '.join(missing[:3])}")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected key(s), e.g. {', '.join(unexpected[:3])}")
+    parts = [
+        f"{len(keys)} {kind} key(s), e.g. {', '.join(keys[:3])}"
+        for kind, keys in (("missing", missing), ("unexpected", unexpected))
+        if keys
+    ]
+    if parts:
         raise CheckpointError(f"{path}: does not match the {what}: " + "; ".join(parts))
     for key, param in model_state.items():
         if tuple(state[key].shape) != tuple(param.shape):

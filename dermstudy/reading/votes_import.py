@@ -78,12 +78,12 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     names = [h.strip().lower() for h in header]
     missing = [c for c in REQUIRED if c not in names]
     unknown = [h for h in names if h and h not in REQUIRED + OPTIONAL]
-    if missing or unknown:
-        problems = []
-        if missing:
-            problems.append(f"missing column(s) {', '.join(missing)}")
-        if unknown:
-            problems.append(f"unknown column(s) {', '.join(unknown)}")
+    problems = [
+        f"{kind} column(s) {', '.join(columns)}"
+        for kind, columns in (("missing", missing), ("unknown", unknown))
+        if columns
+    ]
+    if problems:
         raise VotesFileError(
             f"{path}:{header_line}: header must be case,entity,ai_or_real"
             f"[,entity_confidence,seconds] — {'; '.join(problems)}"
