@@ -14,6 +14,7 @@ disk never leaves a half-written file under a real name.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import platform
@@ -33,43 +34,32 @@ from dermstudy.training.config import TrainConfig
 from dermstudy.workspace import Workspace, now_iso
 from dermstudy.workspace.core import atomic_write_bytes, sha256_file
 from dermstudy.workspace.models import register_model_file
-from dermstudy.workspace.training_runs import TrainingRunRepository
+from dermstudy.workspace.training_runs import StoredRun, TrainingRunRepository
 
 
 class RunError(DermstudyError, ValueError):
     """A run cannot be created, found or resumed; the message says why."""
 
 
-@dataclass
-class RunRecord:
-    id: str
-    kind: str
-    folder: str
-    status: str
+@dataclass(frozen=True)
+class RunRecord(StoredRun):
+    """A stored run with its training config parsed from the stored ``options``."""
+
     config: TrainConfig
-    dataset_hash: str
-    image_count: int
-    step: int
-    total_steps: int
-    last_checkpoint: str | None
-    message: str
     glide_options: dict[str, Any]  # the model's GLIDE options (its architecture)
 
+    @classmethod
+    def from_stored(cls, stored: StoredRun) -> RunRecord:
+        return cls(
+            **vars(stored),
+            config=TrainConfig.from_dict(stored.options),
+            glide_options=stored.options.get("glide_options", {}),
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "folder": self.folder,
-            "status": self.status,
-            "options": self.config.to_dict(),
-            "dataset_hash": self.dataset_hash,
-            "image_count": self.image_count,
-            "step": self.step,
-            "total_steps": self.total_steps,
-            "last_checkpoint": self.last_checkpoint,
-            "message": self.message,
-            "glide_options": self.glide_options,
-        }
+        """The stored fields, with ``options`` as the parsed config and the GLIDE options apart."""
+        stored = {f.name: getattr(self, f.name) for f in dataclasses.fields(StoredRun)}
+        return {**stored, "options": self.config.to_dict(), "glide_options": self.glide_options}
 
 
 def version_info(device: torch.device) -> dict[str, str]:
@@ -128,20 +118,7 @@ def get_run(ws: Workspace, run_id: str) -> RunRecord:
     stored = TrainingRunRepository(ws).get(run_id)
     if stored is None:
         raise RunError(f"no training run {run_id!r} in {ws.root}")
-    return RunRecord(
-        stored.id,
-        stored.kind,
-        stored.folder,
-        stored.status,
-        TrainConfig.from_dict(stored.options),
-        stored.dataset_hash,
-        stored.image_count,
-        stored.step,
-        stored.total_steps,
-        stored.last_checkpoint,
-        stored.message,
-        stored.options.get("glide_options", {}),
-    )
+    return RunRecord.from_stored(stored)
 
 
 def list_runs(ws: Workspace) -> list[RunRecord]:
