@@ -14,7 +14,7 @@ overwritten; an identical answer is simply left as it is, so importing the same 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,19 +43,12 @@ class VotesImportResult:
     rows: int = 0
     inserted: int = 0
     unchanged: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
     imported: bool = False
+    errors: list[tuple[int, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "reader": self.reader,
-            "rows": self.rows,
-            "inserted": self.inserted,
-            "unchanged": self.unchanged,
-            "imported": self.imported,
-            "errors": [{"line": line, "message": msg} for line, msg in self.errors],
-        }
+        errors = [{"line": line, "message": msg} for line, msg in self.errors]
+        return {**asdict(self), "errors": errors}
 
     def error_lines(self) -> list[str]:
         return [f"{self.file}:{line}: {msg}" for line, msg in self.errors]

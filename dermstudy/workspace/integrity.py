@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 AUDIT = "audit"
@@ -71,8 +71,8 @@ class IntegrityReport:
     ok: bool
     links: int
     head: str
-    problems: list[str] = field(default_factory=list)
     altered_since: str | None = None
+    problems: list[str] = field(default_factory=list)
 
     def message(self) -> str:
         if self.ok:
@@ -85,13 +85,7 @@ class IntegrityReport:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "links": self.links,
-            "head": self.head,
-            "altered_since": self.altered_since,
-            "problems": self.problems,
-        }
+        return asdict(self)
 
 
 def verify(conn: sqlite3.Connection) -> IntegrityReport:

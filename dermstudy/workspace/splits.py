@@ -8,7 +8,7 @@ stores and reads it. A split is stored once and never changes.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from dermstudy.entities import CODES
@@ -33,14 +33,7 @@ class Split:
     counts: dict[str, dict[str, int]]  # side -> entity -> images
 
     def to_dict(self) -> dict:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "seed": self.seed,
-            "test_fraction": self.test_fraction,
-            "created_at": self.created_at,
-            "counts": self.counts,
-        }
+        return asdict(self)
 
 
 class SplitRepository(Repository):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from dermstudy.errors import DermstudyError
@@ -67,15 +67,8 @@ class StoredVote:
         return (self.entity, self.ai_scale, self.ai_vote, self.entity_confidence)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "entity": self.entity,
-            "ai_scale": self.ai_scale,
-            "ai_vote": self.ai_vote,
-            "entity_confidence": self.entity_confidence,
-            "seconds": self.seconds,
-            "answered_at": self.answered_at,
-            "origin": self.origin,
-        }
+        """The answer as stored, without the case code (the caller knows the case)."""
+        return {name: value for name, value in asdict(self).items() if name != "code"}
 
 
 def check_reader_name(name: object) -> str:
