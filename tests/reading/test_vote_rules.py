@@ -56,6 +56,44 @@ def test_the_vote_writer_refuses_what_the_study_forbids_on_the_workspace_path(co
 
 
 @pytest.mark.parametrize(
+    ("settings", "forbidden", "message", "allowed"),
+    [
+        ({"entity_confidence": True}, Answer("mel", ai_vote="ai", entity_confidence=3),
+         "five-point", Answer("mel", ai_scale=4, entity_confidence=3)),
+        ({"entity_confidence": True}, Answer("mel", ai_scale=4), "asks for the entity confidence",
+         Answer("mel", ai_scale=4, entity_confidence=3)),
+        ({"answer_scale": "binary"}, Answer("mel", ai_scale=2), "binary",
+         Answer("mel", ai_vote="real")),
+        ({}, Answer("mel", ai_scale=2, entity_confidence=4), "does not collect",
+         Answer("mel", ai_scale=2)),
+    ],
+)  # fmt: skip
+def test_reading_a_package_refuses_what_the_study_forbids(
+    library, new_study, tmp_path, settings, forbidden, message, allowed
+):
+    """The package path: the exported study's rules travel in the package and are applied before
+    anything reaches the answers file beside it."""
+    new_study("pk", real_per_entity=1, synthetic_per_entity=1, entities=["mel"], **settings)
+    out = tmp_path / "p.zip"
+    export_package(library, "pk", out)
+    with open_reading(out, None, "remote") as s:
+        with pytest.raises(InvalidAnswerError, match=message):
+            s.submit(0, forbidden)
+        assert s.current == 0 and s.first_unanswered() == 0
+        s.submit(0, allowed)
+    conn = sqlite3.connect(out.with_name("p.zip.answers.sqlite"))
+    try:
+        rows = conn.execute(
+            "SELECT entity, ai_scale, ai_vote, entity_confidence FROM answers"
+        ).fetchall()
+        history = conn.execute("SELECT COUNT(*) FROM history").fetchone()[0]
+    finally:
+        conn.close()
+    expected = (allowed.entity, allowed.ai_scale, allowed.ai_vote, allowed.entity_confidence)
+    assert rows == [expected] and history == 0
+
+
+@pytest.mark.parametrize(
     "name",
     ["", " dr x ", "x" * 65, "dr\nx", "dr\u202ex", "=cmd|' /C calc'!A0", "+1", "@x", "-x", "a  b"],
 )
