@@ -9,6 +9,7 @@ import pytest
 
 from dermstudy.reading import Answer, ReadingError, open_reading
 from dermstudy.reading.answers import InvalidAnswerError
+from dermstudy.reading.merge import IncomingAnswer, merge_answers
 from dermstudy.reading.votes_import import import_votes
 from dermstudy.reading.workspace_store import WorkspaceStore
 from dermstudy.study.builder import StudyError
@@ -53,6 +54,20 @@ def test_the_vote_writer_refuses_what_the_study_forbids_on_the_workspace_path(co
     finally:
         store.close()
     assert _votes(confident) == []
+
+
+def test_merging_refuses_what_the_study_forbids_and_writes_nothing(confident):
+    """``votes import`` and ``study import-results`` check the rules before merging; the merge
+    itself goes through the vote writer, which refuses on its own (all or nothing)."""
+    a, b, *_ = [k["case"] for k in answer_key(confident, "c")]
+    incoming = [
+        IncomingAnswer(a, Answer("mel", ai_scale=2, entity_confidence=3), None, "first"),
+        IncomingAnswer(b, Answer("nv", ai_scale=4), None, "second: no confidence"),
+    ]
+    with pytest.raises(InvalidAnswerError, match="confidence"):
+        merge_answers(confident, find_study(confident, "c"), "r1", incoming, "file-import")
+    assert _votes(confident) == []
+    assert confident.conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 0
 
 
 @pytest.mark.parametrize(
