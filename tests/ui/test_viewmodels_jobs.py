@@ -81,7 +81,7 @@ def test_missing_model_names_what_to_do_in_the_forms_words(tmp_path) -> None:
         return None
 
     assert train.missing_model(True, "", "base", nothing) is None  # random weights need none
-    message = train.missing_model(False, "", "upsampler", nothing)
+    message = train.missing_model(False, "", "upsample", nothing)
     assert (
         asked == ["upsample"] and "upsample.pt" in message and "Random initial weights" in message
     )
@@ -127,10 +127,12 @@ def test_the_child_process_reads_back_the_forms_configuration() -> None:
     from dermstudy.cli import build_parser
     from dermstudy.training.config import TrainConfig
 
-    form = _form(steps=7, entity="df")
-    args = form.arguments()
-    assert args[-2:] == ["--progress", "json"]
-    assert TrainConfig.from_args(build_parser().parse_args(args)) == form.to_config()
+    for _label, kind in train.KIND_CHOICES:  # every kind the form offers can train
+        form = _form(steps=7, entity="df", kind=kind)
+        args = form.arguments()
+        assert args[-2:] == ["--progress", "json"]
+        assert TrainConfig.from_args(build_parser().parse_args(args)) == form.to_config()
+        assert form.to_config().kind == kind
 
 
 @pytest.mark.parametrize(

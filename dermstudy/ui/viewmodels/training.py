@@ -19,7 +19,8 @@ from dermstudy.paths import models_dir
 from dermstudy.training.config import LOSSES, PRECISIONS, TrainConfig, resolve_config
 from dermstudy.ui.messages import in_gui_terms
 
-KIND_CHOICES = (("Base model (64 px)", "base"), ("Upsampler (64 → 256 px)", "upsampler"))
+# The data is TrainConfig's kind (training.config.KINDS), which also names the model file.
+KIND_CHOICES = (("Base model (64 px)", "base"), ("Upsampler (64 → 256 px)", "upsample"))
 PRESET_CHOICES = (("fast (recommended)", "fast"), ("paper (as published)", "paper"))
 PRECISION_NAMES = PRECISIONS
 LOSS_NAMES = LOSSES
@@ -130,7 +131,8 @@ def missing_model(
 ) -> str | None:
     """What keeps a new run from starting, in the form's own words (None: nothing).
 
-    ``find`` looks up the default model of a kind (``models/<kind>.pt`` or the demo model).
+    ``kind`` is TrainConfig's (``base`` or ``upsample``); ``find`` looks up the default model of
+    a kind (``models/<kind>.pt`` or the demo model).
     """
     if scratch:
         return None
@@ -141,10 +143,9 @@ def missing_model(
         )
     if find is None:
         from dermstudy.glide.checkpoints import find_model_or_demo as find
-    file_kind = "upsample" if kind == "upsampler" else "base"
-    if find(file_kind) is None:
+    if find(kind) is None:
         return (
-            f"No model to start from: put {file_kind}.pt into {models_dir()}, choose a checkpoint "
+            f"No model to start from: put {kind}.pt into {models_dir()}, choose a checkpoint "
             "with “Browse…”, or tick “Random initial weights”."
         )
     return None
