@@ -12,16 +12,19 @@ its own widgets and data; what it shows comes from Qt-free view models (``dermst
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6 import QtWidgets
 from PySide6.QtCore import Signal
 
-from dermstudy.jobs import ProgressEvent
+from dermstudy.jobs import CancelToken, Progress, ProgressEvent
+from dermstudy.ui.style import hint_label, page_layout, scrolling_form
 from dermstudy.ui.workers import JobFunction, JobWorker, ProcessRunner, show_progress
 from dermstudy.workspace import Workspace
+
+FieldT = TypeVar("FieldT", bound=QtWidgets.QWidget | QtWidgets.QLayout)
 
 
 class Panel(QtWidgets.QWidget):
@@ -74,6 +77,22 @@ class Panel(QtWidgets.QWidget):
         self.worker.start()
         return self.worker
 
+    def start_workspace_job(
+        self,
+        work: Callable[[Workspace, Progress, CancelToken], Any],
+        label: str,
+        finished: Callable[[Any], None],
+    ) -> JobWorker:
+        """:meth:`start_job` for work on the workspace: the job opens its own connection (a
+        connection belongs to the thread that opened it) and closes it when done."""
+        root = self.workspace_path
+
+        def job(progress: Progress, cancel: CancelToken) -> Any:
+            with Workspace.open(root) as ws:
+                return work(ws, progress, cancel)
+
+        return self.start_job(job, label, finished)
+
     def cancel_job(self) -> None:
         if self.worker is not None and self.worker.is_running():
             self.worker.cancel()
@@ -99,6 +118,32 @@ class Panel(QtWidgets.QWidget):
         self.runner = runner
         runner.start()
         return runner
+
+    def run_child(
+        self,
+        args: list[str],
+        waiting: str,
+        on_event: Callable[[dict], None],
+        done: Callable[[], None],
+        *,
+        finished: Callable[[int], None],
+        failed: Callable[[str], None],
+        cancelled: Callable[[], None],
+    ) -> ProcessRunner:
+        """:meth:`start_process` for a panel with run controls: an indeterminate bar and
+        ``waiting`` in the status line until the child reports progress, then the controls
+        updated for the running child (:meth:`update_controls`)."""
+        self.progress_bar.setRange(0, 0)
+        self.status.setText(waiting)
+        runner = self.start_process(args, on_event, finished, failed, cancelled, done)
+        self.update_controls()
+        return runner
+
+    def stop_child(self, notice: str, grace_ms: int) -> None:
+        """Ask a running child to stop, saying so in the status line."""
+        if self.is_running():
+            self.status.setText(notice)
+            self.runner.stop(grace_ms=grace_ms)
 
     def is_running(self) -> bool:
         return self.runner is not None and self.runner.is_running()
@@ -137,6 +182,10 @@ class Panel(QtWidgets.QWidget):
         column.addWidget(self.status)
         return column, stop_button
 
+    def page(self, intro: str) -> QtWidgets.QVBoxLayout:
+        """The panel's page layout: its title and a line of introduction."""
+        return page_layout(self, self.TITLE, hint_label(intro))
+
     def show_busy_progress(self, busy: bool, label: str = "") -> None:
         """While busy an indeterminate progress bar and ``label`` in the status line."""
         self.progress_bar.setVisible(busy)
@@ -147,6 +196,9 @@ class Panel(QtWidgets.QWidget):
     # -- hooks ---------------------------------------------------------------------------------
     def set_busy(self, busy: bool, label: str = "") -> None:
         """Enable and disable the panel's controls while a job runs (panels override)."""
+
+    def update_controls(self) -> None:
+        """Enable and disable the controls for the panel's state (child-process panels override)."""
 
     def on_progress(self, event: ProgressEvent) -> None:
         show_progress(self.progress_bar, self.status_label, event)
@@ -180,3 +232,80 @@ class Panel(QtWidgets.QWidget):
         self.close_resources()
         if self.ws is not None:
             self.ws.close()
+
+
+# -- form building blocks ------------------------------------------------------------------------
+def form_box(title: str) -> tuple[QtWidgets.QGroupBox, QtWidgets.QFormLayout]:
+    """A titled group of labelled rows."""
+    box = QtWidgets.QGroupBox(title)
+    return box, QtWidgets.QFormLayout(box)
+
+
+def add_row(form: QtWidgets.QFormLayout, label: str | QtWidgets.QWidget, field: FieldT) -> FieldT:
+    """Add ``field`` under ``label`` and return it, so a control is made where its row is."""
+    form.addRow(label, field)
+    return field
+
+
+def widget_value(widget: QtWidgets.QWidget) -> Any:
+    """What a form control holds: a combo's data (its text where it has none), a check box's
+    state, a line edit's text, a spin box's value."""
+    if isinstance(widget, QtWidgets.QComboBox):
+        data = widget.currentData()
+        return widget.currentText() if data is None else data
+    if isinstance(widget, QtWidgets.QAbstractButton):
+        return widget.isChecked()
+    if isinstance(widget, QtWidgets.QLineEdit):
+        return widget.text()
+    return widget.value()
+
+
+def set_widget_value(widget: QtWidgets.QWidget, value: Any) -> None:
+    """Show ``value`` in a form control (a combo selects the item with that data, else that
+    text, and keeps its choice when it has neither)."""
+    if isinstance(widget, QtWidgets.QComboBox):
+        index = widget.findData(value)
+        index = index if index >= 0 else widget.findText(str(value))
+        if index >= 0:
+            widget.setCurrentIndex(index)
+    elif isinstance(widget, QtWidgets.QAbstractButton):
+        widget.setChecked(bool(value))
+    elif isinstance(widget, QtWidgets.QLineEdit):
+        widget.setText(str(value))
+    else:
+        widget.setValue(value)
+
+
+def spin_box(low: int, high: int, value: int) -> QtWidgets.QSpinBox:
+    spin = QtWidgets.QSpinBox()
+    spin.setRange(low, high)
+    spin.setValue(value)
+    return spin
+
+
+def combo_box(items: Sequence[str | tuple[str, object]]) -> QtWidgets.QComboBox:
+    """A combo of plain texts, or of (label, data) choices as the view models list them."""
+    combo = QtWidgets.QComboBox()
+    fill_combo(combo, items)
+    return combo
+
+
+def fill_combo(combo: QtWidgets.QComboBox, items: Sequence[str | tuple[str, object]]) -> None:
+    """Append ``items`` (plain texts or (label, data) choices) to ``combo``."""
+    for item in items:
+        if isinstance(item, str):
+            combo.addItem(item)
+        else:
+            combo.addItem(*item)
+
+
+def form_column(
+    form: QtWidgets.QVBoxLayout, controls: QtWidgets.QLayout
+) -> tuple[QtWidgets.QVBoxLayout, QtWidgets.QScrollArea]:
+    """A job panel's form column: the form scrolls on a laptop screen rather than squeezing its
+    rows; the Start/Stop controls and the progress stay below it, always on screen."""
+    scroll = scrolling_form(form)
+    column = QtWidgets.QVBoxLayout()
+    column.addWidget(scroll, 1)
+    column.addLayout(controls)
+    return column, scroll

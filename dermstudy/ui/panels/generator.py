@@ -13,29 +13,25 @@ from PySide6 import QtWidgets
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon, QPixmap
 
-from dermstudy.entities import BY_CODE, ENTITIES
+from dermstudy.entities import BY_CODE
 from dermstudy.generation.catalog import (
     demo_model_note,
-    demo_sampling,
     generate_arguments,
     is_demo_model,
     model_choices,
 )
-from dermstudy.generation.settings import GenerateSettings, GenerationError
+from dermstudy.generation.settings import GenerateSettings
 from dermstudy.jobs import ProgressEvent
 from dermstudy.paths import models_dir
 from dermstudy.ui.file_dialogs import open_file
-from dermstudy.ui.messages import GENERATOR_LABELS, in_gui_terms
-from dermstudy.ui.panels.base import Panel
+from dermstudy.ui.panels.base import Panel, add_row, combo_box, form_box, form_column, spin_box
 from dermstudy.ui.settings import load_json, save_json
-from dermstudy.ui.style import SPACING, hint_label, page_layout, scrolling_form
+from dermstudy.ui.style import SPACING, hint_label
+from dermstudy.ui.viewmodels import generator as vm
 from dermstudy.ui.workers import ProcessRunner
 
 TITLE = "Generator"
 THUMB = 128
-CUSTOM_PROMPT = "__custom__"
-# Keys an older version saved the form under, and the settings they are now.
-_OLD_KEYS = {"images": "count", "batch": "batch_size", "precision": "dtype"}
 
 
 class ModelPicker(QtWidgets.QWidget):
@@ -103,29 +99,12 @@ class GeneratorPanel(Panel):
     def save_choices(self) -> None:
         """Remember the form as the settings' JSON (not the seed: a new run should not repeat the
         last one's images, nor the model files: the pickers find those again)."""
-        data = self.form().to_json()
-        for name in ("seed", "prompt", "base", "upsampler", "base_sha256", "upsampler_sha256"):
-            data.pop(name, None)
-        save_json(self.SETTINGS_KEY, data)
+        save_json(self.SETTINGS_KEY, vm.remembered(self.form()))
 
     def restore_choices(self) -> None:
-        saved = load_json(self.SETTINGS_KEY, {})
-        if not isinstance(saved, dict):
-            return
-        saved = {_OLD_KEYS.get(key, key): value for key, value in saved.items()}
-        if is_demo_model(self.base_picker.path()):
-            # First use of the demo model: the sampler and guidance its shipped images were made
-            # with (the fast sampler, the guidance chosen by measurement), unless the user chose.
-            saved = {**demo_sampling(), **saved}
-        # Each remembered value on its own: one that no longer fits is dropped, not the whole form.
-        values = {}
-        for key, value in saved.items():
-            try:
-                GenerateSettings.from_json({key: value})
-            except GenerationError:
-                continue
-            values[key] = value
-        self.set_form(GenerateSettings.from_json(values), keep=set(values))
+        restored = vm.restored_form(load_json(self.SETTINGS_KEY, {}), self.base_picker.path())
+        if restored is not None:
+            self.set_form(restored.settings, keep=set(restored.fields))
 
     def set_form(self, settings: GenerateSettings, keep: set[str] | None = None) -> None:
         """Show ``settings`` in the form (only the fields named in ``keep`` when given)."""
@@ -158,27 +137,17 @@ class GeneratorPanel(Panel):
 
     # -- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
-        intro = hint_label(
-            "Sample synthetic dermoscopic images per entity with GLIDE. Images go into the "
-            "workspace library with full provenance; each image's seed reproduces it."
-        )
         self.no_models = QtWidgets.QLabel()
         self.no_models.setWordWrap(True)
         self.no_models.setProperty("role", "error")
 
         form = QtWidgets.QVBoxLayout()
         form.setContentsMargins(0, 0, 0, 0)
-        form.addWidget(self._build_models())
-        form.addWidget(self._build_what())
-        form.addWidget(self._build_sampling())
+        for box in (self._build_models(), self._build_what(), self._build_sampling()):
+            form.addWidget(box)
         form.addStretch(1)
-        # On a laptop screen the form scrolls rather than squeezing its rows into slivers;
-        # Generate/Stop and the progress stay below it, always on screen.
-        form_scroll = scrolling_form(form)  # never cut sideways: as wide as the form needs
-        form_column = QtWidgets.QVBoxLayout()
-        form_column.setContentsMargins(0, 0, 0, 0)
-        form_column.addWidget(form_scroll, 1)
-        form_column.addLayout(self._build_controls())
+        form_layout, form_scroll = form_column(form, self._build_controls())
+        form_layout.setContentsMargins(0, 0, 0, 0)
 
         self.gallery = QtWidgets.QListWidget()
         self.gallery.setViewMode(QtWidgets.QListWidget.ViewMode.IconMode)
@@ -193,69 +162,61 @@ class GeneratorPanel(Panel):
         columns = QtWidgets.QHBoxLayout()
         columns.setSpacing(SPACING * 2)
         left = QtWidgets.QWidget()
-        left.setLayout(form_column)
+        left.setLayout(form_layout)
         left.setMaximumWidth(max(520, form_scroll.minimumWidth()))
         columns.addWidget(left)
         columns.addWidget(gallery_box, 1)
 
-        layout = page_layout(self, "Generator", intro)
+        layout = self.page(
+            "Sample synthetic dermoscopic images per entity with GLIDE. Images go into the "
+            "workspace library with full provenance; each image's seed reproduces it."
+        )
         layout.addWidget(self.no_models)
         self.demo_note = hint_label(demo_model_note())
         layout.addWidget(self.demo_note)
         layout.addLayout(columns, 1)
 
     def _build_models(self) -> QtWidgets.QGroupBox:
-        box = QtWidgets.QGroupBox("Models")
-        form = QtWidgets.QFormLayout(box)
-        self.base_picker = ModelPicker("base")
-        self.upsampler_picker = ModelPicker("upsample")
-        self.base_picker.combo.currentIndexChanged.connect(self._update_enabled)
-        self.upsampler_picker.combo.currentIndexChanged.connect(self._update_enabled)
-        self.upsample_check = QtWidgets.QCheckBox("Upsample to 256×256")
+        box, form = form_box("Models")
+        self.base_picker = add_row(form, "Base (64 px)", ModelPicker("base"))
+        self.upsample_check = add_row(form, "", QtWidgets.QCheckBox("Upsample to 256×256"))
+        self.upsampler_picker = add_row(form, "Upsampler", ModelPicker("upsample"))
+        self.base_picker.combo.currentIndexChanged.connect(self.update_controls)
+        self.upsampler_picker.combo.currentIndexChanged.connect(self.update_controls)
         self.upsample_check.setChecked(True)
-        self.upsample_check.toggled.connect(self._update_enabled)
-        form.addRow("Base (64 px)", self.base_picker)
-        form.addRow("", self.upsample_check)
-        form.addRow("Upsampler", self.upsampler_picker)
+        self.upsample_check.toggled.connect(self.update_controls)
         return box
 
     def _build_what(self) -> QtWidgets.QGroupBox:
-        box = QtWidgets.QGroupBox("What to generate")
-        form = QtWidgets.QFormLayout(box)
-        self.entity_combo = QtWidgets.QComboBox()
-        for entity in ENTITIES:
-            self.entity_combo.addItem(f"{entity.code} — {entity.name}", entity.code)
+        box, form = form_box("What to generate")
+        self.entity_combo = add_row(form, "Entity", combo_box(vm.ENTITY_CHOICES))
         self.custom_prompt = QtWidgets.QCheckBox("Custom prompt")
-        self.custom_prompt.toggled.connect(self._update_enabled)
-        self.prompt_edit = QtWidgets.QLineEdit()
+        self.custom_prompt.toggled.connect(self.update_controls)
+        self.prompt_edit = add_row(form, self.custom_prompt, QtWidgets.QLineEdit())
         self.entity_combo.currentIndexChanged.connect(self._show_entity_prompt)
-        self.count_spin = _spin(1, 10_000, 4)
-        self.seed_edit = QtWidgets.QLineEdit()
+        self.count_spin = add_row(form, "Images", spin_box(1, 10_000, 4))
+        self.seed_edit = add_row(form, "First seed", QtWidgets.QLineEdit())
         self.seed_edit.setPlaceholderText("random")
-        form.addRow("Entity", self.entity_combo)
-        form.addRow(self.custom_prompt, self.prompt_edit)
-        form.addRow("Images", self.count_spin)
-        form.addRow("First seed", self.seed_edit)
         self._show_entity_prompt()
         return box
 
     def _build_sampling(self) -> QtWidgets.QGroupBox:
-        box = QtWidgets.QGroupBox("Sampling")
-        form = QtWidgets.QFormLayout(box)
-        self.sampler_combo = QtWidgets.QComboBox()
+        box, form = form_box("Sampling")
+        self.sampler_combo = add_row(form, "Sampler", combo_box(vm.SAMPLER_CHOICES))
         self.sampler_combo.setMinimumContentsLength(24)  # the popup shows the whole name
         self.sampler_combo.setSizeAdjustPolicy(
             QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
-        self.sampler_combo.addItem("DDPM 100 + DDIM fast27 (notebook recipe)", "ddpm")
-        self.sampler_combo.addItem("DDIM", "ddim")
-        self.sampler_combo.addItem("DPM-Solver++ 2M (fast)", "dpm++2m")
         defaults = GenerateSettings()
-        self.guidance_spin = QtWidgets.QDoubleSpinBox()
+        self.guidance_spin = add_row(form, "Guidance scale", QtWidgets.QDoubleSpinBox())
         self.guidance_spin.setRange(0.0, 30.0)
         self.guidance_spin.setSingleStep(0.5)
         self.guidance_spin.setValue(defaults.guidance)
-        self.temperature_spin = QtWidgets.QDoubleSpinBox()
+        self.base_steps = add_row(form, "Base steps", QtWidgets.QLineEdit())
+        self.base_steps.setPlaceholderText("sampler default")
+        self.upsample_steps = add_row(form, "Upsampler steps", QtWidgets.QLineEdit())
+        self.upsample_steps.setPlaceholderText("sampler default")
+        self.temperature_spin = add_row(form, "Upsampler temperature", QtWidgets.QDoubleSpinBox())
         self.temperature_spin.setDecimals(3)
         self.temperature_spin.setRange(0.001, 2.0)
         self.temperature_spin.setSingleStep(0.001)
@@ -264,21 +225,9 @@ class GeneratorPanel(Panel):
             "The upsampler starts from noise scaled by this (the notebook's "
             f"{defaults.temperature:g}); lower gives smoother 256 px images."
         )
-        self.base_steps = QtWidgets.QLineEdit()
-        self.base_steps.setPlaceholderText("sampler default")
-        self.upsample_steps = QtWidgets.QLineEdit()
-        self.upsample_steps.setPlaceholderText("sampler default")
-        self.batch_spin = _spin(1, 256, 1)
-        self.device_combo = _combo(["auto", "cpu", "cuda"])
-        self.dtype_combo = _combo(["fp32", "bf16", "fp16"])
-        form.addRow("Sampler", self.sampler_combo)
-        form.addRow("Guidance scale", self.guidance_spin)
-        form.addRow("Base steps", self.base_steps)
-        form.addRow("Upsampler steps", self.upsample_steps)
-        form.addRow("Upsampler temperature", self.temperature_spin)
-        form.addRow("Batch size", self.batch_spin)
-        form.addRow("Device", self.device_combo)
-        form.addRow("Precision", self.dtype_combo)
+        self.batch_spin = add_row(form, "Batch size", spin_box(1, 256, 1))
+        self.device_combo = add_row(form, "Device", combo_box(vm.DEVICE_NAMES))
+        self.dtype_combo = add_row(form, "Precision", combo_box(vm.DTYPE_CHOICES))
         return box
 
     def _build_controls(self) -> QtWidgets.QVBoxLayout:
@@ -291,34 +240,25 @@ class GeneratorPanel(Panel):
     def refresh(self) -> None:
         self.base_picker.fill(self.workspace_path)
         self.upsampler_picker.fill(self.workspace_path)
-        self._update_enabled()
+        self.update_controls()
 
-    def _show_missing_models(self) -> None:
-        missing = []
-        if self.base_picker.path() is None:
-            missing.append("base.pt")
-        if self.upsample_check.isChecked() and self.upsampler_picker.path() is None:
-            missing.append("upsample.pt")
-        self.no_models.setVisible(bool(missing))
-        self.no_models.setText(
-            f"No {' or '.join(missing)} found in {models_dir()} or in this workspace. Put the GLIDE "
-            "model files there (see models/README.md), choose a file with Browse…, or fine-tune one "
-            "in the Training panel."
+    def update_controls(self) -> None:
+        state = vm.form_state(
+            self.base_picker.path(),
+            self.upsampler_picker.path(),
+            self.upsample_check.isChecked(),
+            self.custom_prompt.isChecked(),
+            self.is_running(),
         )
-
-    def _update_enabled(self) -> None:
-        self._show_missing_models()
-        self.demo_note.setVisible(is_demo_model(self.base_picker.path()))
-        running = self.is_running()
-        self.prompt_edit.setEnabled(self.custom_prompt.isChecked() and not running)
-        self.upsampler_picker.setEnabled(self.upsample_check.isChecked() and not running)
-        self.upsample_steps.setEnabled(self.upsample_check.isChecked())
-        self.temperature_spin.setEnabled(self.upsample_check.isChecked())
-        ready = self.base_picker.path() is not None and (
-            not self.upsample_check.isChecked() or self.upsampler_picker.path() is not None
-        )
-        self.start_button.setEnabled(ready and not running)
-        self.cancel_button.setEnabled(running)
+        self.no_models.setVisible(bool(state.missing))
+        self.no_models.setText(state.missing_text())
+        self.demo_note.setVisible(state.demo_note)
+        self.prompt_edit.setEnabled(state.prompt_enabled)
+        self.upsampler_picker.setEnabled(state.upsampler_enabled)
+        self.upsample_steps.setEnabled(state.upsampler_options_enabled)
+        self.temperature_spin.setEnabled(state.upsampler_options_enabled)
+        self.start_button.setEnabled(state.start_enabled)
+        self.cancel_button.setEnabled(state.stop_enabled)
         if not self.custom_prompt.isChecked():
             self._show_entity_prompt()
 
@@ -327,7 +267,6 @@ class GeneratorPanel(Panel):
             self.prompt_edit.setText(BY_CODE[self.entity_combo.currentData()].prompt)
 
     def form(self) -> GenerateSettings:
-        seed_text = self.seed_edit.text().strip()
         return GenerateSettings(
             entity=self.entity_combo.currentData(),
             prompt=self.prompt_edit.text().strip() if self.custom_prompt.isChecked() else None,
@@ -338,7 +277,7 @@ class GeneratorPanel(Panel):
             upsample_steps=self.upsample_steps.text().strip() or None,
             upsample=self.upsample_check.isChecked(),
             temperature=self.temperature_spin.value(),
-            seed=int(seed_text) if seed_text.lstrip("-").isdigit() else None,
+            seed=vm.seed_from_text(self.seed_edit.text()),
             batch_size=self.batch_spin.value(),
             device=self.device_combo.currentText(),
             dtype=self.dtype_combo.currentText(),
@@ -348,26 +287,22 @@ class GeneratorPanel(Panel):
 
     # -- running -------------------------------------------------------------------------------
     def start(self) -> ProcessRunner:
-        if self.seed_edit.text().strip() and self.form().seed is None:
-            self.status.setText("The seed must be a whole number (or empty for a random seed).")
+        problem = vm.seed_problem(self.seed_edit.text())
+        if problem is not None:
+            self.status.setText(problem)
             return None
         self.save_choices()
         self.gallery.clear()
-        self.progress_bar.setRange(0, 0)
-        self.status.setText("Loading models…")
         self._succeeded = False
-        runner = self.start_process(
+        return self.run_child(
             generate_arguments(self.form()),
+            "Loading models…",
             self._on_event,
+            self._on_done,
             finished=lambda _code: self._finish(True),
-            failed=lambda message: self.status.setText(
-                f"Failed: {in_gui_terms(message, GENERATOR_LABELS)}"
-            ),
+            failed=lambda message: self.status.setText(vm.failed_text(message)),
             cancelled=lambda: self.status.setText(f"Stopped. {self._finished_text()}"),
-            done=self._on_done,
         )
-        self._update_enabled()
-        return runner
 
     def cancel(self) -> None:
         if self.runner is not None:
@@ -384,52 +319,33 @@ class GeneratorPanel(Panel):
             self.status.setText(event.message)
 
     def _on_event(self, event: dict) -> None:
-        if event.get("event") == "image" and event.get("file"):
-            pixmap = QPixmap(event["file"])
-            item = QtWidgets.QListWidgetItem(
-                QIcon(
-                    pixmap.scaled(
-                        THUMB,
-                        THUMB,
-                        Qt.AspectRatioMode.KeepAspectRatio,
-                        Qt.TransformationMode.SmoothTransformation,
-                    )
-                ),
-                f"seed {event.get('seed')}",
-            )
-            item.setToolTip(f"image {event.get('image_id')} · seed {event.get('seed')}")
-            self.gallery.addItem(item)
+        caption = vm.image_caption(event)
+        if caption is None:
+            return
+        thumbnail = QPixmap(caption.file).scaled(
+            THUMB,
+            THUMB,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+        item = QtWidgets.QListWidgetItem(QIcon(thumbnail), caption.text)
+        item.setToolTip(caption.tooltip)
+        self.gallery.addItem(item)
 
     def _finished_text(self) -> str:
-        count = self.gallery.count()
-        return f"{count} image{'s' if count != 1 else ''} stored in the library."
+        return vm.finished_text(self.gallery.count())
 
     def _finish(self, succeeded: bool) -> None:
         self._succeeded = succeeded
         self.status.setText(self._finished_text())
 
     def _on_done(self) -> None:
-        # A full bar only for a run that finished; a failed or stopped one shows what it made.
-        if getattr(self, "_succeeded", False):
-            self.progress_bar.setRange(0, 1)
-            self.progress_bar.setValue(1)
-        else:
-            self.progress_bar.setRange(0, max(1, self.count_spin.value()))
-            self.progress_bar.setValue(min(self.gallery.count(), self.count_spin.value()))
-        self._update_enabled()
-
-
-def _spin(low: int, high: int, value: int) -> QtWidgets.QSpinBox:
-    spin = QtWidgets.QSpinBox()
-    spin.setRange(low, high)
-    spin.setValue(value)
-    return spin
-
-
-def _combo(items: list[str]) -> QtWidgets.QComboBox:
-    combo = QtWidgets.QComboBox()
-    combo.addItems(items)
-    return combo
+        maximum, value = vm.done_bar(
+            getattr(self, "_succeeded", False), self.count_spin.value(), self.gallery.count()
+        )
+        self.progress_bar.setRange(0, maximum)
+        self.progress_bar.setValue(value)
+        self.update_controls()
 
 
 create_panel = GeneratorPanel  # the panel protocol's factory: (workspace_path, parent=None)

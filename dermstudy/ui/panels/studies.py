@@ -17,9 +17,14 @@ from dermstudy.datasets.summary import dataset_summary
 from dermstudy.entities import BY_CODE, CODES, ENTITIES
 from dermstudy.jobs import ProgressEvent
 from dermstudy.ui.file_dialogs import open_file, save_file
-from dermstudy.ui.panels.base import Panel
+from dermstudy.ui.panels.base import Panel, combo_box
 from dermstudy.ui.style import SPACING, set_role
-from dermstudy.ui.viewmodels.studies import study_details, study_list_rows
+from dermstudy.ui.viewmodels.studies import (
+    ORDER_CHOICES,
+    SCALE_CHOICES,
+    study_details,
+    study_list_rows,
+)
 from dermstudy.ui.workers import JobWorker
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.image_sets import ImageSetRepository
@@ -141,12 +146,8 @@ class NewStudyDialog(QtWidgets.QDialog):
         self.seed_edit = QtWidgets.QLineEdit()
         self.seed_edit.setPlaceholderText("random (recorded)")
         self.seed_edit.setMinimumWidth(150)
-        self.order_combo = QtWidgets.QComboBox()
-        self.order_combo.addItem("Same order for every reader", "same")
-        self.order_combo.addItem("Own order per reader", "per-reader")
-        self.scale_combo = QtWidgets.QComboBox()
-        self.scale_combo.addItem("Five-point (definitely real … definitely AI)", "five-point")
-        self.scale_combo.addItem("Binary (real / AI)", "binary")
+        self.order_combo = combo_box(ORDER_CHOICES)
+        self.scale_combo = combo_box(SCALE_CHOICES)
         self.practice_spin = QtWidgets.QSpinBox()
         self.practice_spin.setRange(0, 100)
         self.allow_back_check = QtWidgets.QCheckBox("Readers may go back and change answers")
@@ -461,36 +462,29 @@ class StudiesPanel(Panel):
         """Draw and blind ``design`` in the background; the new study is selected when done."""
         from dermstudy.study.builder import create_study
 
-        root = self.ws.root
-
-        def job(progress, cancel):
-            with Workspace.open(root) as ws:
-                create_study(ws, design, progress=progress, cancel=cancel)
+        def work(ws: Workspace, progress, cancel) -> str:
+            create_study(ws, design, progress=progress, cancel=cancel)
             return design.name
 
-        return self._start_job(f"Creating study {design.name}…", job)
+        return self._start_job(f"Creating study {design.name}…", work)
 
     def export_package(self, out: Path) -> JobWorker:
         from dermstudy.study.package import export_package
 
-        root, name = self.ws.root, self.selected_study()
-
-        def job(progress, cancel):
-            with Workspace.open(root) as ws:
-                return export_package(ws, name, out)
-
-        return self._start_job(f"Writing reader package {out.name}…", job)
+        name = self.selected_study()
+        return self._start_job(
+            f"Writing reader package {out.name}…",
+            lambda ws, _progress, _cancel: export_package(ws, name, out),
+        )
 
     def import_results(self, file: Path) -> JobWorker:
         from dermstudy.study.package import import_results
 
-        root, name = self.ws.root, self.selected_study()
-
-        def job(progress, cancel):
-            with Workspace.open(root) as ws:
-                return import_results(ws, name, file)
-
-        return self._start_job(f"Merging answers from {file.name}…", job)
+        name = self.selected_study()
+        return self._start_job(
+            f"Merging answers from {file.name}…",
+            lambda ws, _progress, _cancel: import_results(ws, name, file),
+        )
 
     def _choose_export(self) -> None:
         name = self.selected_study()
@@ -525,8 +519,9 @@ class StudiesPanel(Panel):
         return dialog
 
     # -- background jobs -----------------------------------------------------------------------
-    def _start_job(self, label: str, job) -> JobWorker:
-        return self.start_job(job, label, self._on_finished)
+    def _start_job(self, label: str, work) -> JobWorker:
+        """``work(ws, progress, cancel)`` on the job's own connection to the workspace."""
+        return self.start_workspace_job(work, label, self._on_finished)
 
     def set_busy(self, busy: bool, label: str = "") -> None:
         self.progress_bar.setVisible(busy)

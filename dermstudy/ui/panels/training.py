@@ -9,7 +9,7 @@ of runs.
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from pathlib import Path
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
@@ -18,19 +18,31 @@ from PySide6 import QtWidgets
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 
-from dermstudy.entities import ENTITIES
 from dermstudy.jobs import ProgressEvent
 from dermstudy.paths import models_dir
-from dermstudy.training.config import TrainConfig, resolve_config
+from dermstudy.training.config import TrainConfig
 from dermstudy.training.plots import draw_loss_curve
 from dermstudy.ui.file_dialogs import open_file
-from dermstudy.ui.messages import in_gui_terms
-from dermstudy.ui.panels.base import Panel
-from dermstudy.ui.style import hint_label, page_layout, scrolling_form
+from dermstudy.ui.panels.base import (
+    Panel,
+    add_row,
+    combo_box,
+    fill_combo,
+    form_box,
+    form_column,
+    set_widget_value,
+    spin_box,
+    widget_value,
+)
+from dermstudy.ui.viewmodels import training as vm
+from dermstudy.ui.viewmodels.training import DEMO_FINE_TUNE, gui_terms
 from dermstudy.ui.workers import ProcessRunner, show_progress
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.splits import SplitRepository
 from dermstudy.workspace.training_runs import TrainingRunRepository
+
+# DEMO_FINE_TUNE and gui_terms are part of the panel module's interface (tests and callers use them).
+__all__ = ["DEMO_FINE_TUNE", "TrainingPanel", "create_panel", "gui_terms"]
 
 TITLE = "Training"
 STOP_GRACE_MS = 120_000  # a full-size step on a CPU can take a while; never kill mid-checkpoint
@@ -69,129 +81,84 @@ class ScaledImage(QtWidgets.QLabel):
             )
 
 
-def _fmt_eta(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds:
-        return "--"
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
-# A first fine-tune of the shipped demo model that finishes in minutes on a 2-core CPU.
-DEMO_FINE_TUNE = {
-    "steps": 60,
-    "batch_size": 8,
-    "lr": 1e-4,
-    "ema": 0.99,
-    "preview_every": 20,
-    "checkpoint_every": 20,
-}
-
-
 class TrainingPanel(Panel):
     TITLE = TITLE
     SHUTDOWN_GRACE_MS = SHUTDOWN_WAIT_MS = STOP_GRACE_MS
 
     def __init__(self, workspace_path: Path, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(workspace_path, parent)
-        self.records: list[dict] = []
-        self.run_id: str | None = None
+        self.run = vm.RunProgress()  # the run the curve and the bar follow
+        self.run_choices: list[vm.RunChoice] = []
         self._build()
+        self.fields = self._field_widgets()
         self._apply_preset()
         self._offer_demo_fine_tune()
         self.refresh()
 
+    # The followed run, as the tests and the previews read it.
+    @property
+    def records(self) -> list[dict]:
+        return self.run.records
+
+    @property
+    def run_id(self) -> str | None:
+        return self.run.run_id
+
     # -- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
-        intro = hint_label(
-            "Fine-tune GLIDE on this workspace's real images; captions are the entities' prompts. "
-            "The run is a separate process: stop it at any time and resume it later, exactly."
-        )
-        left = QtWidgets.QVBoxLayout()
-        left.addWidget(self._build_model_box())
-        left.addWidget(self._build_options_box())
-        left.addWidget(self._build_runs_box())
-        left.addStretch(1)
+        form = QtWidgets.QVBoxLayout()
+        for box in (self._build_model_box(), self._build_options_box(), self._build_runs_box()):
+            form.addWidget(box)
+        form.addStretch(1)
         right = QtWidgets.QVBoxLayout()
         right.addWidget(self._build_curve_box(), 3)
         right.addWidget(self._build_preview_box(), 4)
-        form_scroll = scrolling_form(left)
-        # Start/Stop and the progress stay below the scrolling form: always on screen.
-        form_column = QtWidgets.QVBoxLayout()
-        form_column.addWidget(form_scroll, 1)
-        form_column.addLayout(self._build_controls())
         columns = QtWidgets.QHBoxLayout()
-        columns.addLayout(form_column, 2)
+        columns.addLayout(form_column(form, self._build_controls())[0], 2)
         columns.addLayout(right, 3)
-        layout = page_layout(self, "Training", intro)
-        layout.addLayout(columns, 1)
+        page = self.page(
+            "Fine-tune GLIDE on this workspace's real images; captions are the entities' prompts. "
+            "The run is a separate process: stop it at any time and resume it later, exactly."
+        )
+        page.addLayout(columns, 1)
 
     def _build_model_box(self) -> QtWidgets.QGroupBox:
-        box = QtWidgets.QGroupBox("Model")
-        form = QtWidgets.QFormLayout(box)
-        self.kind_combo = QtWidgets.QComboBox()
-        self.kind_combo.addItem("Base model (64 px)", "base")
-        self.kind_combo.addItem("Upsampler (64 → 256 px)", "upsampler")
-        self.preset_combo = QtWidgets.QComboBox()
-        self.preset_combo.addItem("fast (recommended)", "fast")
-        self.preset_combo.addItem("paper (as published)", "paper")
+        box, form = form_box("Model")
+        self.kind_combo = add_row(form, "Train", combo_box(vm.KIND_CHOICES))
+        self.preset_combo = add_row(form, "Preset", combo_box(vm.PRESET_CHOICES))
         self.preset_combo.currentIndexChanged.connect(self._apply_preset)
         self.init_edit = QtWidgets.QLineEdit()
         self.init_edit.setPlaceholderText(f"default: {models_dir()}/<kind>.pt")
-        self.init_edit.textChanged.connect(self._update_enabled)
-        self.kind_combo.currentIndexChanged.connect(self._update_enabled)
+        self.init_edit.textChanged.connect(self.update_controls)
+        self.kind_combo.currentIndexChanged.connect(self.update_controls)
         browse = QtWidgets.QPushButton("Browse…")
         browse.clicked.connect(self._browse_init)
-        init_row = QtWidgets.QHBoxLayout()
+        init_row = add_row(form, "Start from", QtWidgets.QHBoxLayout())
         init_row.addWidget(self.init_edit, 1)
         init_row.addWidget(browse)
         self.scratch_check = QtWidgets.QCheckBox("Random initial weights (no checkpoint)")
-        self.scratch_check.toggled.connect(self._update_enabled)
-        self.model_options_edit = QtWidgets.QLineEdit()
+        self.scratch_check.toggled.connect(self.update_controls)
+        add_row(form, "", self.scratch_check)
+        self.model_options_edit = add_row(form, "Model options", QtWidgets.QLineEdit())
         self.model_options_edit.setPlaceholderText('with random weights, e.g. {"num_channels": 64}')
-        form.addRow("Train", self.kind_combo)
-        form.addRow("Preset", self.preset_combo)
-        form.addRow("Start from", init_row)
-        form.addRow("", self.scratch_check)
-        form.addRow("Model options", self.model_options_edit)
         return box
 
     def _build_options_box(self) -> QtWidgets.QGroupBox:
-        box = QtWidgets.QGroupBox("Options")
-        form = QtWidgets.QFormLayout(box)
-        self.epochs_spin = _spin(0, 10_000, 60)
-        self.steps_spin = _spin(0, 10_000_000, 0)
+        box, form = form_box("Options")
+        self.epochs_spin = add_row(form, "Epochs", spin_box(0, 10_000, 60))
+        self.steps_spin = add_row(form, "Steps", spin_box(0, 10_000_000, 0))
         self.steps_spin.setSpecialValueText("use epochs")
-        self.batch_spin = _spin(1, 4096, 4)
-        self.lr_edit = QtWidgets.QLineEdit()
-        self.uncond_edit = QtWidgets.QLineEdit()
-        self.precision_combo = QtWidgets.QComboBox()
-        self.precision_combo.addItems(["fp32", "bf16", "fp16"])
-        self.loss_combo = QtWidgets.QComboBox()
-        self.loss_combo.addItems(["hybrid", "mse"])
-        self.ema_edit = QtWidgets.QLineEdit()
-        self.device_combo = QtWidgets.QComboBox()
-        self.device_combo.addItems(["auto", "cpu", "cuda"])
-        self.entity_combo = QtWidgets.QComboBox()
-        self.entity_combo.addItem("all seven entities", "")
-        for entity in ENTITIES:
-            self.entity_combo.addItem(entity.short_name, entity.code)
-        self.split_combo = QtWidgets.QComboBox()
-        self.preview_spin = _spin(0, 1_000_000, 500)
-        self.checkpoint_spin = _spin(1, 10_000_000, 1000)
-        form.addRow("Epochs", self.epochs_spin)
-        form.addRow("Steps", self.steps_spin)
-        form.addRow("Batch size", self.batch_spin)
-        form.addRow("Learning rate", self.lr_edit)
-        form.addRow("Empty-caption share", self.uncond_edit)
-        form.addRow("Precision", self.precision_combo)
-        form.addRow("Loss", self.loss_combo)
-        form.addRow("EMA rate (0 = off)", self.ema_edit)
-        form.addRow("Device", self.device_combo)
-        form.addRow("Images", self.entity_combo)
-        form.addRow("Hold out", self.split_combo)
-        form.addRow("Preview every", self.preview_spin)
-        form.addRow("Checkpoint every", self.checkpoint_spin)
+        self.batch_spin = add_row(form, "Batch size", spin_box(1, 4096, 4))
+        self.lr_edit = add_row(form, "Learning rate", QtWidgets.QLineEdit())
+        self.uncond_edit = add_row(form, "Empty-caption share", QtWidgets.QLineEdit())
+        self.precision_combo = add_row(form, "Precision", combo_box(vm.PRECISION_NAMES))
+        self.loss_combo = add_row(form, "Loss", combo_box(vm.LOSS_NAMES))
+        self.ema_edit = add_row(form, "EMA rate (0 = off)", QtWidgets.QLineEdit())
+        self.device_combo = add_row(form, "Device", combo_box(vm.DEVICE_NAMES))
+        self.entity_combo = add_row(form, "Images", combo_box(vm.ENTITY_CHOICES))
+        self.split_combo = add_row(form, "Hold out", QtWidgets.QComboBox())
+        self.preview_spin = add_row(form, "Preview every", spin_box(0, 1_000_000, 500))
+        self.checkpoint_spin = add_row(form, "Checkpoint every", spin_box(1, 10_000_000, 1000))
         return box
 
     def _build_controls(self) -> QtWidgets.QVBoxLayout:
@@ -233,36 +200,55 @@ class TrainingPanel(Panel):
         layout.addWidget(self.preview_caption)
         return box
 
+    def _field_widgets(self) -> dict[str, QtWidgets.QWidget]:
+        """The form's control for each field of :class:`~dermstudy.ui.viewmodels.training.
+        TrainingForm`: the form is read, and presets are shown, through this one table."""
+        return {
+            "preset": self.preset_combo,
+            "kind": self.kind_combo,
+            "scratch": self.scratch_check,
+            "model_options": self.model_options_edit,
+            "init": self.init_edit,
+            "epochs": self.epochs_spin,
+            "steps": self.steps_spin,
+            "batch_size": self.batch_spin,
+            "lr": self.lr_edit,
+            "uncond_p": self.uncond_edit,
+            "ema": self.ema_edit,
+            "precision": self.precision_combo,
+            "loss": self.loss_combo,
+            "device": self.device_combo,
+            "entity": self.entity_combo,
+            "split": self.split_combo,
+            "preview_every": self.preview_spin,
+            "checkpoint_every": self.checkpoint_spin,
+        }
+
+    def show_values(self, values: dict[str, object]) -> None:
+        """Show ``values`` (``TrainingForm`` field → value) in the form."""
+        for name, value in values.items():
+            set_widget_value(self.fields[name], value)
+
     # -- state ---------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Re-read splits and runs from the workspace (called when the panel is shown)."""
         current_split = self.split_combo.currentData()
-        self.split_combo.clear()
-        self.split_combo.addItem("nothing (train on all)", "")
-        self.runs_combo.clear()
+        split_names: list[str] = []
+        self.run_choices = []
         if (self.workspace_path / "dermstudy.db").exists():
             with Workspace.open(self.workspace_path, create=False) as ws:
-                for name in SplitRepository(ws).names():
-                    self.split_combo.addItem(f"test side of split {name!r}", name)
-                for run in TrainingRunRepository(ws).summaries():
-                    self.runs_combo.addItem(
-                        f"{run.id} · {run.kind} · {run.status} · {run.step}/{run.total_steps}",
-                        run.id,
-                    )
+                split_names = SplitRepository(ws).names()
+                self.run_choices = vm.run_choices(TrainingRunRepository(ws).summaries())
+        self.split_combo.clear()
+        fill_combo(self.split_combo, vm.split_choices(split_names))
+        self.runs_combo.clear()
+        fill_combo(self.runs_combo, [(run.label, run.id) for run in self.run_choices])
         index = self.split_combo.findData(current_split)
         self.split_combo.setCurrentIndex(max(index, 0))
-        self._update_enabled()
+        self.update_controls()
 
     def _apply_preset(self) -> None:
-        # resolve_config adapts ``fast`` to a machine without CUDA (fp32 there: measured faster).
-        preset = resolve_config(self.preset_combo.currentData(), {}).to_dict()
-        self.epochs_spin.setValue(int(preset["epochs"]))
-        self.batch_spin.setValue(int(preset["batch_size"]))
-        self.lr_edit.setText(f"{preset['lr']:g}")
-        self.uncond_edit.setText(f"{preset['uncond_p']:g}")
-        self.precision_combo.setCurrentText(preset["precision"])
-        self.loss_combo.setCurrentText(preset["loss"])
-        self.ema_edit.setText(f"{preset['ema']:g}")
+        self.show_values(dataclasses.asdict(vm.preset_fields(self.preset_combo.currentData())))
 
     def _offer_demo_fine_tune(self) -> None:
         """Without a model of its own, the form is ready to fine-tune the shipped demo model:
@@ -270,50 +256,24 @@ class TrainingPanel(Panel):
         the previews change, so a first user sees training work end to end."""
         from dermstudy.glide.checkpoints import find_default_model, find_model_or_demo
 
-        if find_default_model("base") is not None or find_model_or_demo("base") is None:
+        if not vm.offers_demo_fine_tune(find_default_model("base"), find_model_or_demo("base")):
             return
-        # "Start from" stays empty: the default resolves to the demo model of the chosen kind.
-        self.steps_spin.setValue(DEMO_FINE_TUNE["steps"])
-        self.batch_spin.setValue(DEMO_FINE_TUNE["batch_size"])
-        self.lr_edit.setText(f"{DEMO_FINE_TUNE['lr']:g}")
-        self.ema_edit.setText(f"{DEMO_FINE_TUNE['ema']:g}")
-        self.preview_spin.setValue(DEMO_FINE_TUNE["preview_every"])
-        self.checkpoint_spin.setValue(DEMO_FINE_TUNE["checkpoint_every"])
-        self.status.setText(
-            "Ready to fine-tune the shipped demo model: 60 steps of 8 images, a few minutes on a "
-            "CPU. Put the public GLIDE weights into models/ for research runs."
-        )
+        self.show_values(vm.demo_fine_tune_fields())
+        self.status.setText(vm.DEMO_OFFER)
 
     def missing_model(self) -> str | None:
         """What keeps a new run from starting, in the form's own words (None: nothing)."""
-        from dermstudy.glide.checkpoints import find_model_or_demo as find_default_model
+        return vm.missing_model(
+            self.scratch_check.isChecked(), self.init_edit.text(), self.kind_combo.currentData()
+        )
 
-        if self.scratch_check.isChecked():
-            return None
-        text = self.init_edit.text().strip()
-        if text:
-            if not Path(text).expanduser().is_file():
-                return f"“Start from”: there is no file {text}."
-            return None
-        kind = self.kind_combo.currentData()
-        filename = "upsample.pt" if kind == "upsampler" else "base.pt"
-        if find_default_model("upsample" if kind == "upsampler" else "base") is None:
-            return (
-                f"No model to start from: put {filename} into {models_dir()}, choose a checkpoint "
-                "with “Browse…”, or tick “Random initial weights”."
-            )
-        return None
-
-    def _update_enabled(self) -> None:
+    def update_controls(self) -> None:
         running = self.is_running()
         missing = self.missing_model()
         self.start_button.setEnabled(not running and missing is None)
         self.start_button.setToolTip(missing or "")
         if not running and getattr(self, "status", None) is not None:
-            if missing is not None:
-                self.status.setText(missing)
-            elif self.status.text().startswith(("No model to start from", "“Start from”")):
-                self.status.setText("Ready.")
+            self.status.setText(vm.status_after_check(self.status.text(), missing))
         self.resume_button.setEnabled(not running and self.runs_combo.count() > 0)
         self.stop_button.setEnabled(running)
         self.init_edit.setEnabled(not self.scratch_check.isChecked())
@@ -324,68 +284,23 @@ class TrainingPanel(Panel):
         if name:
             self.init_edit.setText(name)
 
+    def form(self) -> vm.TrainingForm:
+        """The form's fields as plain values."""
+        return vm.TrainingForm(**{name: widget_value(w) for name, w in self.fields.items()})
+
     def settings(self) -> TrainConfig:
         """The run's configuration as the form describes it: the preset, then every field of the
         form (raises ValueError, naming the form's field, on bad input)."""
-        overrides: dict = {"kind": self.kind_combo.currentData()}
-        if self.scratch_check.isChecked():
-            overrides["init"] = "scratch"
-            text = self.model_options_edit.text().strip()
-            if text:
-                try:
-                    overrides["model_options"] = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"Model options are not valid JSON ({exc.msg})") from None
-                if not isinstance(overrides["model_options"], dict):
-                    raise ValueError(
-                        'Model options must be a JSON object such as {"num_channels": 64}'
-                    )
-        elif self.init_edit.text().strip():
-            overrides["init"] = self.init_edit.text().strip()
-        if self.steps_spin.value():
-            overrides["steps"] = self.steps_spin.value()
-        else:
-            overrides["epochs"] = self.epochs_spin.value()
-        for flag, name, edit in (
-            ("--lr", "lr", self.lr_edit),
-            ("--uncond-p", "uncond_p", self.uncond_edit),
-            ("--ema", "ema", self.ema_edit),
-        ):
-            try:
-                overrides[name] = float(edit.text())
-            except ValueError:
-                label = FLAG_LABELS[flag]
-                raise ValueError(f"“{label}” must be a number, got {edit.text()!r}") from None
-        overrides.update(
-            batch_size=self.batch_spin.value(),
-            precision=self.precision_combo.currentText(),
-            loss=self.loss_combo.currentText(),
-            device=self.device_combo.currentText(),
-            preview_every=self.preview_spin.value(),
-            checkpoint_every=self.checkpoint_spin.value(),
-        )
-        if self.entity_combo.currentData():
-            overrides["entities"] = [self.entity_combo.currentData()]
-        if self.split_combo.currentData():
-            overrides["split"] = self.split_combo.currentData()
-        return resolve_config(self.preset_combo.currentData(), overrides)
+        return self.form().to_config()
 
     def arguments(self) -> list[str]:
         """The ``dermstudy train`` arguments of :meth:`settings` (raises ValueError on bad input)."""
-        return [*self.settings().to_argv(), "--progress", "json"]
+        return self.form().arguments()
 
     # -- running -------------------------------------------------------------------------------
     def start(self, resume: str | None = None) -> ProcessRunner | None:
         if resume:
-            kind = self.runs_combo.currentText().split(" · ")[1]
-            args = [
-                "train",
-                "upsampler" if kind == "upsample" else "base",
-                "--resume",
-                resume,
-                "--progress",
-                "json",
-            ]
+            args = next(r for r in self.run_choices if r.id == resume).resume_arguments()
         else:
             missing = self.missing_model()
             if missing is not None:
@@ -396,28 +311,21 @@ class TrainingPanel(Panel):
             except ValueError as exc:
                 self.status.setText(gui_terms(str(exc)))
                 return None
-        self.records = []
-        self.run_id = resume
-        self._completed = False
+        self.run.restart(resume)
         draw_loss_curve(self.figure, [])
         self.canvas.draw_idle()
-        self.progress_bar.setRange(0, 0)
-        self.status.setText("Preparing the images and the model…")
-        runner = self.start_process(
+        return self.run_child(
             args,
+            "Preparing the images and the model…",
             self._on_event,
+            self._on_done,
             finished=lambda _code: self._ended("Finished."),
             failed=lambda message: self._ended(f"Failed: {gui_terms(message)}", False),
             cancelled=lambda: self._ended("Stopped; resume the run from the list.", False),
-            done=self._on_done,
         )
-        self._update_enabled()
-        return runner
 
     def stop(self) -> None:
-        if self.is_running():
-            self.status.setText("Stopping after the current step (writing a checkpoint)…")
-            self.runner.stop(grace_ms=STOP_GRACE_MS)
+        self.stop_child("Stopping after the current step (writing a checkpoint)…", STOP_GRACE_MS)
 
     def on_progress(self, event: ProgressEvent) -> None:
         show_progress(self.progress_bar, self.status, event)
@@ -425,17 +333,12 @@ class TrainingPanel(Panel):
     def _on_event(self, event: dict) -> None:
         kind = event.get("event")
         if kind == "start":
-            self.run_id = event.get("run")
+            self.run.run_id = event.get("run")
             if event.get("resumed"):
                 self._load_earlier_steps()
         elif kind == "step":
-            self.records.append(event)
-            self.speed_label.setText(
-                f"step {event['step']:,}/{event.get('total', 0) or 0:,} · "
-                f"{event.get('images_per_s', 0):.1f} images/s · ETA {_fmt_eta(event.get('eta_s'))}"
-            )
-            # Redrawing costs ~50 ms; every step early on, then every tenth.
-            if len(self.records) < 50 or len(self.records) % 10 == 0:
+            self.speed_label.setText(vm.speed_text(event))
+            if self.run.add_step(event):
                 self._redraw()
         elif kind == "preview" and event.get("path"):
             self.show_preview(Path(event["path"]), int(event.get("step", 0)))
@@ -445,8 +348,9 @@ class TrainingPanel(Panel):
         from dermstudy.training.runs import read_log
 
         if self.run_id:
-            log = self.workspace_path / "runs" / self.run_id / "log.jsonl"
-            self.records = [r for r in read_log(log) if r.get("event") == "step"]
+            self.run.earlier_steps(
+                read_log(self.workspace_path / "runs" / self.run_id / "log.jsonl")
+            )
 
     def _redraw(self) -> None:
         draw_loss_curve(self.figure, self.records, self.run_id or "")
@@ -457,58 +361,18 @@ class TrainingPanel(Panel):
         if pixmap.isNull():
             return
         self.preview_label.set_source(pixmap)
-        self.preview_caption.setText(f"step {step:,} · {path}")
+        self.preview_caption.setText(vm.preview_caption(step, path))
 
     def _ended(self, text: str, completed: bool = True) -> None:
         self._redraw()
         self.status.setText(text)
-        self._completed = completed
+        self.run.completed = completed
 
     def _on_done(self) -> None:
-        # A full bar only for a run that finished; a failed or stopped one shows how far it got.
-        self.progress_bar.setRange(0, 1)
-        completed = getattr(self, "_completed", False)
-        if completed:
-            self.progress_bar.setValue(1)
-        elif self.records and self.records[-1].get("total"):
-            self.progress_bar.setRange(0, int(self.records[-1]["total"]))
-            self.progress_bar.setValue(int(self.records[-1]["step"]))
-        else:
-            self.progress_bar.setValue(0)
+        maximum, value = self.run.bar()
+        self.progress_bar.setRange(0, maximum)
+        self.progress_bar.setValue(value)
         self.refresh()
-
-
-# The command-line flags a child process may name in an error, and the form's label for each.
-FLAG_LABELS = {
-    "--init scratch": "Random initial weights",
-    "--init": "Start from",
-    "--model-options": "Model options",
-    "--epochs": "Epochs",
-    "--steps": "Steps",
-    "--batch-size": "Batch size",
-    "--lr": "Learning rate",
-    "--uncond-p": "Empty-caption share",
-    "--precision": "Precision",
-    "--loss": "Loss",
-    "--ema": "EMA rate",
-    "--device": "Device",
-    "--entity": "Images",
-    "--split": "Hold out",
-    "--preview-every": "Preview every",
-    "--checkpoint-every": "Checkpoint every",
-}
-
-
-def gui_terms(message: str) -> str:
-    """``message`` with every command-line flag replaced by the form field it comes from."""
-    return in_gui_terms(message, FLAG_LABELS)
-
-
-def _spin(low: int, high: int, value: int) -> QtWidgets.QSpinBox:
-    spin = QtWidgets.QSpinBox()
-    spin.setRange(low, high)
-    spin.setValue(value)
-    return spin
 
 
 create_panel = TrainingPanel  # the panel protocol's factory: (workspace_path, parent=None)

@@ -7,6 +7,16 @@ from typing import Any
 
 from dermstudy.entities import BY_CODE
 
+# The New study dialog's reading choices: (label, the design's value).
+ORDER_CHOICES = (
+    ("Same order for every reader", "same"),
+    ("Own order per reader", "per-reader"),
+)
+SCALE_CHOICES = (
+    ("Five-point (definitely real … definitely AI)", "five-point"),
+    ("Binary (real / AI)", "binary"),
+)
+
 
 def _minute(stamp: str | None, missing: str = "") -> str:
     """An ISO time stamp to the minute, with a space instead of the ``T``."""
