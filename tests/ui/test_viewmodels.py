@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from dermstudy.entities import BY_CODE, ENTITIES
+from dermstudy.entities import BY_CODE, CODES, ENTITIES
+from dermstudy.quality.report import NearestReal, QualityReport, QualityRow
+from dermstudy.quality.tables import COLUMNS
+from dermstudy.ui.viewmodels import quality
 from dermstudy.ui.viewmodels.dataset import dataset_counts
 from dermstudy.ui.viewmodels.results import headline_numbers, summary_text
 from dermstudy.ui.viewmodels.studies import (
@@ -20,7 +23,7 @@ def test_view_models_import_no_qt() -> None:
     code = (
         "import sys\n"
         "import dermstudy.ui.viewmodels.dataset, dermstudy.ui.viewmodels.studies\n"
-        "import dermstudy.ui.viewmodels.results\n"
+        "import dermstudy.ui.viewmodels.results, dermstudy.ui.viewmodels.quality\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -135,3 +138,65 @@ def test_results_summary_and_cards_follow_the_reports_choice() -> None:
     assert "AI-vs-real AUC (binary)" in binary and "AI-vs-real AUC (scale)" in scale
     assert binary["AI-vs-real AUC (binary)"] != scale["AI-vs-real AUC (scale)"]
     assert binary["readers"] == "2" and binary["missing answers"] == "3"
+
+
+def _quality_report() -> QualityReport:
+    rows = [
+        QualityRow("vasc", 2, 5, ssim=0.25, fid=None, near_copies=1, notes=["few images"]),
+        QualityRow("mel", 3, 5, ssim=0.5, fid=12.3456, near_copies=0),
+    ]
+    overall = QualityRow("overall", 5, 10, ssim=0.375, near_copies=1)
+    pairs = [
+        NearestReal("mel", 11, "/s/11.png", 21, "/r/21.png", 0.25, 31, "/r/31.png", 0.9876, False),
+        NearestReal("vasc", 12, "/s/12.png", 22, "/r/22.png", 0.0123, near_copy=True),
+    ]
+    return QualityReport(
+        rows, overall, pairs, {"fid": "no Inception weights"}, ["pixels at 256 px"], {},
+        {"inception": "Inception v3"},
+    )  # fmt: skip
+
+
+def test_quality_cells_sort_entities_in_research_order_and_numbers_as_numbers() -> None:
+    report = _quality_report()
+    vasc, mel = (quality.quality_cells(row) for row in report.rows)
+    assert len(mel) == len(COLUMNS) == len(quality.ENTITY_HEADERS)
+    assert [mel[0].key, vasc[0].key] == [CODES.index("mel"), CODES.index("vasc")]
+    assert mel[0].text == "mel" and mel[0].label and not mel[0].right_aligned
+    assert vasc[0].tooltip.endswith("\nfew images") and vasc[0].tooltip.startswith("vasc (")
+    ssim = [key for key, _ in COLUMNS].index("ssim")
+    fid = [key for key, _ in COLUMNS].index("fid")
+    assert (mel[ssim].text, mel[ssim].key, mel[ssim].right_aligned) == ("0.500", 0.5, True)
+    assert (vasc[fid].text, vasc[fid].key) == ("–", None)
+    assert quality.quality_cells(report.overall)[0].key == len(CODES)  # after every entity
+    assert quality.sorts_before(2, 10) and not quality.sorts_before(10, 2)  # not "10" < "2"
+    assert quality.sorts_before(0.1, None) and not quality.sorts_before(None, 0.1)
+    assert not quality.sorts_before(None, None)
+
+
+def test_memorisation_cells_captions_notes_and_status() -> None:
+    report = _quality_report()
+    with_features, copy = (quality.memorisation_cells(m) for m in report.memorisation)
+    assert [c.text for c in with_features] == ["mel", "11", "21", "0.2500", "31", "0.9876", ""]
+    assert [c.text for c in copy][4:] == ["–", "–", "yes"]
+    assert copy[4].key is None and copy[6].key == 1 and copy[3].key == 0.0123
+    assert quality.MEMORISATION_HEADERS[quality.MEMORISATION_SORT_COLUMN] == "Pixel\nRMSE"
+    assert quality.pair_captions(report.memorisation[1]) == (
+        "Synthetic image 12 (vasc) — near-copy",
+        "Nearest real image 22: pixel RMSE 0.0123",
+    )
+    assert quality.pair_captions(report.memorisation[0])[0] == "Synthetic image 11 (mel)"
+    assert quality.notes_text(report).split("\n\n") == [
+        "pixels at 256 px",
+        "Skipped (fid): no Inception weights",
+        "vasc: few images",
+        "Features: Inception v3",
+    ]
+    assert quality.status_text(report) == "5 synthetic images, 2 entities; 1 near-copy."
+    report.overall.near_copies = 3
+    assert quality.status_text(report).endswith("; 3 near-copies.")
+
+
+def test_two_line_headers_break_at_the_first_space_or_hyphen() -> None:
+    assert quality.two_lines("Real (Inception)") == "Real\n(Inception)"
+    assert quality.two_lines("Near-copies") == "Near-\ncopies"
+    assert quality.two_lines("SSIM") == "SSIM"
