@@ -34,6 +34,10 @@ from dermstudy.ui.workers import ProcessRunner, show_progress
 from dermstudy.workspace import Workspace
 
 TITLE = "Classifier"
+INTRO = (
+    "Does adding synthetic images help a CNN? Each arm trains on its own images and is "
+    "tested on the same held-out real images (split by lesion), over several seeds."
+)
 STOP_GRACE_MS = 30_000
 
 
@@ -61,10 +65,6 @@ class ClassifierPanel(Panel):
 
     # -- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
-        intro = hint_label(
-            "Does adding synthetic images help a CNN? Each arm trains on its own images and is "
-            "tested on the same held-out real images (split by lesion), over several seeds."
-        )
         left = QtWidgets.QVBoxLayout()
         left.addWidget(self._build_form())
         left.addLayout(self._build_controls())
@@ -96,7 +96,7 @@ class ClassifierPanel(Panel):
         columns = QtWidgets.QHBoxLayout()
         columns.addWidget(form)
         columns.addWidget(right, 1)
-        layout = page_layout(self, TITLE, intro)
+        layout = page_layout(self, TITLE, hint_label(INTRO))
         layout.addLayout(columns, 1)
 
     def _build_form(self) -> QtWidgets.QGroupBox:
@@ -227,9 +227,10 @@ class ClassifierPanel(Panel):
         return runner
 
     def stop(self) -> None:
+        """Stop the run after its current mini-batch (SIGTERM); it keeps the arms × seeds done."""
         if self.is_running():
             self.status.setText("Stopping after the current mini-batch…")
-            self.runner.stop(grace_ms=STOP_GRACE_MS)
+            self.stop_process(STOP_GRACE_MS)
 
     def _update_enabled(self) -> None:
         running = self.is_running()

@@ -20,7 +20,7 @@ from dermstudy.files import atomic_write_text
 from dermstudy.quality.report import NearestReal, QualityOptions, QualityReport, compute_quality
 from dermstudy.quality.tables import write_xlsx
 from dermstudy.ui.panels.base import Panel
-from dermstudy.ui.style import SPACING, hint_label, page_layout
+from dermstudy.ui.style import SPACING, hint_label, job_buttons, page_layout
 from dermstudy.ui.viewmodels.quality import (
     ENTITY_HEADERS,
     MEMORISATION_HEADERS,
@@ -36,6 +36,10 @@ from dermstudy.ui.viewmodels.quality import (
 from dermstudy.ui.workers import JobWorker
 
 TITLE = "Quality"
+INTRO = (
+    "Synthetic images against real images of the same entity: paired SSIM/PSNR/MSE, FID, "
+    "IS, KID, a classifier distance, and each synthetic image's nearest real image."
+)
 PAIR_SIZE = 216  # two side by side leave the memorisation table its 7 columns at 1366 px
 FILTER_HINT = "KEY=PATTERN, comma-separated, e.g. model=<checkpoint SHA or file>, source=glide*"
 
@@ -74,11 +78,7 @@ class QualityPanel(Panel):
 
     # -- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
-        intro = hint_label(
-            "Synthetic images against real images of the same entity: paired SSIM/PSNR/MSE, FID, "
-            "IS, KID, a classifier distance, and each synthetic image's nearest real image."
-        )
-        layout = page_layout(self, "Quality", intro)
+        layout = page_layout(self, TITLE, hint_label(INTRO))
         layout.addLayout(self._build_controls())
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -142,12 +142,7 @@ class QualityPanel(Panel):
             options.addWidget(widget)
         grid.addLayout(options, 2, 2, 1, 2)
         buttons = QtWidgets.QHBoxLayout()
-        self.run_button = QtWidgets.QPushButton("Compute")
-        self.run_button.setProperty("role", "primary")
-        self.run_button.clicked.connect(self.start)
-        self.cancel_button = QtWidgets.QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
+        self.run_button, self.cancel_button = job_buttons("Compute", self.start, self.cancel)
         self.xlsx_button = QtWidgets.QPushButton("Save workbook…")
         self.xlsx_button.clicked.connect(self.export_workbook)
         self.json_button = QtWidgets.QPushButton("Save JSON…")
