@@ -3,6 +3,8 @@
 Every window (main window, reader window, dialogs) calls :func:`apply_style` once on the
 ``QApplication``; panels only use the object names and properties defined here (``role="title"``,
 ``role="hint"``, ``role="primary"``...) instead of styling themselves, so the app stays consistent.
+The small builders the panels and dialogs share live here too: a page's and a dialog's layout, a
+job's Start and Cancel buttons, a path field with "Browse…", a dialog's OK and Cancel.
 """
 
 from __future__ import annotations

@@ -278,8 +278,10 @@ class QualityPanel(Panel):
 
     def export_json(self, path: str | None = None) -> None:
         """Save the shown report as JSON (asks where when no ``path`` is given)."""
-        text = json.dumps(self.report.to_dict(), indent=2, default=str) if self.report else ""
-        self._export(path, "Save JSON", "quality.json", lambda to: atomic_write_text(to, text))
+        self._export(path, "Save JSON", "quality.json", self._write_json)
+
+    def _write_json(self, path: Path) -> None:
+        atomic_write_text(path, json.dumps(self.report.to_dict(), indent=2, default=str))
 
     def _export(
         self, path: str | None, caption: str, file_name: str, write: Callable[[Path], None]
