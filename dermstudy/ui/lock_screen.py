@@ -20,7 +20,7 @@ import secrets
 from PySide6 import QtWidgets
 from PySide6.QtCore import Qt, Signal
 
-from dermstudy.ui.style import SPACING, set_role
+from dermstudy.ui.style import SPACING, dialog_layout, ok_cancel_buttons, set_role
 
 MIN_CODE_LENGTH = 4
 
@@ -46,9 +46,7 @@ class UnlockCodeDialog(QtWidgets.QDialog):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Lock the main window while reading")
-        self.setMinimumWidth(440)
-        layout = QtWidgets.QVBoxLayout(self)
+        layout = dialog_layout(self, "Lock the main window while reading", 440)
         text = QtWidgets.QLabel(
             "The reader gets only the reader window. When it closes, the main window stays locked "
             "until this code is typed. Choose a code the reader does not know."
@@ -66,13 +64,7 @@ class UnlockCodeDialog(QtWidgets.QDialog):
         self.error_label = QtWidgets.QLabel()
         set_role(self.error_label, "error")
         layout.addWidget(self.error_label)
-        buttons = QtWidgets.QDialogButtonBox(
-            QtWidgets.QDialogButtonBox.StandardButton.Ok
-            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        layout.addWidget(ok_cancel_buttons(self, self._accept))
 
     def _accept(self) -> None:
         code = self.code_edit.text()

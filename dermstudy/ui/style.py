@@ -3,19 +3,24 @@
 Every window (main window, reader window, dialogs) calls :func:`apply_style` once on the
 ``QApplication``; panels only use the object names and properties defined here (``role="title"``,
 ``role="hint"``, ``role="primary"``...) instead of styling themselves, so the app stays consistent.
+The small builders the panels and dialogs share live here too: a page's and a dialog's layout, a
+job's Start and Cancel buttons, a path field with "Browse…", a dialog's OK and Cancel.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
+from typing import TypeVar
 
+from PySide6 import QtWidgets
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPalette
-from PySide6.QtWidgets import QApplication, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from dermstudy.paths import RESOURCES_DIR
 
 ICONS_DIR = RESOURCES_DIR / "icons"
+LayoutT = TypeVar("LayoutT", bound=QtWidgets.QLayout)
 
 ACCENT = "#2c5d8f"
 ACCENT_LIGHT = "#dce8f4"
@@ -90,27 +95,29 @@ def icon(name: str) -> QIcon:
     return QIcon()
 
 
-def set_role(widget: QWidget, role: str) -> None:
+def set_role(widget: QtWidgets.QWidget, role: str) -> None:
     """Give ``widget`` a style-sheet role (``hint``, ``error``...) and re-apply the style at once."""
     widget.setProperty("role", role)
     widget.style().unpolish(widget)
     widget.style().polish(widget)
 
 
-def hint_label(text: str = "") -> QLabel:
+def hint_label(text: str = "") -> QtWidgets.QLabel:
     """A wrapped, muted line of explanation under a title or beside a control."""
-    label = QLabel(text)
+    label = QtWidgets.QLabel(text)
     label.setProperty("role", "hint")
     label.setWordWrap(True)
     return label
 
 
-def page_layout(panel: QWidget, title: str, intro: QLabel | None = None) -> QVBoxLayout:
+def page_layout(
+    panel: QtWidgets.QWidget, title: str, intro: QtWidgets.QLabel | None = None
+) -> QtWidgets.QVBoxLayout:
     """A panel's page: the standard margins and spacing, its title, and an optional intro line."""
-    layout = QVBoxLayout(panel)
+    layout = QtWidgets.QVBoxLayout(panel)
     layout.setContentsMargins(SPACING * 2, SPACING * 2, SPACING * 2, SPACING)
     layout.setSpacing(SPACING)
-    heading = QLabel(title)
+    heading = QtWidgets.QLabel(title)
     heading.setProperty("role", "title")
     layout.addWidget(heading)
     if intro is not None:
@@ -118,18 +125,68 @@ def page_layout(panel: QWidget, title: str, intro: QLabel | None = None) -> QVBo
     return layout
 
 
-def scrolling_form(layout: QVBoxLayout) -> QScrollArea:
+def scrolling_form(layout: QtWidgets.QVBoxLayout) -> QtWidgets.QScrollArea:
     """A panel's form column that scrolls vertically instead of squeezing or clipping its rows
     when the form is taller than a laptop screen; as wide as the form needs."""
-    content = QWidget()
+    content = QtWidgets.QWidget()
     content.setLayout(layout)
-    area = QScrollArea()
+    area = QtWidgets.QScrollArea()
     area.setWidget(content)
     area.setWidgetResizable(True)
-    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     area.setMinimumWidth(content.sizeHint().width() + 20)
     return area
+
+
+def job_buttons(
+    start_text: str, start: Callable[[], object], cancel: Callable[[], None]
+) -> tuple[QtWidgets.QPushButton, QtWidgets.QPushButton]:
+    """A background job's primary button and its Cancel button (disabled until the job runs)."""
+    start_button = QtWidgets.QPushButton(start_text)
+    start_button.setProperty("role", "primary")
+    start_button.clicked.connect(start)
+    cancel_button = QtWidgets.QPushButton("Cancel")
+    cancel_button.setEnabled(False)
+    cancel_button.clicked.connect(cancel)
+    return start_button, cancel_button
+
+
+def browse_row(edit: QtWidgets.QLineEdit, browse: Callable[[], None]) -> QtWidgets.QHBoxLayout:
+    """A path field taking the row's width, with its "Browse…" button (calling ``browse``)."""
+    button = QtWidgets.QPushButton("Browse…")
+    button.clicked.connect(browse)
+    row = QtWidgets.QHBoxLayout()
+    row.addWidget(edit, 1)
+    row.addWidget(button)
+    return row
+
+
+def dialog_layout(
+    dialog: QtWidgets.QDialog,
+    title: str,
+    min_width: int,
+    kind: type[LayoutT] = QtWidgets.QVBoxLayout,
+) -> LayoutT:
+    """A dialog's window title, a minimum width that keeps its explanations on few lines, and
+    its top layout (a ``kind``), as :func:`page_layout` is a panel's."""
+    dialog.setWindowTitle(title)
+    dialog.setMinimumWidth(min_width)
+    return kind(dialog)
+
+
+def ok_cancel_buttons(
+    dialog: QtWidgets.QDialog, accept: Callable[[], None]
+) -> QtWidgets.QDialogButtonBox:
+    """A dialog's OK and Cancel: OK calls ``accept`` (which checks the input and then accepts
+    the dialog, or says what is wrong), Cancel rejects the dialog."""
+    buttons = QtWidgets.QDialogButtonBox(
+        QtWidgets.QDialogButtonBox.StandardButton.Ok
+        | QtWidgets.QDialogButtonBox.StandardButton.Cancel
+    )
+    buttons.accepted.connect(accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons
 
 
 def app_icon() -> QIcon:
@@ -160,7 +217,7 @@ def _palette() -> QPalette:
     return palette
 
 
-def apply_style(app: QApplication) -> None:
+def apply_style(app: QtWidgets.QApplication) -> None:
     """Give the whole application the dermstudy look (idempotent)."""
     app.setStyle("Fusion")
     app.setPalette(_palette())

@@ -9,22 +9,35 @@ keeps what it finished. Earlier runs are shown by choosing them in the list.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from PySide6 import QtWidgets
 
-from dermstudy.classifier.ablation import ARMS, run_folder_at
-from dermstudy.classifier.figures import curves_of, draw_curves
+from dermstudy.classifier.ablation import ARMS
+from dermstudy.classifier.figures import draw_curves
 from dermstudy.jobs import ProgressEvent
 from dermstudy.ui.panels.base import Panel
 from dermstudy.ui.style import hint_label, page_layout, scrolling_form
+from dermstudy.ui.viewmodels.classifier import (
+    REDRAW,
+    RELOAD,
+    SEED_HEADERS,
+    AblationView,
+    Curves,
+    seed_rows,
+    stored_run_text,
+    table3_text,
+)
 from dermstudy.ui.workers import ProcessRunner, show_progress
 from dermstudy.workspace import Workspace
 
 TITLE = "Classifier"
+INTRO = (
+    "Does adding synthetic images help a CNN? Each arm trains on its own images and is "
+    "tested on the same held-out real images (split by lesion), over several seeds."
+)
 STOP_GRACE_MS = 30_000
 
 
@@ -41,18 +54,17 @@ class ClassifierPanel(Panel):
 
     def __init__(self, workspace_path: Path, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(workspace_path, parent)
-        self.curves: dict[str, dict[int, list[dict]]] = {}
-        self.run_name: str | None = None
-        self.result: dict | None = None
+        self.run_view = AblationView()
         self._build()
         self.refresh()
 
+    @property
+    def curves(self) -> Curves:
+        """The loss curves shown: arm → seed → epoch events."""
+        return self.run_view.curves
+
     # -- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
-        intro = hint_label(
-            "Does adding synthetic images help a CNN? Each arm trains on its own images and is "
-            "tested on the same held-out real images (split by lesion), over several seeds."
-        )
         left = QtWidgets.QVBoxLayout()
         left.addWidget(self._build_form())
         left.addLayout(self._build_controls())
@@ -69,10 +81,8 @@ class ClassifierPanel(Panel):
         tables_box = QtWidgets.QGroupBox("Table 3 layout: per class, mean ± sd over seeds")
         self.table = QtWidgets.QTableWidget(0, 0)
         self.table.verticalHeader().setVisible(False)
-        self.seeds_table = QtWidgets.QTableWidget(0, 7)
-        self.seeds_table.setHorizontalHeaderLabels(
-            ["arm", "seed", "train", "synthetic\n%", "accuracy", "macro\nF1", "best\nepoch"]
-        )
+        self.seeds_table = QtWidgets.QTableWidget(0, len(SEED_HEADERS))
+        self.seeds_table.setHorizontalHeaderLabels(SEED_HEADERS)
         self.seeds_table.verticalHeader().setVisible(False)
         self.seeds_table.horizontalHeader().setSectionResizeMode(
             QtWidgets.QHeaderView.ResizeMode.Stretch
@@ -86,7 +96,7 @@ class ClassifierPanel(Panel):
         columns = QtWidgets.QHBoxLayout()
         columns.addWidget(form)
         columns.addWidget(right, 1)
-        layout = page_layout(self, TITLE, intro)
+        layout = page_layout(self, TITLE, hint_label(INTRO))
         layout.addLayout(columns, 1)
 
     def _build_form(self) -> QtWidgets.QGroupBox:
@@ -166,7 +176,7 @@ class ClassifierPanel(Panel):
         self.runs_combo.clear()
         for name in reversed(runs):
             self.runs_combo.addItem(name, name)
-        if self.result is None and runs and not self.is_running():
+        if self.run_view.result is None and runs and not self.is_running():
             self.show_run(runs[-1])
 
     def arguments(self) -> list[str]:
@@ -200,9 +210,7 @@ class ClassifierPanel(Panel):
         except ValueError as exc:
             self.status.setText(str(exc))
             return None
-        self.curves = {}
-        self.result = None
-        self.run_name = None
+        self.run_view = AblationView()
         self._show_tables()
         self._redraw()
         self.progress_bar.setRange(0, 0)
@@ -219,9 +227,10 @@ class ClassifierPanel(Panel):
         return runner
 
     def stop(self) -> None:
+        """Stop the run after its current mini-batch (SIGTERM); it keeps the arms × seeds done."""
         if self.is_running():
             self.status.setText("Stopping after the current mini-batch…")
-            self.runner.stop(grace_ms=STOP_GRACE_MS)
+            self.stop_process(STOP_GRACE_MS)
 
     def _update_enabled(self) -> None:
         running = self.is_running()
@@ -233,77 +242,38 @@ class ClassifierPanel(Panel):
         show_progress(self.progress_bar, self.status, event)
 
     def _on_event(self, event: dict) -> None:
-        kind = event.get("event")
-        if kind == "epoch":
-            arm, seed = event["arm"], int(event["seed"])
-            self.curves.setdefault(arm, {}).setdefault(seed, []).append(event)
+        change = self.run_view.on_event(event)
+        if change == REDRAW:
             self._redraw()
-        elif kind == "seed_done":
-            self.run_name = event.get("run") or self.run_name
+        elif change == RELOAD:
             self._load_result()
-        elif kind == "start":
-            self.run_name = event.get("run")
 
     def _load_result(self) -> None:
-        if not self.run_name:
-            return
-        path = run_folder_at(self.workspace_path, self.run_name) / "result.json"
-        try:
-            self.result = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
-            return
-        self._show_tables()
+        if self.run_view.reload(self.workspace_path):
+            self._show_tables()
 
     def show_run(self, name: str | None) -> None:
         """Show a stored run: its curves and tables."""
         if not name or self.is_running():
             return
-        self.run_name = name
         self.runs_combo.setCurrentIndex(max(0, self.runs_combo.findData(name)))
-        self._load_result()
-        if self.result is not None:
-            self.curves = curves_of(self.result)
+        if self.run_view.show_stored(self.workspace_path, name):
+            self._show_tables()
             self._redraw()
-            self.status.setText(
-                f"Run {name}: {self.result['status']}, model {self.result['model']}, protocol "
-                f"{self.result['options']['protocol']}."
-            )
+            self.status.setText(stored_run_text(name, self.run_view.result))
 
     def _redraw(self) -> None:
-        draw_curves(self.figure, self.curves, self.run_name or "")
+        draw_curves(self.figure, self.run_view.curves, self.run_view.run_name or "")
         self.canvas.draw_idle()
 
     def _show_tables(self) -> None:
-        from dermstudy.classifier.ablation import table3
-
-        rows = table3(self.result) if self.result else []
-        columns = list(rows[0]) if rows else []
+        table = table3_text(self.run_view.result)
         self.table.clear()
-        self.table.setRowCount(len(rows))
-        self.table.setColumnCount(len(columns))
-        self.table.setHorizontalHeaderLabels([c.replace(" ", "\n", 1) for c in columns])
-        for r, row in enumerate(rows):
-            for c, column in enumerate(columns):
-                self.table.setItem(r, c, QtWidgets.QTableWidgetItem(str(row.get(column, ""))))
+        self.table.setColumnCount(len(table.headers))
+        self.table.setHorizontalHeaderLabels(table.headers)
+        _fill(self.table, table.rows)
         self.table.resizeColumnsToContents()
-        seeds = [
-            (arm, s)
-            for arm, data in (self.result or {}).get("arms", {}).items()
-            for s in data.get("seeds", [])
-        ]
-        self.seeds_table.setRowCount(len(seeds))
-        for r, (arm, s) in enumerate(seeds):
-            values = [
-                arm,
-                s["seed"],
-                s["n_train"],
-                f"{100 * s['train_synthetic_share']:.0f}",
-                f"{s['accuracy']:.3f}",
-                f"{s['report']['macro avg']['f1-score']:.3f}",
-                f"{s['best_epoch']} of {len(s['history'])}",
-            ]
-            for c, value in enumerate(values):
-                self.seeds_table.setItem(r, c, QtWidgets.QTableWidgetItem(str(value)))
+        _fill(self.seeds_table, seed_rows(self.run_view.result))
 
     def _ended(self, text: str) -> None:
         self._load_result()
@@ -315,6 +285,13 @@ class ClassifierPanel(Panel):
         self.progress_bar.setValue(1)
         self._update_enabled()
         self.refresh()
+
+
+def _fill(table: QtWidgets.QTableWidget, rows: list[list[str]]) -> None:
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            table.setItem(r, c, QtWidgets.QTableWidgetItem(text))
 
 
 create_panel = ClassifierPanel  # the panel protocol's factory: (workspace_path, parent=None)

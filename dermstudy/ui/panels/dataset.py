@@ -21,7 +21,15 @@ from dermstudy.entities import BY_CODE, CODES, ENTITIES
 from dermstudy.jobs import ProgressEvent
 from dermstudy.ui.file_dialogs import existing_folder, open_file
 from dermstudy.ui.panels.base import Panel
-from dermstudy.ui.style import SPACING, hint_label, page_layout, set_role
+from dermstudy.ui.style import (
+    SPACING,
+    browse_row,
+    dialog_layout,
+    hint_label,
+    ok_cancel_buttons,
+    page_layout,
+    set_role,
+)
 from dermstudy.ui.thumbnails import ImageRow, ThumbnailListModel, ThumbnailLoader
 from dermstudy.ui.viewmodels.dataset import CountRow, DatasetCounts, dataset_counts
 from dermstudy.ui.workers import JobWorker
@@ -114,9 +122,7 @@ class SyntheticImportDialog(QtWidgets.QDialog):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Import synthetic images")
-        self.setMinimumWidth(520)
-        form = QtWidgets.QFormLayout(self)
+        form = dialog_layout(self, "Import synthetic images", 520, QtWidgets.QFormLayout)
         self.folder_mode = QtWidgets.QRadioButton("A folder of images that all show one entity")
         self.csv_mode = QtWidgets.QRadioButton("A CSV file with columns file,entity")
         self.folder_mode.setChecked(True)
@@ -126,12 +132,7 @@ class SyntheticImportDialog(QtWidgets.QDialog):
         form.addRow(self.folder_mode)
         form.addRow(self.csv_mode)
         self.path_edit = QtWidgets.QLineEdit()
-        browse = QtWidgets.QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        path_row = QtWidgets.QHBoxLayout()
-        path_row.addWidget(self.path_edit, 1)
-        path_row.addWidget(browse)
-        form.addRow("Folder or CSV:", path_row)
+        form.addRow("Folder or CSV:", browse_row(self.path_edit, self._browse))
         self.entity_combo = QtWidgets.QComboBox()
         for entity in ENTITIES:
             self.entity_combo.addItem(f"{entity.short_name} ({entity.code})", entity.code)
@@ -142,13 +143,7 @@ class SyntheticImportDialog(QtWidgets.QDialog):
             "Recorded as the images' source label, e.g. the generating tool"
         )
         form.addRow("Source label:", self.source_edit)
-        buttons = QtWidgets.QDialogButtonBox(
-            QtWidgets.QDialogButtonBox.StandardButton.Ok
-            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self._accept_if_valid)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        form.addRow(ok_cancel_buttons(self, self._accept_if_valid))
 
     def _browse(self) -> None:
         if self.folder_mode.isChecked():

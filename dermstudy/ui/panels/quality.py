@@ -8,41 +8,58 @@ This is a coordinator view: it shows real and synthetic images together, never t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6 import QtWidgets
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics, QPixmap
 
-from dermstudy.entities import CODES, parse_entity
+from dermstudy.entities import parse_entity
+from dermstudy.files import atomic_write_text
 from dermstudy.quality.report import NearestReal, QualityOptions, QualityReport, compute_quality
-from dermstudy.quality.tables import COLUMNS, cell, value, write_xlsx
+from dermstudy.quality.tables import write_xlsx
 from dermstudy.ui.panels.base import Panel
-from dermstudy.ui.style import SPACING, hint_label, page_layout
+from dermstudy.ui.style import SPACING, hint_label, job_buttons, page_layout
+from dermstudy.ui.viewmodels.quality import (
+    ENTITY_HEADERS,
+    MEMORISATION_HEADERS,
+    MEMORISATION_SORT_COLUMN,
+    Cell,
+    memorisation_cells,
+    notes_text,
+    pair_captions,
+    quality_cells,
+    sorts_before,
+    status_text,
+)
 from dermstudy.ui.workers import JobWorker
 
 TITLE = "Quality"
+INTRO = (
+    "Synthetic images against real images of the same entity: paired SSIM/PSNR/MSE, FID, "
+    "IS, KID, a classifier distance, and each synthetic image's nearest real image."
+)
 PAIR_SIZE = 216  # two side by side leave the memorisation table its 7 columns at 1366 px
 FILTER_HINT = "KEY=PATTERN, comma-separated, e.g. model=<checkpoint SHA or file>, source=glide*"
 
 
 class SortItem(QtWidgets.QTableWidgetItem):
-    """A cell that sorts by its number (None last), not by its text."""
+    """A read-only cell that sorts by its view-model value (None last), not by its text."""
 
-    def __init__(self, text: str, key: float | int | str | None) -> None:
-        super().__init__(text)
-        self.key = key
+    def __init__(self, cell: Cell) -> None:
+        super().__init__(cell.text)
+        self.key = cell.key
         self.setFlags(self.flags() & ~Qt.ItemFlag.ItemIsEditable)
-        if isinstance(key, (int, float)):
+        if cell.right_aligned:
             self.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        elif cell.label:
+            self.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        if cell.tooltip:
+            self.setToolTip(cell.tooltip)
 
     def __lt__(self, other: QtWidgets.QTableWidgetItem) -> bool:
-        mine, theirs = self.key, getattr(other, "key", None)
-        if mine is None or theirs is None:
-            return mine is not None and theirs is None
-        if isinstance(mine, str) or isinstance(theirs, str):
-            return str(mine) < str(theirs)
-        return mine < theirs
+        return sorts_before(self.key, getattr(other, "key", None))
 
 
 def parse_filters(text: str) -> tuple[tuple[str, str], ...]:
@@ -61,11 +78,7 @@ class QualityPanel(Panel):
 
     # -- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
-        intro = hint_label(
-            "Synthetic images against real images of the same entity: paired SSIM/PSNR/MSE, FID, "
-            "IS, KID, a classifier distance, and each synthetic image's nearest real image."
-        )
-        layout = page_layout(self, "Quality", intro)
+        layout = page_layout(self, TITLE, hint_label(INTRO))
         layout.addLayout(self._build_controls())
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -129,12 +142,7 @@ class QualityPanel(Panel):
             options.addWidget(widget)
         grid.addLayout(options, 2, 2, 1, 2)
         buttons = QtWidgets.QHBoxLayout()
-        self.run_button = QtWidgets.QPushButton("Compute")
-        self.run_button.setProperty("role", "primary")
-        self.run_button.clicked.connect(self.start)
-        self.cancel_button = QtWidgets.QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
+        self.run_button, self.cancel_button = job_buttons("Compute", self.start, self.cancel)
         self.xlsx_button = QtWidgets.QPushButton("Save workbook…")
         self.xlsx_button.clicked.connect(self.export_workbook)
         self.json_button = QtWidgets.QPushButton("Save JSON…")
@@ -154,20 +162,16 @@ class QualityPanel(Panel):
         return grid
 
     def _table(self) -> QtWidgets.QTableWidget:
-        table = QtWidgets.QTableWidget(0, len(COLUMNS))
-        # Two-line headers: the 14 columns fit a 1366-px screen without scrolling sideways.
-        table.setHorizontalHeaderLabels([two_lines(header) for _, header in COLUMNS])
+        table = QtWidgets.QTableWidget(0, len(ENTITY_HEADERS))
+        table.setHorizontalHeaderLabels(ENTITY_HEADERS)
         table.setSortingEnabled(True)
         table.verticalHeader().setVisible(False)
         table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         return table
 
     def _build_memorisation(self) -> QtWidgets.QWidget:
-        self.memo_table = QtWidgets.QTableWidget(0, 7)
-        self.memo_table.setHorizontalHeaderLabels(
-            [two_lines(h) for h in ("Entity", "Synthetic", "Real (pixels)", "Pixel RMSE",
-                                    "Real (Inception)", "Cosine", "Near-copy")]
-        )  # fmt: skip
+        self.memo_table = QtWidgets.QTableWidget(0, len(MEMORISATION_HEADERS))
+        self.memo_table.setHorizontalHeaderLabels(MEMORISATION_HEADERS)
         self.memo_table.setSortingEnabled(True)
         self.memo_table.verticalHeader().setVisible(False)
         self.memo_table.setSelectionBehavior(
@@ -237,54 +241,19 @@ class QualityPanel(Panel):
     # -- showing -------------------------------------------------------------------------------
     def show_report(self, report: QualityReport) -> None:
         self.report = report
-        _fill(self.table, report.rows)
-        _fill(self.overall, [report.overall], sortable=False)
-        for column in range(self.table.columnCount()):
-            width = max(_header_width(self.table, column), self.table.sizeHintForColumn(column))
-            width = max(width, self.overall.sizeHintForColumn(column))
-            self.table.setColumnWidth(column, width)
-            self.overall.setColumnWidth(column, width)
+        _fill(self.table, [quality_cells(row) for row in report.rows], sort_column=0)
+        _fill(self.overall, [quality_cells(report.overall)])
+        _fit_columns(self.table, self.overall)
         self._fill_memorisation(report.memorisation)
-        lines = [*report.notes]
-        lines += [f"Skipped ({metric}): {reason}" for metric, reason in report.skipped.items()]
-        for row in [*report.rows, report.overall]:
-            lines += [f"{row.entity}: {note}" for note in row.notes]
-        lines += [f"Features: {name}" for name in report.extractors.values()]
-        self.notes.setPlainText("\n\n".join(lines))
-        copies = report.overall.near_copies
-        self.status_label.setText(
-            f"{report.overall.n_synthetic} synthetic images, {len(report.rows)} entities; "
-            f"{copies} near-cop{'y' if copies == 1 else 'ies'}."
-        )
+        self.notes.setPlainText(notes_text(report))
+        self.status_label.setText(status_text(report))
 
     def _fill_memorisation(self, items: list[NearestReal]) -> None:
-        table = self.memo_table
-        table.setSortingEnabled(False)
-        table.setRowCount(len(items))
-        for r, m in enumerate(items):
-            cells = [
-                SortItem(m.entity, m.entity),
-                SortItem(str(m.synthetic_id), m.synthetic_id),
-                SortItem(str(m.pixel_real_id), m.pixel_real_id),
-                SortItem(f"{m.pixel_rmse:.4f}", m.pixel_rmse),
-                SortItem(
-                    "–" if m.feature_real_id is None else str(m.feature_real_id), m.feature_real_id
-                ),
-                SortItem(
-                    "–" if m.feature_cosine is None else f"{m.feature_cosine:.4f}", m.feature_cosine
-                ),
-                SortItem("yes" if m.near_copy else "", int(m.near_copy)),
-            ]
-            cells[0].setData(Qt.ItemDataRole.UserRole, m)
-            for c, item in enumerate(cells):
-                table.setItem(r, c, item)
-        table.setSortingEnabled(True)
-        table.sortItems(3, Qt.SortOrder.AscendingOrder)
-        for column in range(table.columnCount()):
-            width = max(_header_width(table, column), table.sizeHintForColumn(column))
-            table.setColumnWidth(column, width)
+        rows = [memorisation_cells(m) for m in items]
+        _fill(self.memo_table, rows, sort_column=MEMORISATION_SORT_COLUMN, data=items)
+        _fit_columns(self.memo_table)
         if items:
-            table.selectRow(0)
+            self.memo_table.selectRow(0)
 
     def selected_pair(self) -> NearestReal | None:
         rows = self.memo_table.selectionModel().selectedRows()
@@ -298,52 +267,64 @@ class QualityPanel(Panel):
             return
         _set_image(self.synthetic_image, pair.synthetic_path)
         _set_image(self.real_image, pair.pixel_real_path)
-        flag = " — near-copy" if pair.near_copy else ""
-        self.synthetic_caption.setText(f"Synthetic image {pair.synthetic_id} ({pair.entity}){flag}")
-        self.real_caption.setText(
-            f"Nearest real image {pair.pixel_real_id}: pixel RMSE {pair.pixel_rmse:.4f}"
-        )
+        synthetic_caption, real_caption = pair_captions(pair)
+        self.synthetic_caption.setText(synthetic_caption)
+        self.real_caption.setText(real_caption)
 
     # -- export --------------------------------------------------------------------------------
     def export_workbook(self, path: str | None = None) -> None:
-        if self.report is None:
-            return
-        if not path:
-            path, _ = QtWidgets.QFileDialog.getSaveFileName(
-                self, "Save workbook", "quality.xlsx", "*.xlsx"
-            )
-        if path:
-            write_xlsx(self.report, Path(path))
-            self.status_label.setText(f"Saved {path}")
+        """Save the shown report as a workbook (asks where when no ``path`` is given)."""
+        self._export(path, "Save workbook", "quality.xlsx", lambda to: write_xlsx(self.report, to))
 
     def export_json(self, path: str | None = None) -> None:
+        """Save the shown report as JSON (asks where when no ``path`` is given)."""
+        self._export(path, "Save JSON", "quality.json", self._write_json)
+
+    def _write_json(self, path: Path) -> None:
+        atomic_write_text(path, json.dumps(self.report.to_dict(), indent=2, default=str))
+
+    def _export(
+        self, path: str | None, caption: str, file_name: str, write: Callable[[Path], None]
+    ) -> None:
         if self.report is None:
             return
         if not path:
-            path, _ = QtWidgets.QFileDialog.getSaveFileName(
-                self, "Save JSON", "quality.json", "*.json"
-            )
+            pattern = f"*{Path(file_name).suffix}"
+            path, _ = QtWidgets.QFileDialog.getSaveFileName(self, caption, file_name, pattern)
         if path:
-            Path(path).write_text(json.dumps(self.report.to_dict(), indent=2, default=str))
+            write(Path(path))
             self.status_label.setText(f"Saved {path}")
 
 
-def _fill(table: QtWidgets.QTableWidget, rows, sortable: bool = True) -> None:
+def _fill(
+    table: QtWidgets.QTableWidget,
+    rows: list[list[Cell]],
+    sort_column: int | None = None,
+    data: Sequence[object] = (),
+) -> None:
+    """Put view-model rows into ``table``, sorted by ``sort_column`` (None: not sortable);
+    ``data[i]`` rides on row i's first item, so it follows the row when the user sorts."""
     table.setSortingEnabled(False)
     table.setRowCount(len(rows))
-    for r, row in enumerate(rows):
-        for c, (key, _) in enumerate(COLUMNS):
-            text = row.entity if key == "entity" else cell(row, key)
-            # Entities sort in the research's order (mel, nv, akiec, ...), not alphabetically.
-            key_value = _entity_order(row.entity) if key == "entity" else value(row, key)
-            item = SortItem(text, key_value)
-            if key == "entity":
-                item.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-                item.setToolTip("\n".join([cell(row, key), *row.notes]))
+    for r, cells in enumerate(rows):
+        items = [SortItem(cell) for cell in cells]
+        if data:
+            items[0].setData(Qt.ItemDataRole.UserRole, data[r])
+        for c, item in enumerate(items):
             table.setItem(r, c, item)
-    table.setSortingEnabled(sortable)
-    if sortable:
-        table.sortItems(0, Qt.SortOrder.AscendingOrder)
+    if sort_column is not None:
+        table.setSortingEnabled(True)
+        table.sortItems(sort_column, Qt.SortOrder.AscendingOrder)
+
+
+def _fit_columns(table: QtWidgets.QTableWidget, *below: QtWidgets.QTableWidget) -> None:
+    """Each column as wide as its header and its widest cell, in ``table`` and in the tables
+    lined up column for column under it."""
+    tables = (table, *below)
+    for column in range(table.columnCount()):
+        width = max(_header_width(table, column), *(t.sizeHintForColumn(column) for t in tables))
+        for t in tables:
+            t.setColumnWidth(column, width)
 
 
 def _header_width(table: QtWidgets.QTableWidget, column: int) -> int:
@@ -355,19 +336,6 @@ def _header_width(table: QtWidgets.QTableWidget, column: int) -> int:
     metrics = QFontMetrics(font)
     lines = item.text().split("\n") if item else [""]
     return max(metrics.horizontalAdvance(line) for line in lines) + 24  # padding 2 x 6, arrow
-
-
-def _entity_order(code: str) -> int:
-    return CODES.index(code) if code in CODES else len(CODES)
-
-
-def two_lines(header: str) -> str:
-    """A column header on two lines, broken at its first space or hyphen."""
-    for sep, keep in ((" ", ""), ("-", "-")):
-        if sep in header:
-            head, tail = header.split(sep, 1)
-            return f"{head}{keep}\n{tail}"
-    return header
 
 
 def _spin(low: int, high: int, val: int, tip: str) -> QtWidgets.QSpinBox:

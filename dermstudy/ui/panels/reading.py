@@ -18,11 +18,14 @@ from dermstudy.ui.file_dialogs import open_file
 from dermstudy.ui.messages import READING_LABELS, in_gui_terms
 from dermstudy.ui.panels.base import Panel
 from dermstudy.ui.settings import load_json, save_json
-from dermstudy.ui.style import hint_label, page_layout, set_role
+from dermstudy.ui.style import browse_row, hint_label, page_layout, set_role
 from dermstudy.ui.viewmodels.studies import reading_progress_rows
 
 TITLE = "Reading"
-
+INTRO = (
+    "Readers answer with the keyboard in a separate window. Every confirmed answer is saved "
+    "at once; closing the window and starting again resumes at the first unanswered case."
+)
 
 NO_STUDY = "No study in this workspace yet: create one in the Studies panel."
 
@@ -39,11 +42,7 @@ class ReadingPanel(Panel):
         self.refresh()
 
     def _build(self) -> None:
-        hint = hint_label(
-            "Readers answer with the keyboard in a separate window. Every confirmed answer is saved "
-            "at once; closing the window and starting again resumes at the first unanswered case."
-        )
-        layout = page_layout(self, "Reading", hint)
+        layout = page_layout(self, TITLE, hint_label(INTRO))
         layout.addWidget(self._build_workspace_box())
         layout.addWidget(self._build_package_box())
         self.lock_main_check = QtWidgets.QCheckBox(
@@ -100,12 +99,7 @@ class ReadingPanel(Panel):
         form = QtWidgets.QFormLayout(box)
         self.package_edit = QtWidgets.QLineEdit()
         self.package_edit.setPlaceholderText("a .zip written by “Export reader package”")
-        browse = QtWidgets.QPushButton("Browse…")
-        browse.clicked.connect(self._browse_package)
-        row = QtWidgets.QHBoxLayout()
-        row.addWidget(self.package_edit, 1)
-        row.addWidget(browse)
-        form.addRow("Package:", row)
+        form.addRow("Package:", browse_row(self.package_edit, self._browse_package))
         self.package_reader_edit = QtWidgets.QLineEdit()
         self.package_reader_edit.setPlaceholderText("your reader name")
         form.addRow("Reader name:", self.package_reader_edit)

@@ -28,7 +28,7 @@ from dermstudy.reports.figures import build_figures, display_label, figure_bytes
 from dermstudy.ui.file_dialogs import existing_folder, save_file
 from dermstudy.ui.panels.base import Panel
 from dermstudy.ui.settings import load_json, save_json
-from dermstudy.ui.style import SPACING, hint_label, page_layout
+from dermstudy.ui.style import SPACING, hint_label, job_buttons, page_layout
 from dermstudy.ui.viewmodels.results import headline_numbers, summary_text
 from dermstudy.workspace import Workspace
 from dermstudy.workspace.case_provenance import CaseProvenanceRepository
@@ -312,12 +312,9 @@ class ResultsPanel(Panel):
         actions = QtWidgets.QVBoxLayout()
         buttons = QtWidgets.QHBoxLayout()
         buttons.setSpacing(6)  # all five buttons fit beside the study choice on a 1280 px screen
-        self.analyse_button = QtWidgets.QPushButton("Analyse")
-        self.analyse_button.setProperty("role", "primary")
-        self.analyse_button.clicked.connect(self.start_analysis)
-        self.cancel_button = QtWidgets.QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
+        self.analyse_button, self.cancel_button = job_buttons(
+            "Analyse", self.start_analysis, self.cancel
+        )
         buttons.addWidget(self.analyse_button)
         buttons.addWidget(self.cancel_button)
         buttons.addSpacing(SPACING)
@@ -595,11 +592,16 @@ class ResultsPanel(Panel):
             self.tabs.addTab(_scroll(section), GALLERY_TAB)
 
     # -- exports -------------------------------------------------------------------------------
-    def export_workbook(self) -> None:
+    def _export_path(self, caption: str, suffix: str, filters: str) -> str:
+        """Where to save the shown analysis, ``<study>-results<suffix>`` proposed ("" if there
+        is no analysis or the user cancelled)."""
         if self.analysis is None:
-            return
+            return ""
         name = self.analysis.report["study"]["name"]
-        path = save_file(self, "Save workbook", f"{name}-results.xlsx", "Excel workbook (*.xlsx)")
+        return save_file(self, caption, f"{name}-results{suffix}", filters)
+
+    def export_workbook(self) -> None:
+        path = self._export_path("Save workbook", ".xlsx", "Excel workbook (*.xlsx)")
         if path:
             self.save_workbook(Path(path) if path.endswith(".xlsx") else Path(path + ".xlsx"))
 
@@ -637,10 +639,7 @@ class ResultsPanel(Panel):
         )
 
     def export_json(self) -> None:
-        if self.analysis is None:
-            return
-        name = self.analysis.report["study"]["name"]
-        path = save_file(self, "Save JSON", f"{name}-results.json", "JSON (*.json)")
+        path = self._export_path("Save JSON", ".json", "JSON (*.json)")
         if path:
             atomic_write_bytes(Path(path), report_json(self.analysis.report).encode("utf-8"))
             self.status_label.setText(f"Saved {path}")

@@ -1,0 +1,111 @@
+"""The Classifier panel's data: one ablation run's loss curves, Table 3 and per-seed rows.
+
+:class:`AblationView` follows a run, live from the ``… --progress json`` child's events (an
+``epoch`` adds a point to the curves, a ``seed_done`` means the run's ``result.json`` has grown) or
+from a stored ``result.json``; the table functions turn that result into header and cell strings.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dermstudy.classifier.ablation import run_folder_at, table3
+from dermstudy.classifier.figures import curves_of
+
+Curves = dict[str, dict[int, list[dict]]]  # arm → seed → the epoch events, in order
+
+SEED_HEADERS = ["arm", "seed", "train", "synthetic\n%", "accuracy", "macro\nF1", "best\nepoch"]
+
+# What an event asks the panel to do (see :meth:`AblationView.on_event`).
+REDRAW = "redraw"  # the curves changed
+RELOAD = "reload"  # the run's result.json changed: read it again, refresh the tables
+
+
+@dataclass(frozen=True)
+class TextTable:
+    """A table as the panel shows it: header texts and rows of cell texts."""
+
+    headers: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
+class AblationView:
+    """The run the panel shows: its name, the loss curves so far and its last read result."""
+
+    run_name: str | None = None
+    curves: Curves = field(default_factory=dict)
+    result: dict[str, Any] | None = None
+
+    def on_event(self, event: dict[str, Any]) -> str | None:
+        """Take one progress event of a running ablation: :data:`REDRAW`, :data:`RELOAD` or None."""
+        kind = event.get("event")
+        if kind == "epoch":
+            seeds = self.curves.setdefault(event["arm"], {})
+            seeds.setdefault(int(event["seed"]), []).append(event)
+            return REDRAW
+        if kind == "seed_done":
+            self.run_name = event.get("run") or self.run_name
+            return RELOAD
+        if kind == "start":
+            self.run_name = event.get("run")
+        return None
+
+    def reload(self, workspace_root: Path) -> bool:
+        """Read the run's ``result.json`` again; False (keeping the last result) when there is
+        none yet or it cannot be read."""
+        if not self.run_name:
+            return False
+        path = run_folder_at(workspace_root, self.run_name) / "result.json"
+        try:
+            self.result = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return False
+        return True
+
+    def show_stored(self, workspace_root: Path, name: str) -> bool:
+        """Switch to a finished (or stopped) run: its result and the curves it recorded."""
+        self.run_name = name
+        if not self.reload(workspace_root):
+            return False
+        self.curves = curves_of(self.result)
+        return True
+
+
+def stored_run_text(name: str, result: dict[str, Any]) -> str:
+    """The status line for a stored run: its name, status, model and protocol."""
+    return (
+        f"Run {name}: {result['status']}, model {result['model']}, protocol "
+        f"{result['options']['protocol']}."
+    )
+
+
+def table3_text(result: dict[str, Any] | None) -> TextTable:
+    """The research's Table 3 (per class, mean ± sd over seeds); empty before any seed finished.
+    Headers break after the arm's name: ``combined\\nf1-score``."""
+    rows = table3(result) if result else []
+    columns = list(rows[0]) if rows else []
+    return TextTable(
+        [column.replace(" ", "\n", 1) for column in columns],
+        [[str(row.get(column, "")) for column in columns] for row in rows],
+    )
+
+
+def seed_rows(result: dict[str, Any] | None) -> list[list[str]]:
+    """One row per finished arm × seed, in the order of :data:`SEED_HEADERS`."""
+    return [
+        [
+            arm,
+            str(s["seed"]),
+            str(s["n_train"]),
+            f"{100 * s['train_synthetic_share']:.0f}",
+            f"{s['accuracy']:.3f}",
+            f"{s['report']['macro avg']['f1-score']:.3f}",
+            f"{s['best_epoch']} of {len(s['history'])}",
+        ]
+        for arm, data in (result or {}).get("arms", {}).items()
+        for s in data.get("seeds", [])
+    ]
