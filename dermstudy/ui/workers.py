@@ -151,6 +151,9 @@ class JobWorker(QObject):
                 self._posted_end.emit("finished", result)
 
     def _emit_end(self, kind: str, payload: object) -> None:  # on the UI thread
+        # The job thread posted this as its last act; let it end first, so that a handler (or
+        # the user) starting the next job does not find this one still "running".
+        self._thread.wait()
         if kind == "finished":
             self.result = payload
             self.finished.emit(payload)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 
 import pytest
 
@@ -28,6 +29,23 @@ def test_job_runs_off_the_ui_thread_and_reports_progress(qtbot):
     assert blocker.args == [{"answer": 42}]
     assert threads and threads[0] != threading.get_ident()
     assert events and events[-1].done == 3  # the final event is never throttled away
+
+
+def test_a_finished_job_is_no_longer_running_when_its_handlers_run(qtbot, monkeypatch):
+    """A handler may start the next job at once: the thread must have ended by then."""
+    run_job = JobWorker._run_job
+
+    def run_then_linger(self):  # the thread lingers after posting its end, as under load
+        run_job(self)
+        time.sleep(0.3)
+
+    monkeypatch.setattr(JobWorker, "_run_job", run_then_linger)
+    worker = JobWorker(lambda progress, cancel: 1)
+    seen = []
+    worker.finished.connect(lambda _result: seen.append(worker.is_running()))
+    with qtbot.waitSignal(worker.done, timeout=5000):
+        worker.start()
+    assert seen == [False]
 
 
 def test_job_failure_is_one_line(qtbot):
