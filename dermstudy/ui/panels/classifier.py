@@ -19,7 +19,7 @@ from dermstudy.classifier.ablation import ARMS
 from dermstudy.classifier.figures import draw_curves
 from dermstudy.jobs import ProgressEvent
 from dermstudy.ui.panels.base import Panel
-from dermstudy.ui.style import hint_label, page_layout, scrolling_form
+from dermstudy.ui.style import scrolling_form
 from dermstudy.ui.viewmodels.classifier import (
     REDRAW,
     RELOAD,
@@ -96,7 +96,7 @@ class ClassifierPanel(Panel):
         columns = QtWidgets.QHBoxLayout()
         columns.addWidget(form)
         columns.addWidget(right, 1)
-        layout = page_layout(self, TITLE, hint_label(INTRO))
+        layout = self.page(INTRO)
         layout.addLayout(columns, 1)
 
     def _build_form(self) -> QtWidgets.QGroupBox:
@@ -213,26 +213,21 @@ class ClassifierPanel(Panel):
         self.run_view = AblationView()
         self._show_tables()
         self._redraw()
-        self.progress_bar.setRange(0, 0)
-        self.status.setText("Decoding the images and preparing the arms…")
-        runner = self.start_process(
+        return self.run_child(
             args,
+            "Decoding the images and preparing the arms…",
             self._on_event,
+            self._on_done,
             finished=lambda _code: self._ended("Finished."),
             failed=lambda message: self._ended(f"Failed: {message}"),
             cancelled=lambda: self._ended("Stopped; finished arms × seeds are kept."),
-            done=self._on_done,
         )
-        self._update_enabled()
-        return runner
 
     def stop(self) -> None:
         """Stop the run after its current mini-batch (SIGTERM); it keeps the arms × seeds done."""
-        if self.is_running():
-            self.status.setText("Stopping after the current mini-batch…")
-            self.stop_process(STOP_GRACE_MS)
+        self.stop_child("Stopping after the current mini-batch…", STOP_GRACE_MS)
 
-    def _update_enabled(self) -> None:
+    def update_controls(self) -> None:
         running = self.is_running()
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
@@ -283,7 +278,7 @@ class ClassifierPanel(Panel):
     def _on_done(self) -> None:
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(1)
-        self._update_enabled()
+        self.update_controls()
         self.refresh()
 
 

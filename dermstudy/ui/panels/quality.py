@@ -20,7 +20,7 @@ from dermstudy.files import atomic_write_text
 from dermstudy.quality.report import NearestReal, QualityOptions, QualityReport, compute_quality
 from dermstudy.quality.tables import write_xlsx
 from dermstudy.ui.panels.base import Panel
-from dermstudy.ui.style import SPACING, hint_label, job_buttons, page_layout
+from dermstudy.ui.style import SPACING, job_buttons
 from dermstudy.ui.viewmodels.quality import (
     ENTITY_HEADERS,
     MEMORISATION_HEADERS,
@@ -78,7 +78,7 @@ class QualityPanel(Panel):
 
     # -- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
-        layout = page_layout(self, TITLE, hint_label(INTRO))
+        layout = self.page(INTRO)
         layout.addLayout(self._build_controls())
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.setDocumentMode(True)

@@ -18,7 +18,7 @@ from dermstudy.ui.file_dialogs import open_file
 from dermstudy.ui.messages import READING_LABELS, in_gui_terms
 from dermstudy.ui.panels.base import Panel
 from dermstudy.ui.settings import load_json, save_json
-from dermstudy.ui.style import browse_row, hint_label, page_layout, set_role
+from dermstudy.ui.style import browse_row, set_role
 from dermstudy.ui.viewmodels.studies import reading_progress_rows
 
 TITLE = "Reading"
@@ -42,7 +42,7 @@ class ReadingPanel(Panel):
         self.refresh()
 
     def _build(self) -> None:
-        layout = page_layout(self, TITLE, hint_label(INTRO))
+        layout = self.page(INTRO)
         layout.addWidget(self._build_workspace_box())
         layout.addWidget(self._build_package_box())
         self.lock_main_check = QtWidgets.QCheckBox(
