@@ -70,3 +70,18 @@ def print_result(
     else:
         print(text(result) if text else result.to_text())
     return 0
+
+
+def add_settings_command(
+    subparsers: argparse._SubParsersAction,
+    name: str,
+    settings: Any,
+    handler: Callable[[argparse.Namespace], int],
+    **parser_options: Any,
+) -> argparse.ArgumentParser:
+    """A job command whose options are a settings object's (``settings.add_arguments``); the
+    caller adds the options about output (``--json``, ``--progress``)."""
+    parser = subparsers.add_parser(name, **parser_options)
+    settings.add_arguments(parser)
+    parser.set_defaults(handler=handler)
+    return parser

@@ -8,27 +8,26 @@ import sys
 from pathlib import Path
 
 from dermstudy.classifier.settings import AblationSettings
-from dermstudy.commands._common import (
-    UserError,
-    add_actions,
-    add_progress_option,
-    open_workspace,
-    print_json,
-)
+from dermstudy.commands import _common
+from dermstudy.commands._common import UserError, open_workspace, print_json
 from dermstudy.jobs import Cancelled, CancelToken, JsonLinesProgress, TextProgressBar
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    sub = add_actions(
+    sub = _common.add_actions(
         subparsers, "classifier", "CNN ablation: original / synthetic / combined images"
     )
 
-    abl = sub.add_parser("ablation", help="train and test the arms over several seeds")
-    AblationSettings.add_arguments(abl)
+    abl = _common.add_settings_command(
+        sub,
+        "ablation",
+        AblationSettings,
+        run_ablation_command,
+        help="train and test the arms over several seeds",
+    )
     abl.add_argument("--json", action="store_true", help="print the result as JSON")
     abl.add_argument("--xlsx", metavar="FILE", help="also write the tables to this workbook")
-    add_progress_option(abl)
-    abl.set_defaults(handler=run_ablation_command)
+    _common.add_progress_option(abl)
 
     runs = sub.add_parser("runs", help="the workspace's classifier runs")
     runs.add_argument("--json", action="store_true")

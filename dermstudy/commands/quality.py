@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from dermstudy.commands import _common
 from dermstudy.commands._common import UserError, open_workspace, print_json
 from dermstudy.jobs import Cancelled, CancelToken, TextProgressBar
 from dermstudy.quality.settings import QualitySettings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = _common.add_settings_command(
+        subparsers,
         "quality",
+        QualitySettings,
+        run_quality,
         help="image-quality metrics of synthetic images against real ones, per entity",
         description=(
             "Per entity: paired SSIM/PSNR/MSE, FID, IS, KID, a Fréchet/kernel distance on a "
@@ -21,10 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "set=NAME, or a provenance field)."
         ),
     )
-    QualitySettings.add_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--xlsx", metavar="FILE", help="also write the report to an xlsx file")
-    parser.set_defaults(handler=run_quality)
 
 
 def run_quality(args: argparse.Namespace) -> int:

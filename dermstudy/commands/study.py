@@ -5,12 +5,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dermstudy.commands._common import UserError, open_workspace, print_json
+from dermstudy.commands import _common
+from dermstudy.commands._common import (
+    UserError,
+    in_workspace,
+    open_workspace,
+    print_json,
+    print_result,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("study", help="blinded reader studies: create, inspect, package")
-    sub = parser.add_subparsers(dest="study_command", metavar="ACTION", required=True)
+    sub = _common.add_actions(
+        subparsers, "study", "blinded reader studies: create, inspect, package"
+    )
     _register_create(sub)
 
     lst = sub.add_parser("list", help="list the workspace's studies")
@@ -83,10 +91,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _register_create(sub: argparse._SubParsersAction) -> None:
     from dermstudy.study.design import StudyDesign
 
-    create = sub.add_parser("create", help="draw, blind and freeze a new study")
-    StudyDesign.add_arguments(create)
+    create = _common.add_settings_command(
+        sub, "create", StudyDesign, run_create, help="draw, blind and freeze a new study"
+    )
     create.add_argument("--json", action="store_true", help="print the new study as JSON")
-    create.set_defaults(handler=run_create)
 
 
 def run_create(args: argparse.Namespace) -> int:
@@ -104,11 +112,7 @@ def run_create(args: argparse.Namespace) -> int:
         except Cancelled as exc:
             raise UserError(str(exc) or "cancelled; nothing was created") from None
         summary = study_summary(ws, design.name)
-    if args.json:
-        print_json(summary)
-    else:
-        print(_summary_text(summary))
-    return 0
+    return print_result(args, summary, _summary_text)
 
 
 def run_verify(args: argparse.Namespace) -> int:
@@ -130,20 +134,13 @@ def run_verify(args: argparse.Namespace) -> int:
 def run_audit(args: argparse.Namespace) -> int:
     from dermstudy.study.builder import audit_study
 
-    with open_workspace(args, create=False) as ws:
-        result = audit_study(ws, args.name)
-    if args.json:
-        print_json(result.to_dict())
-    else:
-        print(result.to_text())
-    return 0
+    return print_result(args, in_workspace(args, audit_study, args.name))
 
 
 def run_list(args: argparse.Namespace) -> int:
     from dermstudy.study.queries import list_studies
 
-    with open_workspace(args, create=False) as ws:
-        studies = list_studies(ws)
+    studies = in_workspace(args, list_studies)
     if args.json:
         print_json(studies)
         return 0
@@ -161,13 +158,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     from dermstudy.study.queries import study_summary
 
-    with open_workspace(args, create=False) as ws:
-        summary = study_summary(ws, args.name)
-    if args.json:
-        print_json(summary)
-    else:
-        print(_summary_text(summary))
-    return 0
+    return print_result(args, in_workspace(args, study_summary, args.name), _summary_text)
 
 
 def _summary_text(s: dict) -> str:
@@ -200,8 +191,7 @@ def _summary_text(s: dict) -> str:
 def run_delete(args: argparse.Namespace) -> int:
     from dermstudy.study.queries import delete_study
 
-    with open_workspace(args, create=False) as ws:
-        removed = delete_study(ws, args.name)
+    removed = in_workspace(args, delete_study, args.name)
     print(f"deleted study {args.name!r} ({removed['cases']} cases, {removed['sessions']} sessions)")
     return 0
 
@@ -229,8 +219,7 @@ def run_key(args: argparse.Namespace) -> int:
 def run_export_package(args: argparse.Namespace) -> int:
     from dermstudy.study.package import export_package
 
-    with open_workspace(args, create=False) as ws:
-        summary = export_package(ws, args.name, Path(args.out))
+    summary = in_workspace(args, export_package, args.name, Path(args.out))
     print(f"wrote {summary['file']} ({summary['cases']} cases, sha256 {summary['sha256'][:12]}…)")
     return 0
 
@@ -238,12 +227,8 @@ def run_export_package(args: argparse.Namespace) -> int:
 def run_import_results(args: argparse.Namespace) -> int:
     from dermstudy.study.package import import_results
 
-    with open_workspace(args, create=False) as ws:
-        result = import_results(ws, args.name, Path(args.file))
-    if args.json:
-        print_json(result.to_dict())
-    else:
-        print(result.to_text())
+    result = in_workspace(args, import_results, args.name, Path(args.file))
+    print_result(args, result)
     return 1 if result.conflicts else 0
 
 

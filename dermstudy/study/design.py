@@ -14,6 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dermstudy.arguments import same_named_fields
 from dermstudy.entities import CODES, parse_entity
 from dermstudy.errors import DermstudyError
 from dermstudy.reading.answers import ANSWER_SCALES, FIVE_POINT, ORDER_SAME, ORDERS, ReadingSettings
@@ -216,14 +217,8 @@ class StudyDesign:
             raise StudyError(f"study design: {exc}") from None
 
     def reading_settings(self) -> ReadingSettings:
-        return ReadingSettings(
-            answer_scale=self.answer_scale,
-            allow_back=self.allow_back,
-            entity_confidence=self.entity_confidence,
-            display_size=self.display_size,
-            practice=self.practice,
-            order=self.order,
-        )
+        """What the reader window follows: the fields of the same names."""
+        return ReadingSettings(**same_named_fields(ReadingSettings, self))
 
 
 # The options that say which entities and how many of each, and what the pools leave out:
