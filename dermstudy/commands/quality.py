@@ -8,14 +8,14 @@ from pathlib import Path
 from dermstudy.commands import _common
 from dermstudy.commands._common import UserError, open_workspace, print_json
 from dermstudy.jobs import Cancelled, CancelToken, TextProgressBar
-from dermstudy.quality.settings import QualitySettings
+from dermstudy.quality import settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = _common.add_settings_command(
         subparsers,
         "quality",
-        QualitySettings,
+        settings,
         run_quality,
         help="image-quality metrics of synthetic images against real ones, per entity",
         description=(
@@ -33,11 +33,9 @@ def run_quality(args: argparse.Namespace) -> int:
     from dermstudy.quality.report import compute_quality
     from dermstudy.quality.tables import to_text, write_xlsx
 
-    settings = QualitySettings.from_args(args)
-    settings.validate()
+    options = settings.options_from_args(args)
     if args.xlsx and not Path(args.xlsx).parent.is_dir():
         raise UserError(f"--xlsx {args.xlsx}: folder does not exist")
-    options = settings.options()
     bar = TextProgressBar(label="quality")
     with open_workspace(args, create=False) as ws:
         try:

@@ -1,30 +1,25 @@
-"""The quality job's settings: the ``dermstudy quality`` options, read back and written, its checks
-and JSON form, over the fields of :class:`~dermstudy.quality.report.QualityOptions` (same names).
+"""The quality job's command line over its settings object,
+:class:`~dermstudy.quality.report.QualityOptions`: the ``dermstudy quality`` options
+(:func:`add_arguments`), read back (:func:`options_from_args`) and written (:func:`to_argv`), the
+checks (:func:`validate`) and the JSON form read back (:func:`options_from_json`).
 
-Torch-free (the CLI builds its parser from it at start); :meth:`QualitySettings.options` builds the
-``QualityOptions`` :func:`~dermstudy.quality.report.compute_quality` runs with.
+The defaults are ``QualityOptions``'s and nowhere else: an option not given is left out of the parsed
+arguments (``argparse.SUPPRESS``), so the options object fills it in. Torch-free at import (the CLI
+builds its parser from this module at start); ``QualityOptions`` is imported when it is needed.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dermstudy.arguments import (
-    ValueOption,
-    add_value_options,
-    dest_of,
-    same_named_fields,
-    value_argv,
-)
+from dermstudy.arguments import dest_of, same_named_fields
 from dermstudy.entities import parse_entity
 
 if TYPE_CHECKING:
     from dermstudy.quality.report import QualityOptions
 
-# (flag, field, help) of the image selections (repeatable), in the pools' filter language
+# (flag, field, help) of the image selections: repeatable KEY=PATTERN filters
 _SELECTIONS = (
     (
         "--synthetic",
@@ -37,19 +32,30 @@ _SELECTIONS = (
         "real images to compare with, e.g. split=NAME:train (repeatable; default all)",
     ),
 )
-_SAMPLING: tuple[ValueOption, ...] = (
-    ("--max-real", "N", "real images per entity for FID/KID/pairing (seeded sample; 0 = all)"),
-    ("--is-splits", None, "Inception Score splits"),
-    ("--kid-subsets", None, None),
-    ("--kid-subset-size", None, None),
+# (flag, field, type, metavar, help) of the options that take one value
+_VALUES: tuple[tuple[str, str, type | None, str | None, str | None], ...] = (
+    ("--seed", "seed", int, None, "pairing and sampling seed"),
+    ("--size", "pixel_size", int, None, "pixel-metric image size (px)"),
+    (
+        "--max-real",
+        "max_real",
+        int,
+        "N",
+        "real images per entity for FID/KID/pairing (seeded sample; 0 = all)",
+    ),
+    ("--is-splits", "is_splits", int, None, "Inception Score splits"),
+    ("--kid-subsets", "kid_subsets", int, None, None),
+    ("--kid-subset-size", "kid_subset_size", int, None, None),
     (
         "--classifier",
+        "classifier",
+        None,
         "CKPT",
         "classifier checkpoint for the domain distance (default: newest in the workspace; "
         "'none' turns it off)",
     ),
 )
-_DEVICE: tuple[ValueOption, ...] = (("--device", None, "torch device for the networks"),)
+_DEVICE = ("--device", "device", None, None, "torch device for the networks")
 # (option, field, smallest value) checked before a run
 _MINIMUMS = (
     ("--size", "pixel_size", 7),
@@ -59,104 +65,94 @@ _MINIMUMS = (
 )
 
 
-@dataclass(frozen=True)
-class QualitySettings:
-    """One ``dermstudy quality`` run; the defaults are ``QualityOptions``'s (a test keeps them so)."""
-
-    synthetic_filters: tuple[tuple[str, str], ...] = ()
-    real_filters: tuple[tuple[str, str], ...] = ()
-    entities: tuple[str, ...] = ()
-    seed: int = 0
-    pixel_size: int = 256
-    max_real: int = 200
-    inception: bool = True
-    is_splits: int = 10
-    kid_subsets: int = 100
-    kid_subset_size: int = 1000
-    classifier: str | None = "auto"  # a checkpoint path, "auto" (newest in the workspace) or None
-    device: str = "cpu"
-
-    # -- command line ------------------------------------------------------------------------
-    @staticmethod
-    def add_arguments(parser: argparse.ArgumentParser) -> None:
-        """The ``dermstudy quality`` options, with this class's defaults."""
-        d = QualitySettings()
-        for flag, _field, help_text in _SELECTIONS:
-            parser.add_argument(flag, metavar="FILTER", action="append", default=[], help=help_text)
-        parser.add_argument("--entity", metavar="CODE", nargs="+", default=[], help="entities")
-        parser.add_argument("--seed", type=int, default=d.seed, help="pairing and sampling seed")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``dermstudy quality`` options; each one's destination is its ``QualityOptions`` field."""
+    unset = argparse.SUPPRESS
+    for flag, field, help_text in _SELECTIONS:
         parser.add_argument(
-            "--size", type=int, default=d.pixel_size, help="pixel-metric image size (px)"
+            flag, dest=field, metavar="FILTER", action="append", default=unset, help=help_text
         )
-        add_value_options(parser, d, _SAMPLING)
-        parser.add_argument(
-            "--no-inception", action="store_true", help="skip FID/KID/IS (Inception is slow on CPU)"
-        )
-        add_value_options(parser, d, _DEVICE)
+    parser.add_argument(
+        "--entity", dest="entities", metavar="CODE", nargs="+", default=unset, help="entities"
+    )
+    for row in _VALUES:
+        _add_value(parser, *row)
+    parser.add_argument(
+        "--no-inception",
+        dest="inception",
+        action="store_false",
+        default=unset,
+        help="skip FID/KID/IS (Inception is slow on CPU)",
+    )
+    _add_value(parser, *_DEVICE)
 
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> QualitySettings:
-        """The settings a parsed ``dermstudy quality`` command line asks for; an unknown entity or
-        a malformed filter raises the error that names it."""
-        entities = tuple(parse_entity(e) for e in args.entity)
-        filters = {
-            field: _filters(getattr(args, dest_of(flag)), flag) for flag, field, _ in _SELECTIONS
-        }
-        return cls(
-            **same_named_fields(cls, args, skip=("classifier",)),
-            **filters,
-            entities=entities,
-            pixel_size=args.size,
-            inception=not args.no_inception,
-            classifier=None if args.classifier.lower() == "none" else args.classifier,
-        )
 
-    def to_argv(self) -> list[str]:
-        """The ``dermstudy quality`` arguments that :meth:`from_args` reads back."""
-        argv = ["quality"]
-        for flag, field, _help in _SELECTIONS:
-            for key, pattern in getattr(self, field):
-                argv += [flag, f"{key}={pattern}"]
-        if self.entities:
-            argv += ["--entity", *self.entities]
-        argv += ["--seed", str(self.seed), "--size", str(self.pixel_size)]
-        argv += value_argv(
-            dataclasses.replace(self, classifier=self.classifier or "none"), _SAMPLING
-        )
-        if not self.inception:
-            argv.append("--no-inception")
-        return argv + value_argv(self, _DEVICE)
+def _add_value(
+    parser: argparse.ArgumentParser,
+    flag: str,
+    field: str,
+    kind: type | None,
+    metavar: str | None,
+    help_text: str | None,
+) -> None:
+    # The metavar argparse would derive from the flag, not from the field it stores into.
+    name = metavar or dest_of(flag).upper()
+    parser.add_argument(
+        flag, dest=field, type=kind, metavar=name, default=argparse.SUPPRESS, help=help_text
+    )
 
-    # -- checks, JSON and the job's options ------------------------------------------------------
-    def validate(self) -> None:
-        """Raise :class:`~dermstudy.quality.report.QualityError` for a value below its minimum."""
-        from dermstudy.quality.report import QualityError
 
-        for flag, field, low in _MINIMUMS:
-            value = getattr(self, field)
-            if value < low:
-                raise QualityError(f"{flag} must be at least {low}, got {value}")
+def options_from_args(args: argparse.Namespace) -> QualityOptions:
+    """The options a parsed ``dermstudy quality`` command line asks for (defaults for the rest);
+    an unknown entity, a malformed filter or a value below its minimum raises the error naming it."""
+    from dermstudy.quality.report import QualityOptions
 
-    def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        for _flag, field, _help in _SELECTIONS:
-            data[field] = [f"{key}={pattern}" for key, pattern in getattr(self, field)]
-        data["entities"] = list(self.entities)
-        return data
+    return _options(same_named_fields(QualityOptions, args))
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> QualitySettings:
-        values = dict(data)
-        for flag, field, _help in _SELECTIONS:
-            values[field] = _filters(values.get(field, []), flag)
-        values["entities"] = tuple(parse_entity(e) for e in values.get("entities", ()))
-        return cls(**values)
 
-    def options(self) -> QualityOptions:
-        """The job's options (imports the metrics' libraries)."""
-        from dermstudy.quality.report import QualityOptions
+def options_from_json(data: dict[str, Any]) -> QualityOptions:
+    """Options from ``QualityOptions.to_dict()``'s form (filters as ``KEY=PATTERN``)."""
+    return _options(dict(data))
 
-        return QualityOptions(**same_named_fields(QualityOptions, self))
+
+def _options(values: dict[str, Any]) -> QualityOptions:
+    from dermstudy.quality.report import QualityOptions
+
+    if "entities" in values:
+        values["entities"] = tuple(parse_entity(e) for e in values["entities"])
+    for flag, field, _help in _SELECTIONS:
+        if field in values:
+            values[field] = _filters(values[field], flag)
+    if isinstance(values.get("classifier"), str) and values["classifier"].lower() == "none":
+        values["classifier"] = None
+    options = QualityOptions(**values)
+    validate(options)
+    return options
+
+
+def validate(options: QualityOptions) -> None:
+    """Raise :class:`~dermstudy.quality.report.QualityError` for a value below its minimum."""
+    from dermstudy.quality.report import QualityError
+
+    for flag, field, low in _MINIMUMS:
+        value = getattr(options, field)
+        if value < low:
+            raise QualityError(f"{flag} must be at least {low}, got {value}")
+
+
+def to_argv(options: QualityOptions) -> list[str]:
+    """The ``dermstudy quality`` arguments that :func:`options_from_args` reads back as
+    ``options`` (the fields without an option, such as ``batch_size``, keep their defaults)."""
+    argv = ["quality"]
+    for flag, field, _help in _SELECTIONS:
+        for key, pattern in getattr(options, field):
+            argv += [flag, f"{key}={pattern}"]
+    if options.entities:
+        argv += ["--entity", *options.entities]
+    for flag, field, *_rest in (*_VALUES, _DEVICE):
+        value = getattr(options, field)
+        argv += [flag, "none" if value is None else str(value)]
+    return argv if options.inception else [*argv, "--no-inception"]
 
 
 def _filters(texts: list[str], flag: str) -> tuple[tuple[str, str], ...]:
