@@ -6,10 +6,12 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dermstudy.errors import DermstudyError
-from dermstudy.workspace import Workspace
+
+if TYPE_CHECKING:
+    from dermstudy.workspace import Workspace
 
 T = TypeVar("T")
 
@@ -27,6 +29,8 @@ def require_gui() -> None:
 
 def open_workspace(args: argparse.Namespace, *, create: bool = True) -> Workspace:
     """The workspace named by ``--workspace`` / ``DERMSTUDY_WORKSPACE`` / the default."""
+    from dermstudy.workspace import Workspace  # here, not at the top: the CLI must start fast
+
     return Workspace.open(args.workspace, create=create)
 
 

@@ -18,11 +18,14 @@ from dermstudy.arguments import same_named_fields
 from dermstudy.entities import CODES, parse_entity
 from dermstudy.errors import DermstudyError
 from dermstudy.reading.answers import ANSWER_SCALES, FIVE_POINT, ORDER_SAME, ORDERS, ReadingSettings
-from dermstudy.study.blinding import DEFAULT_HARMONISE, HARMONISATIONS
 
 if TYPE_CHECKING:
     from dermstudy.study.pools import PoolOptions
 
+# The names of study.blinding's harmonisations (that module needs numpy and Pillow, too slow to load
+# for building the parser at every start); a test keeps the two equal.
+HARMONISATIONS: tuple[str, ...] = ("soften", "jpeg", "none")
+DEFAULT_HARMONISE = "soften"
 REAL_PER_ENTITY = 10
 SYNTHETIC_PER_ENTITY = 10
 
