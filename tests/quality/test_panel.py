@@ -74,9 +74,7 @@ def test_cancel_stops_the_job(qtbot, panel, monkeypatch) -> None:
 
 def test_bad_filter_is_a_message_not_a_crash(panel, monkeypatch) -> None:
     shown = []
-    monkeypatch.setattr(
-        panel_mod.QtWidgets.QMessageBox, "warning", lambda *args: shown.append(args[2])
-    )
+    monkeypatch.setattr(panel_mod.QtWidgets.QMessageBox, "warning", lambda *args: shown.append(args[2]))
     panel.synthetic_edit.setText("no-equals-sign")
     assert panel.start() is None
     assert "KEY=PATTERN" in shown[0]
