@@ -9,17 +9,19 @@ from pathlib import Path
 
 from dermstudy.commands._common import open_workspace, print_json
 
+# The keys of analysis.rating_exports.FORMATS, which needs pandas and scikit-learn: too slow to load
+# for building the parser at every start. A test keeps the two equal.
+FORMAT_NAMES = ("mrmcaov-csv", "imrmc", "lrc", "jafroc")
+
 
 def register_study_action(sub: argparse._SubParsersAction) -> None:
-    from dermstudy.analysis.rating_exports import FORMATS
-
     exp = sub.add_parser(
         "export-ratings",
         help="the AI-vs-real ratings for iMRMC, the Iowa program/RJafroc, JAFROC or MRMCaov "
         "(coordinators only: contains the truth)",
     )
     exp.add_argument("name", metavar="STUDY")
-    exp.add_argument("--format", required=True, choices=tuple(FORMATS), dest="fmt")
+    exp.add_argument("--format", required=True, choices=FORMAT_NAMES, dest="fmt")
     exp.add_argument(
         "--out", metavar="FILE", type=Path, help="file to write (default STUDY-ratings.EXT)"
     )

@@ -7,57 +7,27 @@ import signal
 import sys
 from pathlib import Path
 
+from dermstudy.classifier.settings import AblationSettings
+from dermstudy.commands import _common
 from dermstudy.commands._common import UserError, open_workspace, print_json
 from dermstudy.jobs import Cancelled, CancelToken, JsonLinesProgress, TextProgressBar
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "classifier", help="CNN ablation: original / synthetic / combined images"
+    sub = _common.add_actions(
+        subparsers, "classifier", "CNN ablation: original / synthetic / combined images"
     )
-    sub = parser.add_subparsers(dest="classifier_command", metavar="ACTION", required=True)
 
-    abl = sub.add_parser("ablation", help="train and test the arms over several seeds")
-    abl.add_argument("--protocol", choices=("held-out", "paper"), default="held-out")
-    abl.add_argument(
-        "--arms",
-        nargs="+",
-        metavar="ARM",
-        default=None,
-        help="original synthetic combined combined-matched (default: all four)",
+    abl = _common.add_settings_command(
+        sub,
+        "ablation",
+        AblationSettings,
+        run_ablation_command,
+        help="train and test the arms over several seeds",
     )
-    abl.add_argument("--seeds", type=int, default=3, help="repetitions, seeds 0..N-1")
-    abl.add_argument("--epochs", type=int, default=100, help="most epochs (early stopping)")
-    abl.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
-    abl.add_argument("--model", choices=("paper-cnn", "resnet18"), default="paper-cnn")
-    abl.add_argument("--image-size", type=int, default=64, help="side in pixels (default 64)")
-    abl.add_argument("--batch-size", type=int, default=32)
-    abl.add_argument("--lr", type=float, default=1e-3)
-    abl.add_argument("--patience", type=int, default=5)
-    abl.add_argument("--no-augment", action="store_true", help="train without augmentation")
-    abl.add_argument(
-        "--split", help="held-out: the workspace split whose test side is the test set"
-    )
-    abl.add_argument("--val-fraction", type=float, default=0.1)
-    abl.add_argument("--test-fraction", type=float, default=0.2)
-    abl.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
-    abl.add_argument(
-        "--time-limit",
-        type=float,
-        default=0.0,
-        metavar="MIN",
-        help="per arm × seed: stop after the epoch that passes MIN minutes, keep the best",
-    )
-    abl.add_argument("--name", help="run name (default: ablation-<date>-<time>)")
     abl.add_argument("--json", action="store_true", help="print the result as JSON")
     abl.add_argument("--xlsx", metavar="FILE", help="also write the tables to this workbook")
-    abl.add_argument(
-        "--progress",
-        choices=("text", "json"),
-        default="text",
-        help="json: one JSON object per line on stdout (for the GUI)",
-    )
-    abl.set_defaults(handler=run_ablation_command)
+    _common.add_progress_option(abl)
 
     runs = sub.add_parser("runs", help="the workspace's classifier runs")
     runs.add_argument("--json", action="store_true")
@@ -77,34 +47,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pred.add_argument("--model-name", help="name in the report (default: model, arm, run, seed)")
     pred.add_argument("--json", action="store_true")
     pred.set_defaults(handler=run_predict)
-
-
-def _options(args: argparse.Namespace):
-    from dermstudy.classifier.ablation import ARMS, AblationOptions
-    from dermstudy.classifier.train import TrainOptions
-
-    train = TrainOptions(
-        model=args.model,
-        image_size=args.image_size,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        patience=args.patience,
-        augment=not args.no_augment,
-        device=args.device,
-        threads=args.threads,
-        time_limit_s=args.time_limit * 60,
-    )
-    return AblationOptions(
-        protocol=args.protocol,
-        arms=tuple(args.arms) if args.arms else ARMS,
-        seeds=args.seeds,
-        split=args.split,
-        val_fraction=args.val_fraction,
-        test_fraction=args.test_fraction,
-        train=train,
-        name=args.name,
-    )
 
 
 def format_table3(result: dict) -> str:
@@ -127,7 +69,7 @@ def run_ablation_command(args: argparse.Namespace) -> int:
     from dermstudy.classifier.ablation import run_ablation
     from dermstudy.classifier.figures import write_xlsx
 
-    options = _options(args)
+    options = AblationSettings.from_args(args).options()
     cancel = CancelToken()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: cancel.cancel())

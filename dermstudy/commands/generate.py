@@ -9,13 +9,17 @@ import signal
 import sys
 from collections.abc import Iterator
 
+from dermstudy.commands import _common
 from dermstudy.generation.settings import GenerateSettings
 from dermstudy.jobs import CancelToken, JsonLinesProgress, TextProgressBar, no_progress
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
+    p = _common.add_settings_command(
+        subparsers,
         "generate",
+        GenerateSettings,
+        run_generate,
         help="generate synthetic images with GLIDE into the workspace",
         description=(
             "Samples 64x64 GLIDE images (and 256x256 with the upsampler) for an entity or prompt and "
@@ -23,14 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "step and keeps every finished image. Each image's seed alone reproduces it."
         ),
     )
-    GenerateSettings.add_arguments(p)
     p.add_argument(
         "--progress",
         default="text",
         choices=["text", "json", "none"],
         help="text bar on stderr, JSON lines on stdout (for the GUI), or none",
     )
-    p.set_defaults(handler=run_generate)
 
 
 @contextlib.contextmanager

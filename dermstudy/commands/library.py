@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dermstudy.commands._common import UserError, open_workspace, print_json
+from dermstudy.commands import _common
+from dermstudy.commands._common import UserError, open_workspace, print_result
 from dermstudy.jobs import CancelToken, TextProgressBar
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("library", help="the workspace's synthetic image library")
-    sub = parser.add_subparsers(dest="library_command", metavar="ACTION", required=True)
+    sub = _common.add_actions(subparsers, "library", "the workspace's synthetic image library")
     imp = sub.add_parser(
         "import-synthetic",
         help="import externally generated images (a folder of one entity, or a file,entity CSV)",
@@ -44,8 +44,4 @@ def run_import_synthetic(args: argparse.Namespace) -> int:
         summary = import_synthetic(
             ws, files, args.source, TextProgressBar(label="import"), CancelToken(), skipped=skipped
         )
-    if args.json:
-        print_json(summary.to_dict())
-    else:
-        print(summary.to_text())
-    return 0
+    return print_result(args, summary)

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from dermstudy.commands._common import UserError, require_gui
-from dermstudy.workspace import resolve_workspace_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +33,8 @@ def open_session(args: argparse.Namespace):
         raise UserError(f"{target}: no such package file")
     if args.answers:
         raise UserError("--answers is only for reading from a package file")
+    from dermstudy.workspace import resolve_workspace_path
+
     return open_reading(resolve_workspace_path(args.workspace), args.target, args.reader)
 
 

@@ -7,7 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from dermstudy.commands._common import UserError, open_workspace, print_json
+from dermstudy.commands import _common
+from dermstudy.commands._common import UserError, open_workspace, print_json, print_result
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -75,10 +76,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     report.set_defaults(handler=run_report)
 
-    preds = subparsers.add_parser(
-        "predictions", help="classifier predictions for a study's cases (reader-vs-model table)"
+    sub = _common.add_actions(
+        subparsers,
+        "predictions",
+        "classifier predictions for a study's cases (reader-vs-model table)",
     )
-    sub = preds.add_subparsers(dest="predictions_command", metavar="ACTION", required=True)
     imp = sub.add_parser(
         "import",
         help="import a CSV/XLSX with header case,entity and/or one probability column per entity",
@@ -195,14 +197,14 @@ def run_predictions_import(args: argparse.Namespace) -> int:
     with open_workspace(args, create=False) as ws:
         study = find_study(ws, args.study)
         summary = import_predictions(ws, study, args.model, args.file)
-    if args.json:
-        print_json(summary)
-    else:
-        print(
-            f"{summary['imported']} prediction(s) of {summary['model']} imported for study "
-            f"{summary['study']}; {summary['without_prediction']} scored case(s) without one"
-        )
-    return 0
+    return print_result(args, summary, _imported_text)
+
+
+def _imported_text(summary: dict) -> str:
+    return (
+        f"{summary['imported']} prediction(s) of {summary['model']} imported for study "
+        f"{summary['study']}; {summary['without_prediction']} scored case(s) without one"
+    )
 
 
 def run_predictions_list(args: argparse.Namespace) -> int:

@@ -10,13 +10,15 @@ import argparse
 import signal
 import sys
 
-from dermstudy.commands._common import UserError, open_workspace, print_json
+from dermstudy.commands import _common
+from dermstudy.commands._common import UserError, in_workspace, open_workspace, print_json
 from dermstudy.jobs import CancelToken, JsonLinesProgress, TextProgressBar
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("train", help="fine-tune the GLIDE base model or upsampler")
-    sub = parser.add_subparsers(dest="train_command", metavar="MODEL", required=True)
+    sub = _common.add_actions(
+        subparsers, "train", "fine-tune the GLIDE base model or upsampler", metavar="MODEL"
+    )
     for name, kind in (("base", "base"), ("upsampler", "upsample")):
         p = sub.add_parser(name, help=f"fine-tune the {name} on the workspace's real images")
         _add_training_arguments(p)
@@ -35,12 +37,7 @@ def _add_training_arguments(p: argparse.ArgumentParser) -> None:
 
     TrainConfig.add_arguments(p)
     p.add_argument("--resume", metavar="RUN", help="continue this run exactly where it stopped")
-    p.add_argument(
-        "--progress",
-        choices=("text", "json"),
-        default="text",
-        help="json: one JSON object per line on stdout (for the GUI)",
-    )
+    _common.add_progress_option(p)
 
 
 def config_from_args(args: argparse.Namespace):
@@ -97,8 +94,7 @@ def _text_progress():
 def run_list(args: argparse.Namespace) -> int:
     from dermstudy.training.runs import list_runs
 
-    with open_workspace(args, create=False) as ws:
-        records = list_runs(ws)
+    records = in_workspace(args, list_runs)
     if args.json:
         print_json([r.to_dict() for r in records])
     elif not records:

@@ -6,12 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from dermstudy.commands import _common
 from dermstudy.commands._common import UserError, open_workspace, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("votes", help="answers recorded outside the reader window")
-    sub = parser.add_subparsers(dest="votes_command", metavar="ACTION", required=True)
+    sub = _common.add_actions(subparsers, "votes", "answers recorded outside the reader window")
     imp = sub.add_parser(
         "import",
         help="import a CSV/XLSX with header case,entity,ai_or_real[,entity_confidence,seconds]",

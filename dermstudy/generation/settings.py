@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from dermstudy.arguments import same_named_fields
 from dermstudy.errors import DermstudyError
 from dermstudy.glide.defaults import DEFAULT_GUIDANCE, RECIPES, UPSAMPLE_TEMPERATURE
 
@@ -144,25 +145,7 @@ class GenerateSettings:
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> GenerateSettings:
         """The settings a parsed ``dermstudy generate`` command line asks for."""
-        return cls(
-            entity=args.entity,
-            prompt=args.prompt,
-            count=args.count,
-            guidance=args.guidance,
-            base_steps=args.base_steps,
-            upsample_steps=args.upsample_steps,
-            sampler=args.sampler,
-            seed=args.seed,
-            batch_size=args.batch_size,
-            device=args.device,
-            dtype=args.dtype,
-            base=args.base,
-            upsampler=args.upsampler,
-            base_sha256=args.base_sha256,
-            upsampler_sha256=args.upsampler_sha256,
-            upsample=not args.no_upsample,
-            temperature=args.temperature,
-        )
+        return cls(**same_named_fields(cls, args), upsample=not args.no_upsample)
 
     def to_argv(self) -> list[str]:
         """The ``dermstudy generate`` arguments that :meth:`from_args` reads back as these settings

@@ -1,7 +1,8 @@
 """Creating a study: draw cases from the pools (seeded), blind them, and freeze them in the workspace.
 
-The drawing depends only on the seed, the design and the workspace's images, so the same seed on the
-same workspace draws the same images in the same base order. The whole design, the seed and the
+What to draw is a :class:`~dermstudy.study.design.StudyDesign` (the settings object, re-exported
+here). The drawing depends only on the seed, the design and the workspace's images, so the same seed
+on the same workspace draws the same images in the same base order. The whole design, the seed and the
 per-reader ``order_key`` are stored in ``studies.settings``; cases are written in one transaction and
 can never change afterwards (the ``cases_frozen`` trigger).
 
@@ -12,26 +13,19 @@ can never change afterwards (the ``cases_frozen`` trigger).
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import random
 import secrets
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from dermstudy import __version__
-from dermstudy.entities import CODES, parse_entity
-from dermstudy.errors import DermstudyError
 from dermstudy.jobs import CancelToken, Progress, ProgressEvent, no_progress
-from dermstudy.reading.answers import ANSWER_SCALES, FIVE_POINT, ORDER_SAME, ORDERS, ReadingSettings
 from dermstudy.study.audit import AuditResult, audit_features, image_features
 from dermstudy.study.blinding import (
     BLINDED_FORMAT,
     BLINDED_MODE,
     BLINDED_SUFFIX,
     DEFAULT_HARMONISE,
-    HARMONISATIONS,
     JPEG_QUALITY,
     SOFTEN_NOISE,
     SOFTEN_SIGMA,
@@ -40,185 +34,12 @@ from dermstudy.study.blinding import (
     new_case_code,
     new_secret,
 )
-from dermstudy.study.pools import (
-    Pool,
-    PoolError,
-    PoolOptions,
-    build_pool,
-    excluded_image_ids,
-    parse_filter,
-)
+from dermstudy.study.design import StudyDesign as StudyDesign
+from dermstudy.study.design import StudyError as StudyError
+from dermstudy.study.pools import Pool, PoolError, build_pool, excluded_image_ids
 from dermstudy.workspace import Workspace, now_iso
 from dermstudy.workspace.images import ImageRepository
 from dermstudy.workspace.studies import StudyRepository
-
-
-class StudyError(DermstudyError, ValueError):
-    """A study cannot be created or found; the message says which and why."""
-
-
-@dataclass
-class StudyDesign:
-    """Everything a coordinator chooses when creating a study.
-
-    ``counts`` maps entity code -> (real, synthetic) cases; build it with :meth:`with_counts`.
-    """
-
-    name: str
-    counts: dict[str, tuple[int, int]] = field(default_factory=dict)
-    seed: int | None = None
-    display_size: int = 256
-    order: str = ORDER_SAME
-    allow_back: bool = True
-    answer_scale: str = FIVE_POINT
-    entity_confidence: bool = False
-    practice: int = 0
-    pools: PoolOptions = field(default_factory=PoolOptions)
-    harmonise: str = DEFAULT_HARMONISE
-
-    @classmethod
-    def with_counts(
-        cls,
-        name: str,
-        entities: list[str] | None = None,
-        real_per_entity: int = 10,
-        synthetic_per_entity: int = 10,
-        overrides: dict[str, tuple[int, int]] | None = None,
-        **options: object,
-    ) -> StudyDesign:
-        codes = [parse_entity(e) for e in entities] if entities else list(CODES)
-        counts = {code: (real_per_entity, synthetic_per_entity) for code in codes}
-        for code, pair in (overrides or {}).items():
-            counts[parse_entity(code)] = pair
-        ordered = {code: counts[code] for code in CODES if code in counts}
-        return cls(name=name, counts=ordered, **options)  # type: ignore[arg-type]
-
-    def validate(self) -> None:
-        if not self.name or self.name != self.name.strip() or len(self.name) > 100:
-            raise StudyError("a study name must be 1-100 characters without surrounding spaces")
-        if not self.counts:
-            raise StudyError("a study needs at least one entity")
-        for code, (real, synthetic) in self.counts.items():
-            if real < 0 or synthetic < 0:
-                raise StudyError(f"{code}: case counts cannot be negative")
-        if sum(r + s for r, s in self.counts.values()) == 0:
-            raise StudyError("a study needs at least one case")
-        if not 16 <= self.display_size <= 4096:
-            raise StudyError("display size must be between 16 and 4096 pixels")
-        if self.order not in ORDERS:
-            raise StudyError(f"order must be one of {', '.join(ORDERS)}")
-        if self.answer_scale not in ANSWER_SCALES:
-            raise StudyError(f"answer scale must be one of {', '.join(ANSWER_SCALES)}")
-        if self.practice < 0:
-            raise StudyError("practice cases cannot be negative")
-        if self.harmonise not in HARMONISATIONS:
-            raise StudyError(f"harmonisation must be one of {', '.join(HARMONISATIONS)}")
-
-    # -- command line and JSON ------------------------------------------------------------------
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> StudyDesign:
-        """The design a parsed ``dermstudy study create`` command line asks for."""
-        entities = [e for e in (args.entities or "").split(",") if e.strip()] or None
-        overrides = dict(_parse_count(text) for text in args.count)
-        filters = [parse_filter(f) for f in args.synthetic_filter]
-        if args.synthetic_source:
-            filters.append(("source", args.synthetic_source))
-        if args.synthetic_model:
-            filters.append(("model", args.synthetic_model))
-        pools = PoolOptions(
-            exclude_sets=tuple(args.exclude_set),
-            exclude_splits=tuple(args.exclude_split),
-            synthetic_filters=tuple(filters),
-            one_per_lesion=not args.all_images_per_lesion,
-        )
-        return cls.with_counts(
-            args.name,
-            entities,
-            args.real_per_entity,
-            args.synthetic_per_entity,
-            overrides,
-            seed=args.seed,
-            display_size=args.size,
-            order=args.order,
-            allow_back=args.allow_back,
-            answer_scale=args.scale,
-            entity_confidence=args.entity_confidence,
-            practice=args.practice,
-            pools=pools,
-            harmonise=args.harmonise,
-        )
-
-    def to_argv(self) -> list[str]:
-        """The ``dermstudy study create`` arguments that :meth:`from_args` reads back as this
-        design (every entity's counts spelled out)."""
-        argv = ["study", "create", self.name, "--entities", ",".join(self.counts)]
-        for code, (real, synthetic) in self.counts.items():
-            argv += ["--count", f"{code}={real},{synthetic}"]
-        for name in self.pools.exclude_sets:
-            argv += ["--exclude-set", name]
-        for name in self.pools.exclude_splits:
-            argv += ["--exclude-split", name]
-        for key, pattern in self.pools.synthetic_filters:
-            argv += ["--synthetic-filter", f"{key}={pattern}"]
-        if not self.pools.one_per_lesion:
-            argv.append("--all-images-per-lesion")
-        if self.seed is not None:
-            argv += ["--seed", str(self.seed)]
-        argv += ["--size", str(self.display_size), "--harmonise", self.harmonise]
-        argv += ["--order", self.order, "--scale", self.answer_scale]
-        argv.append("--allow-back" if self.allow_back else "--no-allow-back")
-        if self.entity_confidence:
-            argv.append("--entity-confidence")
-        return [*argv, "--practice", str(self.practice)]
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON values: counts as ``{code: [real, synthetic]}``, filters as ``KEY=PATTERN``."""
-        data = dataclasses.asdict(self)
-        data["counts"] = {code: list(pair) for code, pair in self.counts.items()}
-        data["pools"] = self.pools.to_dict()
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> StudyDesign:
-        """A design from :meth:`to_json`'s form; a malformed one raises :class:`StudyError`."""
-        try:
-            values = dict(data)
-            counts = {
-                parse_entity(code): (int(real), int(synthetic))
-                for code, (real, synthetic) in values.pop("counts").items()
-            }
-            pools = values.pop("pools", {})
-            options = PoolOptions(
-                exclude_sets=tuple(pools.get("exclude_sets", ())),
-                exclude_splits=tuple(pools.get("exclude_splits", ())),
-                synthetic_filters=tuple(
-                    parse_filter(f) for f in pools.get("synthetic_filters", ())
-                ),
-                one_per_lesion=bool(pools.get("one_per_lesion", True)),
-            )
-            return cls(counts=counts, pools=options, **values)
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise StudyError(f"study design: {exc}") from None
-
-    def reading_settings(self) -> ReadingSettings:
-        return ReadingSettings(
-            answer_scale=self.answer_scale,
-            allow_back=self.allow_back,
-            entity_confidence=self.entity_confidence,
-            display_size=self.display_size,
-            practice=self.practice,
-            order=self.order,
-        )
-
-
-def _parse_count(text: str) -> tuple[str, tuple[int, int]]:
-    """``ENTITY=REAL,SYNTHETIC`` (``--count``) -> (code, (real, synthetic))."""
-    entity, _, pair = text.partition("=")
-    try:
-        real, synthetic = (int(x) for x in pair.split(","))
-    except ValueError:
-        raise StudyError(f"--count {text!r}: expected ENTITY=REAL,SYNTHETIC, e.g. df=5,5") from None
-    return parse_entity(entity), (real, synthetic)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,130 @@
+"""The classifier ablation job's settings: one object that owns the defaults, the
+``dermstudy classifier ablation`` options, the command line read back and written, and the JSON form.
+
+Torch-free (the CLI builds its parser from it at start); :meth:`AblationSettings.options` turns it
+into the :class:`~dermstudy.classifier.ablation.AblationOptions` the job runs with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dermstudy.arguments import ValueOption, add_value_options, same_named_fields, value_argv
+
+if TYPE_CHECKING:
+    from dermstudy.classifier.ablation import AblationOptions
+
+# The same names as classifier.ablation.ARMS / PROTOCOLS and classifier.model.MODELS (which need
+# torch); a test keeps them equal.
+ARMS = ("original", "synthetic", "combined", "combined-matched")
+PROTOCOLS = ("held-out", "paper")
+MODEL_NAMES = ("paper-cnn", "resnet18")
+
+_REPEATS: tuple[ValueOption, ...] = (
+    ("--seeds", None, "repetitions, seeds 0..N-1"),
+    ("--epochs", None, "most epochs (early stopping)"),
+    ("--device", None, "auto (default), cpu, cuda, cuda:N"),
+)
+_TRAINING: tuple[ValueOption, ...] = (
+    ("--image-size", None, "side in pixels (default 64)"),
+    ("--batch-size", None, None),
+    ("--lr", None, None),
+    ("--patience", None, None),
+)
+_DATA_AND_RUN: tuple[ValueOption, ...] = (
+    ("--split", None, "held-out: the workspace split whose test side is the test set"),
+    ("--val-fraction", None, None),
+    ("--test-fraction", None, None),
+    ("--threads", None, "torch CPU threads (0 = default)"),
+    (
+        "--time-limit",
+        "MIN",
+        "per arm × seed: stop after the epoch that passes MIN minutes, keep the best",
+    ),
+    ("--name", None, "run name (default: ablation-<date>-<time>)"),
+)
+
+
+@dataclass
+class AblationSettings:
+    """One ``dermstudy classifier ablation`` run; ``arms`` empty means all four."""
+
+    protocol: str = "held-out"
+    arms: tuple[str, ...] = ()
+    seeds: int = 3
+    epochs: int = 100
+    device: str = "auto"
+    model: str = "paper-cnn"
+    image_size: int = 64
+    batch_size: int = 32
+    lr: float = 1e-3
+    patience: int = 5
+    augment: bool = True
+    split: str | None = None
+    val_fraction: float = 0.1
+    test_fraction: float = 0.2
+    threads: int = 0
+    time_limit: float = 0.0  # minutes per arm × seed; 0 = no limit
+    name: str | None = None
+
+    # -- command line ------------------------------------------------------------------------
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        """The ``dermstudy classifier ablation`` options, with this class's defaults."""
+        d = AblationSettings()
+        parser.add_argument("--protocol", choices=PROTOCOLS, default=d.protocol)
+        parser.add_argument(
+            "--arms",
+            nargs="+",
+            metavar="ARM",
+            default=None,
+            help=f"{' '.join(ARMS)} (default: all four)",
+        )
+        add_value_options(parser, d, _REPEATS)
+        parser.add_argument("--model", choices=MODEL_NAMES, default=d.model)
+        add_value_options(parser, d, _TRAINING)
+        parser.add_argument("--no-augment", action="store_true", help="train without augmentation")
+        add_value_options(parser, d, _DATA_AND_RUN)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> AblationSettings:
+        """The settings a parsed ``dermstudy classifier ablation`` command line asks for."""
+        values = same_named_fields(cls, args, skip=("arms",))
+        return cls(**values, arms=tuple(args.arms or ()), augment=not args.no_augment)
+
+    def to_argv(self) -> list[str]:
+        """The ``dermstudy classifier ablation`` arguments that :meth:`from_args` reads back."""
+        argv = ["classifier", "ablation", "--protocol", self.protocol, "--model", self.model]
+        if self.arms:
+            argv += ["--arms", *self.arms]
+        argv += value_argv(self, _REPEATS + _TRAINING + _DATA_AND_RUN)
+        return argv if self.augment else [*argv, "--no-augment"]
+
+    # -- JSON and the job's options ----------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["arms"] = list(self.arms)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AblationSettings:
+        values = dict(data)
+        values["arms"] = tuple(values.get("arms", ()))
+        return cls(**values)
+
+    def options(self) -> AblationOptions:
+        """The ablation's options (imports torch)."""
+        from dermstudy.classifier.ablation import AblationOptions
+        from dermstudy.classifier.train import TrainOptions
+
+        train = TrainOptions(
+            **same_named_fields(TrainOptions, self), time_limit_s=self.time_limit * 60
+        )
+        return AblationOptions(
+            **same_named_fields(AblationOptions, self, skip=("arms",)),
+            arms=self.arms or ARMS,
+            train=train,
+        )

@@ -1,0 +1,91 @@
+"""AblationSettings: the classifier ablation's options, defaults, argv and JSON forms."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+import pytest
+
+from dermstudy.classifier import ablation, model
+from dermstudy.classifier.settings import ARMS, MODEL_NAMES, PROTOCOLS, AblationSettings
+from dermstudy.classifier.train import TrainOptions
+from dermstudy.cli import build_parser
+
+
+def _parse(argv: list[str]) -> AblationSettings:
+    return AblationSettings.from_args(build_parser().parse_args(argv))
+
+
+def test_names_match_the_torch_modules():
+    assert ARMS == ablation.ARMS and PROTOCOLS == ablation.PROTOCOLS
+    assert set(MODEL_NAMES) == set(model.MODELS)
+
+
+def test_the_bare_command_line_is_the_defaults_and_the_jobs_defaults():
+    settings = _parse(["classifier", "ablation"])
+    assert settings == AblationSettings()
+    options = settings.options()
+    assert options == ablation.AblationOptions(train=TrainOptions(device="auto"))
+
+
+ODD = AblationSettings(
+    protocol="paper",
+    arms=("synthetic", "combined"),
+    seeds=2,
+    epochs=7,
+    device="cpu",
+    model="resnet18",
+    image_size=32,
+    batch_size=8,
+    lr=0.0025,
+    patience=2,
+    augment=False,
+    split="s1",
+    val_fraction=0.15,
+    test_fraction=0.25,
+    threads=1,
+    time_limit=1.5,
+    name="run-x",
+)
+
+
+@pytest.mark.parametrize("settings", [AblationSettings(), ODD])
+def test_argv_and_json_round_trip(settings):
+    assert _parse(settings.to_argv()) == settings
+    assert AblationSettings.from_json(json.loads(json.dumps(settings.to_json()))) == settings
+
+
+def test_options_carry_every_value():
+    options = ODD.options()
+    assert options.arms == ("synthetic", "combined") and options.protocol == "paper"
+    assert options.split == "s1" and options.name == "run-x" and options.seeds == 2
+    assert options.train == TrainOptions(
+        model="resnet18",
+        image_size=32,
+        epochs=7,
+        batch_size=8,
+        lr=0.0025,
+        patience=2,
+        augment=False,
+        device="cpu",
+        threads=1,
+        time_limit_s=90.0,
+    )
+
+
+def test_parser_defaults_come_from_the_dataclass():
+    parser = argparse.ArgumentParser()
+    AblationSettings.add_arguments(parser)
+    defaults = AblationSettings()
+    for action in parser._actions:
+        if action.dest in ("help", "arms", "no_augment"):
+            continue
+        assert action.default == getattr(defaults, action.dest), action.dest
+
+
+def test_the_settings_module_does_not_load_torch():
+    code = "import sys, dermstudy.classifier.settings\nassert 'torch' not in sys.modules\n"
+    subprocess.run([sys.executable, "-c", code], check=True)
