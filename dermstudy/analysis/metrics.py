@@ -339,56 +339,62 @@ def _rating_available(answered: pd.DataFrame, column: str) -> bool:
     return len(answered) > 0 and bool(answered[column].notna().all())
 
 
-def entity_report(
+@dataclass(frozen=True)
+class Task:
+    """What a report classifies: the answer columns it compares, its labels, the column that
+    holds the reader's rating for it, and its two ROC scores per label."""
+
+    truth: str
+    predicted: str
+    labels: Sequence[str]
+    rating_column: str
+    binary_score: Callable[[str], ScoreFn]
+    rating_score: Callable[[str], ScoreFn]
+
+
+ENTITY = Task(
+    "true_entity", "pred_entity", CODES, "confidence", entity_binary_score, entity_rating_score
+)
+SOURCE = Task(
+    "true_source", "pred_source", SOURCES, "ai_scale", source_binary_score, source_rating_score
+)
+
+
+def task_report(
+    task: Task,
     rows: pd.DataFrame,
     n_resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = BOOTSTRAP_SEED,
     score: str | None = None,
 ) -> dict[str, Any]:
-    """The 7-class entity report over answer rows (missing rows counted, not scored)."""
+    """The report of one ``task`` over answer rows (missing rows counted, not scored)."""
     answered = rows[~rows["missing"]]
-    report = classification_summary(answered["true_entity"], answered["pred_entity"], CODES)
+    report = classification_summary(answered[task.truth], answered[task.predicted], task.labels)
     report.update(answer_counts(rows))
     # ``score`` is the report's choice (:func:`score_choice`); alone, judge by these answers.
-    has_rating = score == RATING if score else _rating_available(answered, "confidence")
-    bootstrap = _bootstrap_for(answered, "true_entity", n_resamples, seed)
+    has_rating = score == RATING if score else _rating_available(answered, task.rating_column)
+    bootstrap = _bootstrap_for(answered, task.truth, n_resamples, seed)
     report["auc"], report["roc"] = {}, {}
-    for label in CODES:
-        truth = (answered["true_entity"] == label).to_numpy()
+    for label in task.labels:
+        truth = (answered[task.truth] == label).to_numpy()
         report["auc"][label], report["roc"][label] = auc_entry(
             answered,
             truth,
-            entity_binary_score(label),
-            entity_rating_score(label) if has_rating else None,
+            task.binary_score(label),
+            task.rating_score(label) if has_rating else None,
             bootstrap,
         )
     return report
 
 
-def source_report(
-    rows: pd.DataFrame,
-    n_resamples: int = BOOTSTRAP_RESAMPLES,
-    seed: int = BOOTSTRAP_SEED,
-    score: str | None = None,
-) -> dict[str, Any]:
-    """The AI-generated vs real report (labels ``real``, ``synthetic``)."""
-    answered = rows[~rows["missing"]]
-    report = classification_summary(answered["true_source"], answered["pred_source"], SOURCES)
-    report.update(answer_counts(rows))
-    # ``score`` is the report's choice (:func:`score_choice`); alone, judge by these answers.
-    has_rating = score == RATING if score else _rating_available(answered, "ai_scale")
-    bootstrap = _bootstrap_for(answered, "true_source", n_resamples, seed)
-    report["auc"], report["roc"] = {}, {}
-    for label in SOURCES:
-        truth = (answered["true_source"] == label).to_numpy()
-        report["auc"][label], report["roc"][label] = auc_entry(
-            answered,
-            truth,
-            source_binary_score(label),
-            source_rating_score(label) if has_rating else None,
-            bootstrap,
-        )
-    return report
+def entity_report(rows: pd.DataFrame, **options: Any) -> dict[str, Any]:
+    """The 7-class entity report (:func:`task_report` of :data:`ENTITY`)."""
+    return task_report(ENTITY, rows, **options)
+
+
+def source_report(rows: pd.DataFrame, **options: Any) -> dict[str, Any]:
+    """The AI-generated vs real report (labels ``real``, ``synthetic``; :data:`SOURCE`)."""
+    return task_report(SOURCE, rows, **options)
 
 
 def model_report(cases: pd.DataFrame, predictions: pd.DataFrame) -> dict[str, Any]:

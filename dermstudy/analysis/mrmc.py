@@ -335,6 +335,30 @@ def _diff_rows(
     return rows
 
 
+def _f_test(
+    ms_t: float,
+    error_ms: float,
+    ddf: float,
+    aucs: np.ndarray,
+    labels: list[str],
+    diff_se: float,
+    alpha: float,
+) -> dict:
+    """The F test of equal modality AUCs (``ms_t`` over the ``error_ms`` with ``ddf`` denominator
+    degrees of freedom) and the pairwise differences with their standard error ``diff_se``:
+    the rows the OR and DBM analyses print for each of their generalisations."""
+    ndf = aucs.shape[0] - 1
+    f = ms_t / error_ms
+    return {
+        "f": f,
+        "ndf": ndf,
+        "ddf": ddf,
+        "p": float(stats.f.sf(f, ndf, ddf)),
+        "error_ms": error_ms,
+        "differences": _diff_rows(aucs, labels, diff_se, ddf, alpha),
+    }
+
+
 def or_analysis(
     ratings: Ratings,
     cov_method: str = "jackknife",
@@ -401,14 +425,8 @@ def or_from_covariance(
     # RRRC: error term MS(TR) + r*max(Cov2 - Cov3, 0), Hillis (2007) ddf_H.
     den = ms_tr + r * max(comp["cov2"] - comp["cov3"], 0.0)
     ddf = den**2 / (ms_tr**2 / ((t - 1) * (r - 1))) if ms_tr > 0 else math.inf
-    f = ms_t / den
     out["rrrc"] = {
-        "f": f,
-        "ndf": t - 1,
-        "ddf": ddf,
-        "p": float(stats.f.sf(f, t - 1, ddf)),
-        "error_ms": den,
-        "differences": _diff_rows(aucs, mods, math.sqrt(2 / r * den), ddf, alpha),
+        **_f_test(ms_t, den, ddf, aucs, mods, math.sqrt(2 / r * den), alpha),
         "single": single["rrrc"],
     }
     # FRRC: chi-square with t-1 df, normal-theory intervals.
@@ -430,15 +448,9 @@ def or_from_covariance(
         "per_reader": per_reader,
     }
     # RRFC: conventional modality x reader ANOVA of the AUCs.
-    f = ms_t / ms_tr
     ddf = (t - 1) * (r - 1)
     out["rrfc"] = {
-        "f": f,
-        "ndf": t - 1,
-        "ddf": ddf,
-        "p": float(stats.f.sf(f, t - 1, ddf)),
-        "error_ms": ms_tr,
-        "differences": _diff_rows(aucs, mods, math.sqrt(2 / r * ms_tr), ddf, alpha),
+        **_f_test(ms_t, ms_tr, ddf, aucs, mods, math.sqrt(2 / r * ms_tr), alpha),
         "single": single["rrfc"],
     }
     return out
@@ -560,14 +572,8 @@ def dbm_analysis(ratings: Ratings, alpha: float = 0.05) -> dict:
             ddf = (t - 1) * (c - 1)
         else:
             ddf = (t - 1) * (r - 1)
-        f = ms["T"] / den
         out[key] = {
-            "f": f,
-            "ndf": t - 1,
-            "ddf": ddf,
-            "p": float(stats.f.sf(f, t - 1, ddf)),
-            "error_ms": den,
-            "differences": _diff_rows(aucs, mods, math.sqrt(2 * den / (r * c)), ddf, alpha),
+            **_f_test(ms["T"], den, ddf, aucs, mods, math.sqrt(2 * den / (r * c)), alpha),
             "single": single[key],
         }
     per_reader = []

@@ -33,6 +33,7 @@ Checkpoint format (``torch.save`` of a plain dict, read with ``torch.load(weight
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -114,34 +115,35 @@ def to_input(images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def features(model: nn.Module, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """Penultimate-layer features ``(N, D)`` of ``images`` (uint8 or [0,1] float), in eval mode."""
+def _in_eval_batches(
+    model: nn.Module,
+    images: torch.Tensor,
+    batch_size: int,
+    forward: Callable[[torch.Tensor], torch.Tensor],
+) -> list[torch.Tensor]:
+    """``forward`` of each batch of ``images`` on the model's device, in eval mode and without
+    gradients, as float32 on the CPU; the model's train/eval mode is restored afterwards."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
     try:
-        out = [
-            model.features(to_input(images[i : i + batch_size]).to(device)).float().cpu()
+        return [
+            forward(to_input(images[i : i + batch_size]).to(device)).float().cpu()
             for i in range(0, images.shape[0], batch_size)
         ]
     finally:
         model.train(was_training)
+
+
+def features(model: nn.Module, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """Penultimate-layer features ``(N, D)`` of ``images`` (uint8 or [0,1] float), in eval mode."""
+    out = _in_eval_batches(model, images, batch_size, model.features)
     return torch.cat(out) if out else torch.empty(0, 0)
 
 
-@torch.no_grad()
 def predict_proba(model: nn.Module, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     """Softmax probabilities ``(N, 7)`` in CODES order, in eval mode."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    try:
-        out = [
-            torch.softmax(model(to_input(images[i : i + batch_size]).to(device)), 1).float().cpu()
-            for i in range(0, images.shape[0], batch_size)
-        ]
-    finally:
-        model.train(was_training)
+    out = _in_eval_batches(model, images, batch_size, lambda x: torch.softmax(model(x), 1))
     return torch.cat(out) if out else torch.empty(0, len(CODES))
 
 

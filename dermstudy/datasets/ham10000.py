@@ -178,7 +178,7 @@ def _provenance(row: _Row, folder: Path) -> dict:
         "lesion_id": values["lesion_id"],
         "dx": values["dx"],
         "dx_type": values.get("dx_type", ""),
-        "age": float(age) if _is_number(age) else None,
+        "age": _float_or_none(age),
         "sex": values.get("sex", ""),
         "localization": values.get("localization", ""),
         "original_file": str(row.path.relative_to(folder)),
@@ -188,12 +188,12 @@ def _provenance(row: _Row, folder: Path) -> dict:
     return provenance
 
 
-def _is_number(text: str) -> bool:
+def _float_or_none(text: str) -> float | None:
+    """The number in ``text``; None where there is none (HAM10000 leaves some ages empty)."""
     try:
-        float(text)
+        return float(text)
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def import_ham10000(

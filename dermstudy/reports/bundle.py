@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,36 +40,40 @@ def report_json(report: dict[str, Any]) -> str:
     return json.dumps(report, indent=2, allow_nan=False, ensure_ascii=False)
 
 
-def render_figures(
-    report: dict[str, Any],
-    figures_dir: Path | None,
-    formats: tuple[str, ...],
-    need_png: bool,
-    width_mm: float | None = None,
-) -> dict[str, bytes]:
-    """Draw every figure, save it in ``formats`` if a folder is given; returns PNG bytes by stem.
+@dataclass(frozen=True)
+class FigureRequest:
+    """Which figures to draw and where: the folder (None: none saved) and its ``formats``,
+    whether the PNG bytes are wanted back (for the workbook), and the printed width."""
+
+    folder: Path | None
+    formats: tuple[str, ...]
+    need_png: bool
+    width_mm: float | None = None
+
+
+def render_figures(report: dict[str, Any], request: FigureRequest) -> dict[str, bytes]:
+    """Draw every figure, save it in the request's formats if it names a folder; returns PNG
+    bytes by stem.
 
     Each PNG is rendered once: the same bytes go to the figures folder and into the workbook.
     """
-    figs = figures.build_figures(report, width_mm=width_mm)
+    figs = figures.build_figures(report, width_mm=request.width_mm)
     pngs = (
-        {stem: figures.figure_bytes(fig, "png") for stem, fig in figs.items()} if need_png else {}
+        {stem: figures.figure_bytes(fig, "png") for stem, fig in figs.items()}
+        if request.need_png
+        else {}
     )
-    if figures_dir is not None:
-        figures.save_figures(figs, Path(figures_dir), formats, rendered={"png": pngs})
+    if request.folder is not None:
+        figures.save_figures(figs, Path(request.folder), request.formats, rendered={"png": pngs})
     return pngs
 
 
 def _render_timed(
-    report: dict[str, Any],
-    figures_dir: Path | None,
-    formats: tuple[str, ...],
-    need_png: bool,
-    width_mm: float | None,
+    report: dict[str, Any], request: FigureRequest
 ) -> tuple[dict[str, bytes], float, float]:
     """The PNGs, and the wall and CPU seconds of the process that drew them."""
     start, cpu = time.perf_counter(), time.process_time()
-    pngs = render_figures(report, figures_dir, formats, need_png, width_mm)
+    pngs = render_figures(report, request)
     return pngs, time.perf_counter() - start, time.process_time() - cpu
 
 
@@ -168,7 +173,7 @@ def _write(
     if figures_dir is None and xlsx_path is None:
         return timings
     need_png = xlsx_path is not None or (figures_dir is not None and "png" in formats)
-    args = (report, figures_dir, formats, need_png, figure_width_mm)
+    args = (report, FigureRequest(figures_dir, formats, need_png, figure_width_mm))
     if xlsx_path is None:
         pngs, timings["figures_s"], timings["figures_cpu_s"] = _render_timed(*args)
         return timings
@@ -224,17 +229,13 @@ def _analyse_pending() -> tuple[dict[str, Any], float]:
 
 
 def _render_child_report(
-    extra: dict[str, Any],
-    figures_dir: Path | None,
-    formats: tuple[str, ...],
-    need_png: bool,
-    width_mm: float | None,
+    extra: dict[str, Any], request: FigureRequest
 ) -> tuple[dict[str, bytes], float, float]:
     """In the analysis child: the figures of the report it made, with the caller's ``extra``."""
     if _CHILD_REPORT is None:
         raise RuntimeError("no report in this process")
     _CHILD_REPORT.update(extra)
-    return _render_timed(_CHILD_REPORT, figures_dir, formats, need_png, width_mm)
+    return _render_timed(_CHILD_REPORT, request)
 
 
 def produce(
@@ -288,7 +289,10 @@ def produce(
         # Queued behind the analysis in the same one-worker child: the figures are drawn as soon
         # as the report exists there, while this process still writes the answers sheet.
         drawing = _submit(
-            pool, _render_child_report, extra, figures_dir, formats, True, figure_width_mm
+            pool,
+            _render_child_report,
+            extra,
+            FigureRequest(figures_dir, formats, True, figure_width_mm),
         )
         data_only = tables.data_tables(data.answers, data.cases)
         partial = excel.start_workbook([t for t in data_only if t.name in excel.DATA_ONLY_TABLES])
@@ -314,8 +318,8 @@ def produce(
             drawing.cancel()  # it would find no report there: draw here
 
         def submit_figures(args: tuple) -> Future | None:
-            # _write's own arguments (report, figures_dir, formats, need_png=True with a
-            # workbook, figure_width_mm): the ones the queued drawing was given
+            # _write's own arguments (the report and a FigureRequest with need_png=True, as
+            # with any workbook): the ones the queued drawing was given
             return drawing if in_child else None
 
         timings.update(

@@ -247,32 +247,30 @@ def reader_roc_figure(report: dict[str, Any], width_mm: float | None = None) -> 
     fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     ax = fig.subplots()
     _roc_axes(ax, narrow)
-    for k, (name, rep) in enumerate(report["per_reader"].items()):
-        curves = rep["ai_vs_real"]["roc"].get("synthetic", {})
-        which = "rating" if "rating" in curves else "binary"
-        if which in curves:
-            auc = rep["ai_vs_real"]["auc"]["synthetic"][which]
-            ax.plot(
-                curves[which]["fpr"],
-                curves[which]["tpr"],
-                linewidth=0.9,
-                alpha=0.8,
-                color=_COLOURS[k % len(_COLOURS)],
-                marker=_MARKERS[k % len(_MARKERS)],
-                markersize=3,
-                label=f"{name}: {display.fmt(auc, 3)}",
-            )
-    pooled = report["ai_vs_real"]["roc"].get("synthetic", {})
-    which = "rating" if "rating" in pooled else "binary"
-    if which in pooled:
-        auc = report["ai_vs_real"]["auc"]["synthetic"][which]
-        ax.plot(
-            pooled[which]["fpr"],
-            pooled[which]["tpr"],
-            color="black",
-            linewidth=2.2,
-            label=f"all answers pooled: {display.fmt(auc, 3)}",
+    # (name, AI-vs-real report, line style): each reader thin, then all answers pooled in bold.
+    lines = [
+        (
+            name,
+            rep["ai_vs_real"],
+            {
+                "linewidth": 0.9,
+                "alpha": 0.8,
+                "color": _COLOURS[k % len(_COLOURS)],
+                "marker": _MARKERS[k % len(_MARKERS)],
+                "markersize": 3,
+            },
         )
+        for k, (name, rep) in enumerate(report["per_reader"].items())
+    ]
+    lines.append(("all answers pooled", report["ai_vs_real"], {"color": "black", "linewidth": 2.2}))
+    for name, task, style in lines:
+        # The score the report chose (rating, else binary): the one its AUC entry's CI is of.
+        entry = task["auc"]["synthetic"]
+        which = entry.get("ci_of")
+        if which is not None:
+            curve = task["roc"]["synthetic"][which]
+            label = f"{name}: {display.fmt(entry[which], 3)}"
+            ax.plot(curve["fpr"], curve["tpr"], label=label, **style)
     averaged = report["reader_summary"]["reader_averaged_auc"].get("ai_vs_real")
     title = "AI-generated vs real ROC per reader"
     if isinstance(averaged, dict):

@@ -15,17 +15,9 @@ def detection_table(report: dict[str, Any]) -> Table | None:
     readers = list(dict.fromkeys(r for g in det["groups"] for r in g["reader_aucs"]))
     header = [det["key"], "cases", "answers", "share called AI", "mean AI rating"]
     header += ["mean reader AUC", *[f"AUC {r}" for r in readers]]
+    keys = ("value", "n_cases", "n_answers", "share_called_ai", "mean_rating", "mean_reader_auc")
     rows: list[list[Value]] = [
-        [
-            g["value"],
-            g["n_cases"],
-            g["n_answers"],
-            g["share_called_ai"],
-            g["mean_rating"],
-            g["mean_reader_auc"],
-            *[g["reader_aucs"].get(r) for r in readers],
-        ]
-        for g in det["groups"]
+        [g[k] for k in keys] + [g["reader_aucs"].get(r) for r in readers] for g in det["groups"]
     ]
     notes = [
         f"synthetic cases grouped by provenance key {det['key']!r}; AUC: each group's synthetic "
@@ -61,22 +53,12 @@ def model_test_tables(report: dict[str, Any]) -> list[Table]:
         tests = result.get("tests") or {}
         header = ["entity", "model AUC", "mean reader AUC", "difference", "SE", "df", "p"]
         header += ["CI low", "CI high"]
-        rows: list[list[Value]] = []
-        for code, t in tests.items():
-            if isinstance(t, dict) and "difference" in t:
-                rows.append(
-                    [
-                        code,
-                        t["model_auc"],
-                        t["mean_reader_auc"],
-                        t["difference"],
-                        t["se"],
-                        t["df"],
-                        t["p"],
-                        t["ci_low"],
-                        t["ci_high"],
-                    ]
-                )
+        keys = ("model_auc", "mean_reader_auc", "difference", "se", "df", "p", "ci_low", "ci_high")
+        rows: list[list[Value]] = [
+            [code] + [t[k] for k in keys]
+            for code, t in tests.items()
+            if isinstance(t, dict) and "difference" in t
+        ]
         notes = [
             "difference = mean reader AUC - model AUC; model as a fixed reader, readers random "
             "(single-treatment OR on the differences, jackknife, Hillis df; RJafroc's CAD method)"
@@ -129,17 +111,8 @@ def diagnosis_table(report: dict[str, Any]) -> Table | None:
     diag = report.get("diagnosis_real_vs_synthetic")
     if not diag or not diag.get("readers"):
         return None
-    rows: list[list[Value]] = [
-        [
-            r["reader"],
-            r["n_real"],
-            r["accuracy_real"],
-            r["n_synthetic"],
-            r["accuracy_synthetic"],
-            r["difference"],
-        ]
-        for r in diag["readers"]
-    ]
+    keys = ("reader", "n_real", "accuracy_real", "n_synthetic", "accuracy_synthetic", "difference")
+    rows: list[list[Value]] = [[r[k] for k in keys] for r in diag["readers"]]
     notes = [
         "entity accuracy on the real and on the synthetic cases; difference = synthetic - real"
     ]
