@@ -361,3 +361,20 @@ def test_the_new_study_form_refuses_what_it_cannot_read(changes, words) -> None:
     form = replace(NewStudyForm.defaults(), **{"name": "ok", **changes})
     with pytest.raises(ValueError, match=words):
         form.design()
+
+
+# -- Classifier ------------------------------------------------------------------------------------
+def test_the_classifier_form_becomes_its_settings_or_a_message_in_its_words() -> None:
+    from dermstudy.classifier.settings import AblationSettings
+    from dermstudy.ui.viewmodels.classifier import ablation_settings, child_arguments
+
+    settings = ablation_settings(["synthetic"], split="", name=" ", seeds=2, device="cpu")
+    assert settings == AblationSettings(arms=("synthetic",), seeds=2, device="cpu")
+    assert child_arguments(settings)[-2:] == ["--progress", "json"]
+    assert ablation_settings(["original"], split="s1", name="r1").split == "s1"
+    with pytest.raises(ValueError, match="Choose at least one arm"):
+        ablation_settings([])  # the settings would read no arms as all four
+    with pytest.raises(ValueError, match=r"^“Image size” must be a multiple of 8"):
+        ablation_settings(["original"], image_size=60)
+    with pytest.raises(ValueError, match=r"^“Most epochs” must be at least 1"):
+        ablation_settings(["original"], epochs=0)
