@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dermstudy.arguments import ValueOption, add_value_options, same_named_fields, value_argv
+from dermstudy.errors import DermstudyError
 
 if TYPE_CHECKING:
     from dermstudy.classifier.ablation import AblationOptions
@@ -22,6 +24,12 @@ if TYPE_CHECKING:
 ARMS = ("original", "synthetic", "combined", "combined-matched")
 PROTOCOLS = ("held-out", "paper")
 MODEL_NAMES = ("paper-cnn", "resnet18")
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+class AblationSettingsError(DermstudyError, ValueError):
+    """Settings no ablation can run with; the message names the option (one line)."""
+
 
 _REPEATS: tuple[ValueOption, ...] = (
     ("--seeds", None, "repetitions, seeds 0..N-1"),
@@ -69,6 +77,27 @@ class AblationSettings:
     threads: int = 0
     time_limit: float = 0.0  # minutes per arm × seed; 0 = no limit
     name: str | None = None
+
+    # -- checks ------------------------------------------------------------------------------
+    def validate(self) -> None:
+        """Raise :class:`AblationSettingsError` for values no run can use, before any process
+        starts (the device and the split are checked by the run, where they are known)."""
+        unknown = [arm for arm in self.arms if arm not in ARMS]
+        if unknown:
+            raise AblationSettingsError(
+                f"unknown arm(s) {', '.join(unknown)}; choose from {', '.join(ARMS)}"
+            )
+        for flag, value in (("--seeds", self.seeds), ("--epochs", self.epochs)):
+            if value < 1:
+                raise AblationSettingsError(f"{flag} must be at least 1")
+        if self.image_size < 8 or self.image_size % 8:
+            raise AblationSettingsError(
+                "--image-size must be a multiple of 8 (three 2×2 poolings), e.g. 64"
+            )
+        if self.name is not None and not RUN_NAME.fullmatch(self.name):
+            raise AblationSettingsError(
+                f"run name {self.name!r}: use letters, digits, '.', '_' and '-'"
+            )
 
     # -- command line ------------------------------------------------------------------------
     @staticmethod

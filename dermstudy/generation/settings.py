@@ -13,7 +13,7 @@ import argparse
 import dataclasses
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from dermstudy.arguments import same_named_fields
 from dermstudy.errors import DermstudyError
@@ -31,6 +31,10 @@ class GenerationError(DermstudyError):
 @dataclass
 class GenerateSettings:
     """One ``dermstudy generate`` run; the defaults are the notebook's."""
+
+    # The values a run may use (inclusive): the checks below and the Generator panel's controls.
+    GUIDANCE_LIMITS: ClassVar[tuple[float, float]] = (0.0, 30.0)
+    TEMPERATURE_LIMITS: ClassVar[tuple[float, float]] = (0.001, 2.0)
 
     entity: str | None = None
     prompt: str | None = None
@@ -64,10 +68,12 @@ class GenerateSettings:
             )
         if self.dtype not in DTYPE_NAMES:
             raise GenerationError(f"unknown dtype {self.dtype!r}; expected fp32, bf16 or fp16")
-        if self.guidance < 0:
-            raise GenerationError("--guidance must not be negative")
-        if not self.temperature > 0:
-            raise GenerationError("--temperature must be above 0")
+        for flag, value, (low, high) in (
+            ("--guidance", self.guidance, self.GUIDANCE_LIMITS),
+            ("--temperature", self.temperature, self.TEMPERATURE_LIMITS),
+        ):
+            if not low <= value <= high:
+                raise GenerationError(f"{flag} must be between {low:g} and {high:g}, got {value:g}")
 
     # -- command line ------------------------------------------------------------------------
     @staticmethod

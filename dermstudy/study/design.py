@@ -101,7 +101,7 @@ class StudyDesign:
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
         """The ``dermstudy study create`` arguments (the name and every option), with this
-        class's defaults."""
+        class's defaults; an option that sets a field keeps it under the field's name."""
         d = {f.name: f.default for f in dataclasses.fields(StudyDesign)}
         parser.add_argument("name", metavar="NAME")
         parser.add_argument("--real-per-entity", type=int, default=REAL_PER_ENTITY, metavar="N")
@@ -110,7 +110,12 @@ class StudyDesign:
         )
         _add_pool_arguments(parser)
         parser.add_argument(
-            "--size", type=int, default=d["display_size"], help="display size in pixels (square)"
+            "--size",
+            dest="display_size",
+            type=int,
+            default=d["display_size"],
+            metavar="SIZE",
+            help="display size in pixels (square)",
         )
         parser.add_argument(
             "--harmonise",
@@ -129,7 +134,9 @@ class StudyDesign:
             default=d["allow_back"],
             help="readers may go back and change answers (default: yes)",
         )
-        parser.add_argument("--scale", choices=list(ANSWER_SCALES), default=d["answer_scale"])
+        parser.add_argument(
+            "--scale", dest="answer_scale", choices=list(ANSWER_SCALES), default=d["answer_scale"]
+        )
         parser.add_argument(
             "--entity-confidence",
             action="store_true",
@@ -154,15 +161,8 @@ class StudyDesign:
             args.real_per_entity,
             args.synthetic_per_entity,
             overrides,
-            seed=args.seed,
-            display_size=args.size,
-            order=args.order,
-            allow_back=args.allow_back,
-            answer_scale=args.scale,
-            entity_confidence=args.entity_confidence,
-            practice=args.practice,
             pools=_pool_options_from_args(args),
-            harmonise=args.harmonise,
+            **same_named_fields(cls, args, skip=("name", "counts", "pools")),
         )
 
     def to_argv(self) -> list[str]:

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 
 import pytest
 
 from dermstudy.classifier import ablation, model
-from dermstudy.classifier.settings import ARMS, MODEL_NAMES, PROTOCOLS, AblationSettings
+from dermstudy.classifier.settings import (
+    ARMS,
+    MODEL_NAMES,
+    PROTOCOLS,
+    AblationSettings,
+    AblationSettingsError,
+)
 from dermstudy.classifier.train import TrainOptions
 from dermstudy.cli import build_parser
 
@@ -89,3 +96,32 @@ def test_parser_defaults_come_from_the_dataclass():
 def test_the_settings_module_does_not_load_torch():
     code = "import sys, dermstudy.classifier.settings\nassert 'torch' not in sys.modules\n"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"arms": ("original", "mixed")}, "unknown arm(s) mixed"),
+        ({"seeds": 0}, "--seeds must be at least 1"),
+        ({"epochs": 0}, "--epochs must be at least 1"),
+        ({"image_size": 60}, "--image-size must be a multiple of 8"),
+        ({"image_size": 0}, "--image-size must be a multiple of 8"),
+        ({"name": "my run"}, "run name 'my run'"),
+    ],
+)
+def test_validate_refuses_what_no_run_can_use(changes, words):
+    with pytest.raises(AblationSettingsError, match=re.escape(words)):
+        AblationSettings(**changes).validate()
+    ODD.validate()  # every odd value above is one a run can use
+    AblationSettings().validate()
+
+
+def test_validate_words_its_errors_as_the_run_does():
+    """The settings' checks and the run's own (``ablation.check_options``) say the same."""
+    for changes in ({"image_size": 60}, {"seeds": 0}, {"name": "my run"}):
+        settings = AblationSettings(**changes)
+        with pytest.raises(AblationSettingsError) as ours:
+            settings.validate()
+        with pytest.raises(ablation.AblationError) as theirs:
+            ablation.check_options(settings.options())
+        assert str(ours.value) == str(theirs.value)

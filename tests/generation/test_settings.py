@@ -31,7 +31,9 @@ def test_defaults_are_the_pipelines_and_the_parsers():
         ({"sampler": "euler"}, "unknown sampler"),
         ({"dtype": "fp8"}, "unknown dtype"),
         ({"guidance": -1.0}, "--guidance"),
+        ({"guidance": 30.5}, "--guidance must be between 0 and 30"),
         ({"temperature": 0.0}, "--temperature"),
+        ({"temperature": 2.5}, "--temperature must be between 0.001 and 2"),
     ],
 )
 def test_validation_names_the_bad_option(change, message):
@@ -96,3 +98,10 @@ def test_argv_leaves_out_the_upsampler_when_not_upsampling():
 def test_json_refuses_what_it_does_not_know(data, message):
     with pytest.raises(GenerationError, match=message):
         GenerateSettings.from_json(data)
+
+
+def test_the_limits_are_inclusive_and_no_setting_of_their_own():
+    for guidance in GenerateSettings.GUIDANCE_LIMITS:
+        for temperature in GenerateSettings.TEMPERATURE_LIMITS:
+            GenerateSettings(guidance=guidance, temperature=temperature).validate()
+    assert "GUIDANCE_LIMITS" not in GenerateSettings().to_json()

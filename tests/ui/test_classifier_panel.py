@@ -51,6 +51,48 @@ def test_form_becomes_arguments_and_bad_choices_are_refused(qtbot, clf_ws):
     assert "at least one arm" in panel.status.text()
 
 
+def test_the_child_runs_the_settings_command_line_of_the_form(qtbot, clf_ws):
+    from dermstudy.classifier.settings import AblationSettings
+    from dermstudy.cli import build_parser
+    from dermstudy.ui.panels.classifier import create_panel
+
+    panel = create_panel(clf_ws)
+    qtbot.addWidget(panel)
+    _tiny_form(panel, 7)
+    panel.model_combo.setCurrentIndex(panel.model_combo.findData("resnet18"))
+    panel.patience_spin.setValue(2)
+    panel.name_edit.setText("  run-x ")
+    expected = AblationSettings(
+        arms=("original", "combined"),
+        seeds=1,
+        epochs=7,
+        image_size=16,
+        device="cpu",
+        threads=1,
+        model="resnet18",
+        patience=2,
+        name="run-x",
+    )
+    assert panel.settings() == expected
+    argv = panel.arguments()
+    assert argv == [*expected.to_argv(), "--progress", "json"]
+    assert AblationSettings.from_args(build_parser().parse_args(argv)) == expected
+
+
+def test_the_settings_checks_reach_the_status_line_in_the_forms_words(qtbot, clf_ws):
+    from dermstudy.ui.panels.classifier import create_panel
+
+    panel = create_panel(clf_ws)
+    qtbot.addWidget(panel)
+    panel.size_spin.setValue(60)  # typed, not stepped: not a multiple of 8
+    assert panel.start() is None and not panel.is_running()
+    assert panel.status.text().startswith("“Image size” must be a multiple of 8")
+    panel.size_spin.setValue(64)
+    panel.name_edit.setText("my run")
+    assert panel.start() is None
+    assert "run name 'my run'" in panel.status.text()
+
+
 def test_panel_runs_shows_curves_and_table3_then_stops_a_second_run(qtbot, clf_ws, tmp_path):
     from dermstudy.ui.panels.classifier import create_panel
 

@@ -99,6 +99,20 @@ def test_form_becomes_the_generate_command_line():
     assert args[args.index("--progress") + 1] == "json"
 
 
+def test_the_sampling_controls_offer_exactly_what_the_settings_accept(qtbot, ws_dir, models_folder):
+    panel = GeneratorPanel(ws_dir)
+    qtbot.addWidget(panel)
+    for spin, limits in (
+        (panel.guidance_spin, GenerateSettings.GUIDANCE_LIMITS),
+        (panel.temperature_spin, GenerateSettings.TEMPERATURE_LIMITS),
+    ):
+        assert (spin.minimum(), spin.maximum()) == limits
+        for end in (spin.minimum(), spin.maximum()):
+            spin.setValue(end)
+            panel.form().validate()  # both ends of each control make a run
+    panel.shutdown()
+
+
 def test_a_tiny_run_fills_the_gallery_and_the_library(qtbot, ws_dir, models_folder):
     save_checkpoint(models_folder / "base.pt", randomize_parameters(create_model(TINY_BASE), 1))
     panel = GeneratorPanel(ws_dir)

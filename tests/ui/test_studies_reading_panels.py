@@ -176,3 +176,34 @@ def test_the_new_study_form_starts_from_the_designs_defaults(studies):
     dialog = NewStudyDialog(studies.ws, studies)
     dialog.name_edit.setText("defaults")
     assert dialog.design() == StudyDesign.with_counts("defaults")
+
+
+def test_the_new_study_dialog_shows_a_form_and_reads_it_back(studies):
+    from dataclasses import replace
+
+    from dermstudy.ui.viewmodels.studies import NewStudyForm
+
+    dialog = NewStudyDialog(studies.ws, studies)
+    assert dialog.form() == NewStudyForm.defaults()
+    form = replace(
+        NewStudyForm.defaults(),
+        name="pilot",
+        entities=("nv", "bcc"),
+        real_per_entity=3,
+        synthetic_per_entity=0,
+        seed="7",
+        display_size=64,
+        order="per-reader",
+        allow_back=False,
+        answer_scale="binary",
+        entity_confidence=True,
+        practice=1,
+        exclude_sets="old",
+        exclude_splits="s1, s2:test",
+        synthetic_filters="source=glide*",
+        one_per_lesion=False,
+    )
+    dialog.set_form(form)
+    assert dialog.form() == form
+    assert dialog.design() == form.design()
+    assert "2 entities × 3 = 6 scored cases" in dialog.total_label.text()

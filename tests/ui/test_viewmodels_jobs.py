@@ -310,3 +310,71 @@ def test_the_new_study_dialogs_choices_are_what_a_design_accepts() -> None:
 
     for (_o, order), (_s, scale) in zip(ORDER_CHOICES, SCALE_CHOICES, strict=True):
         StudyDesign.with_counts("s", order=order, answer_scale=scale).validate()
+
+
+def test_the_new_study_form_and_its_design_round_trip() -> None:
+    from dermstudy.study.builder import StudyDesign
+    from dermstudy.study.pools import PoolOptions
+    from dermstudy.ui.viewmodels.studies import NewStudyForm
+
+    assert NewStudyForm.defaults().name == ""
+    design = StudyDesign.with_counts(
+        "pilot",
+        ["df", "mel"],
+        4,
+        2,
+        seed=-3,
+        display_size=128,
+        order="per-reader",
+        allow_back=False,
+        answer_scale="binary",
+        entity_confidence=True,
+        practice=2,
+        pools=PoolOptions(
+            exclude_sets=("a", "b"),
+            exclude_splits=("s1:test",),
+            synthetic_filters=(("source", "glide*"), ("model", "ab12")),
+            one_per_lesion=False,
+        ),
+    )
+    form = NewStudyForm.from_design(design)
+    assert form.entities == ("mel", "df") and form.seed == "-3"
+    assert form.synthetic_filters == "source=glide*, model=ab12"
+    assert form.design() == design
+    assert NewStudyForm.from_design(form.design()) == form
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"name": "  "}, "give the study a name"),
+        ({"seed": "1.5"}, "seed must be a whole number"),
+        ({"entities": ()}, "choose at least one entity"),
+        ({"synthetic_filters": "nonsense"}, "KEY=PATTERN"),
+    ],
+)
+def test_the_new_study_form_refuses_what_it_cannot_read(changes, words) -> None:
+    from dataclasses import replace
+
+    from dermstudy.ui.viewmodels.studies import NewStudyForm
+
+    form = replace(NewStudyForm.defaults(), **{"name": "ok", **changes})
+    with pytest.raises(ValueError, match=words):
+        form.design()
+
+
+# -- Classifier ------------------------------------------------------------------------------------
+def test_the_classifier_form_becomes_its_settings_or_a_message_in_its_words() -> None:
+    from dermstudy.classifier.settings import AblationSettings
+    from dermstudy.ui.viewmodels.classifier import ablation_settings, child_arguments
+
+    settings = ablation_settings(["synthetic"], split="", name=" ", seeds=2, device="cpu")
+    assert settings == AblationSettings(arms=("synthetic",), seeds=2, device="cpu")
+    assert child_arguments(settings)[-2:] == ["--progress", "json"]
+    assert ablation_settings(["original"], split="s1", name="r1").split == "s1"
+    with pytest.raises(ValueError, match="Choose at least one arm"):
+        ablation_settings([])  # the settings would read no arms as all four
+    with pytest.raises(ValueError, match=r"^“Image size” must be a multiple of 8"):
+        ablation_settings(["original"], image_size=60)
+    with pytest.raises(ValueError, match=r"^“Most epochs” must be at least 1"):
+        ablation_settings(["original"], epochs=0)

@@ -1,7 +1,8 @@
 """Classifier panel: configure and run the CNN ablation, follow its curves and Table 3 as they come.
 
-A thin view over ``dermstudy classifier ablation``: the form becomes command-line arguments and the
-run happens in a ``… --progress json`` child process (``ProcessRunner``). Each finished epoch adds a
+A thin view over ``dermstudy classifier ablation``: the form becomes an ``AblationSettings``
+(``viewmodels.classifier.ablation_settings``) whose ``to_argv`` is the command line, and the run
+happens in a ``… --progress json`` child process (``ProcessRunner``). Each finished epoch adds a
 point to the loss curves; each finished arm × seed re-reads the run's ``result.json`` and refreshes
 Table 3 and the per-seed table. Stop sends SIGTERM: the run ends after the current mini-batch and
 keeps what it finished. Earlier runs are shown by choosing them in the list.
@@ -15,10 +16,10 @@ from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from PySide6 import QtWidgets
 
-from dermstudy.classifier.ablation import ARMS
 from dermstudy.classifier.figures import draw_curves
+from dermstudy.classifier.settings import ARMS, AblationSettings
 from dermstudy.jobs import ProgressEvent
-from dermstudy.ui.panels.base import Panel
+from dermstudy.ui.panels.base import Panel, spin_box, widget_value
 from dermstudy.ui.style import scrolling_form
 from dermstudy.ui.viewmodels.classifier import (
     REDRAW,
@@ -26,6 +27,8 @@ from dermstudy.ui.viewmodels.classifier import (
     SEED_HEADERS,
     AblationView,
     Curves,
+    ablation_settings,
+    child_arguments,
     seed_rows,
     stored_run_text,
     table3_text,
@@ -39,13 +42,6 @@ INTRO = (
     "tested on the same held-out real images (split by lesion), over several seeds."
 )
 STOP_GRACE_MS = 30_000
-
-
-def _spin(low: int, high: int, value: int) -> QtWidgets.QSpinBox:
-    spin = QtWidgets.QSpinBox()
-    spin.setRange(low, high)
-    spin.setValue(value)
-    return spin
 
 
 class ClassifierPanel(Panel):
@@ -102,6 +98,7 @@ class ClassifierPanel(Panel):
     def _build_form(self) -> QtWidgets.QGroupBox:
         box = QtWidgets.QGroupBox("Ablation")
         form = QtWidgets.QFormLayout(box)
+        defaults = AblationSettings()  # the form starts from the run's defaults
         self.protocol_combo = QtWidgets.QComboBox()
         self.protocol_combo.addItem("held-out (real test set, by lesion)", "held-out")
         self.protocol_combo.addItem("paper (pool, random 80/20)", "paper")
@@ -118,13 +115,13 @@ class ClassifierPanel(Panel):
             self.arm_checks[arm] = check
             arms.addWidget(check)
         form.addRow("Arms", arms)
-        self.seeds_spin = _spin(1, 20, 3)
+        self.seeds_spin = spin_box(1, 20, defaults.seeds)
         form.addRow("Seeds", self.seeds_spin)
-        self.epochs_spin = _spin(1, 1000, 100)
+        self.epochs_spin = spin_box(1, 1000, defaults.epochs)
         form.addRow("Most epochs", self.epochs_spin)
-        self.patience_spin = _spin(1, 100, 5)
+        self.patience_spin = spin_box(1, 100, defaults.patience)
         form.addRow("Patience", self.patience_spin)
-        self.size_spin = _spin(8, 512, 64)
+        self.size_spin = spin_box(8, 512, defaults.image_size)
         self.size_spin.setSingleStep(8)
         form.addRow("Image size", self.size_spin)
         self.split_combo = QtWidgets.QComboBox()
@@ -132,13 +129,26 @@ class ClassifierPanel(Panel):
         self.device_combo = QtWidgets.QComboBox()
         self.device_combo.addItems(["auto", "cpu", "cuda"])
         form.addRow("Device", self.device_combo)
-        self.threads_spin = _spin(0, 256, 0)
+        self.threads_spin = spin_box(0, 256, defaults.threads)
         self.threads_spin.setSpecialValueText("torch's default")
         self.threads_spin.setToolTip("CPU threads; 1 is fastest on a small machine that is busy")
         form.addRow("CPU threads", self.threads_spin)
         self.name_edit = QtWidgets.QLineEdit()
         self.name_edit.setPlaceholderText("automatic")
         form.addRow("Run name", self.name_edit)
+        # each control and the AblationSettings field it sets (the arms: one check each)
+        self.fields: dict[str, QtWidgets.QWidget] = {
+            "protocol": self.protocol_combo,
+            "model": self.model_combo,
+            "seeds": self.seeds_spin,
+            "epochs": self.epochs_spin,
+            "patience": self.patience_spin,
+            "image_size": self.size_spin,
+            "split": self.split_combo,
+            "device": self.device_combo,
+            "threads": self.threads_spin,
+            "name": self.name_edit,
+        }
         return box
 
     def _build_controls(self) -> QtWidgets.QVBoxLayout:
@@ -179,30 +189,13 @@ class ClassifierPanel(Panel):
         if self.run_view.result is None and runs and not self.is_running():
             self.show_run(runs[-1])
 
-    def arguments(self) -> list[str]:
+    def settings(self) -> AblationSettings:
+        """The run the form describes; ValueError (in the form's words) when it cannot run."""
         arms = [arm for arm, check in self.arm_checks.items() if check.isChecked()]
-        if not arms:
-            raise ValueError("Choose at least one arm.")
-        args = [
-            "classifier", "ablation",
-            "--protocol", self.protocol_combo.currentData(),
-            "--model", self.model_combo.currentData(),
-            "--arms", *arms,
-            "--seeds", str(self.seeds_spin.value()),
-            "--epochs", str(self.epochs_spin.value()),
-            "--patience", str(self.patience_spin.value()),
-            "--image-size", str(self.size_spin.value()),
-            "--device", self.device_combo.currentText(),
-            "--threads", str(self.threads_spin.value()),
-            "--progress", "json",
-        ]  # fmt: skip
-        if self.size_spin.value() % 8:
-            raise ValueError("The image size must be a multiple of 8.")
-        if self.split_combo.currentData():
-            args += ["--split", self.split_combo.currentData()]
-        if self.name_edit.text().strip():
-            args += ["--name", self.name_edit.text().strip()]
-        return args
+        return ablation_settings(arms, **{name: widget_value(w) for name, w in self.fields.items()})
+
+    def arguments(self) -> list[str]:
+        return child_arguments(self.settings())
 
     def start(self) -> ProcessRunner | None:
         try:

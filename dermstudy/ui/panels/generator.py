@@ -209,7 +209,7 @@ class GeneratorPanel(Panel):
         )
         defaults = GenerateSettings()
         self.guidance_spin = add_row(form, "Guidance scale", QtWidgets.QDoubleSpinBox())
-        self.guidance_spin.setRange(0.0, 30.0)
+        self.guidance_spin.setRange(*GenerateSettings.GUIDANCE_LIMITS)
         self.guidance_spin.setSingleStep(0.5)
         self.guidance_spin.setValue(defaults.guidance)
         self.base_steps = add_row(form, "Base steps", QtWidgets.QLineEdit())
@@ -218,7 +218,7 @@ class GeneratorPanel(Panel):
         self.upsample_steps.setPlaceholderText("sampler default")
         self.temperature_spin = add_row(form, "Upsampler temperature", QtWidgets.QDoubleSpinBox())
         self.temperature_spin.setDecimals(3)
-        self.temperature_spin.setRange(0.001, 2.0)
+        self.temperature_spin.setRange(*GenerateSettings.TEMPERATURE_LIMITS)
         self.temperature_spin.setSingleStep(0.001)
         self.temperature_spin.setValue(defaults.temperature)
         self.temperature_spin.setToolTip(

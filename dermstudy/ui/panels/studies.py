@@ -14,14 +14,16 @@ from PySide6 import QtWidgets
 from PySide6.QtCore import Qt
 
 from dermstudy.datasets.summary import dataset_summary
-from dermstudy.entities import BY_CODE, CODES, ENTITIES
+from dermstudy.entities import BY_CODE, ENTITIES
 from dermstudy.jobs import ProgressEvent
+from dermstudy.study.design import StudyDesign
 from dermstudy.ui.file_dialogs import open_file, save_file
-from dermstudy.ui.panels.base import Panel, combo_box
+from dermstudy.ui.panels.base import Panel, combo_box, set_widget_value, widget_value
 from dermstudy.ui.style import SPACING, set_role
 from dermstudy.ui.viewmodels.studies import (
     ORDER_CHOICES,
     SCALE_CHOICES,
+    NewStudyForm,
     study_details,
     study_list_rows,
 )
@@ -60,12 +62,9 @@ def _fill(table: QtWidgets.QTableWidget, rows: list[list[object]], numeric_from:
             table.setItem(r, c, item)
 
 
-def _csv(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
-
-
 class NewStudyDialog(QtWidgets.QDialog):
-    """The builder's options as a form; :meth:`design` turns them into a ``StudyDesign``."""
+    """The builder's options as a form: :meth:`form` reads it as a ``NewStudyForm`` (whose
+    ``design`` is the ``StudyDesign``), :meth:`set_form` shows one; it starts from the defaults."""
 
     def __init__(self, ws: Workspace, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -94,6 +93,8 @@ class NewStudyDialog(QtWidgets.QDialog):
         buttons.accepted.connect(self._accept_if_valid)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        self._bind_fields()
+        self.set_form(NewStudyForm.defaults())
         self._update_total()
 
     def _build_cases_box(self) -> QtWidgets.QGroupBox:
@@ -110,18 +111,14 @@ class NewStudyDialog(QtWidgets.QDialog):
                 f"{entity.name}: {available['real']} real, {available['synthetic']} synthetic "
                 "images in this workspace"
             )
-            check.setChecked(True)
             check.toggled.connect(self._update_total)
             self.entity_checks[entity.code] = check
             entity_grid.addWidget(check, i // 3, i % 3)
         grid.addLayout(entity_grid, 0, 1, 1, 3)
         self.real_spin = QtWidgets.QSpinBox()
         self.real_spin.setRange(0, 10_000)
-        real, synthetic = _default_design().counts[CODES[0]]  # the design's per-entity default
-        self.real_spin.setValue(real)
         self.synthetic_spin = QtWidgets.QSpinBox()
         self.synthetic_spin.setRange(0, 10_000)
-        self.synthetic_spin.setValue(synthetic)
         for spin in (self.real_spin, self.synthetic_spin):
             spin.valueChanged.connect(self._update_total)
         grid.addWidget(QtWidgets.QLabel("Real per entity:"), 1, 0)
@@ -140,8 +137,6 @@ class NewStudyDialog(QtWidgets.QDialog):
         grid.setHorizontalSpacing(SPACING * 2)
         self.size_spin = QtWidgets.QSpinBox()
         self.size_spin.setRange(16, 4096)
-        defaults = _default_design()
-        self.size_spin.setValue(defaults.display_size)
         self.size_spin.setSuffix(" px")
         self.seed_edit = QtWidgets.QLineEdit()
         self.seed_edit.setPlaceholderText("random (recorded)")
@@ -151,7 +146,6 @@ class NewStudyDialog(QtWidgets.QDialog):
         self.practice_spin = QtWidgets.QSpinBox()
         self.practice_spin.setRange(0, 100)
         self.allow_back_check = QtWidgets.QCheckBox("Readers may go back and change answers")
-        self.allow_back_check.setChecked(defaults.allow_back)
         self.confidence_check = QtWidgets.QCheckBox("Also ask a confidence (1–5) for the diagnosis")
         grid.addWidget(QtWidgets.QLabel("Display size:"), 0, 0)
         grid.addWidget(self.size_spin, 0, 1)
@@ -185,7 +179,6 @@ class NewStudyDialog(QtWidgets.QDialog):
             "KEY=PATTERN, comma-separated, e.g. source=glide*, model=<checkpoint SHA or file>"
         )
         self.one_per_lesion_check = QtWidgets.QCheckBox("At most one image per lesion")
-        self.one_per_lesion_check.setChecked(True)
         form.addRow("Exclude sets:", self.exclude_sets_edit)
         form.addRow("Exclude splits:", self.exclude_splits_edit)
         form.addRow("Synthetic filters:", self.filters_edit)
@@ -208,40 +201,41 @@ class NewStudyDialog(QtWidgets.QDialog):
             text += " Too few images (have/need): " + ", ".join(short) + "."
         self.total_label.setText(text)
 
-    def design(self):
-        """The ``StudyDesign`` the form describes; raises ValueError with a readable message."""
-        from dermstudy.study.builder import StudyDesign
-        from dermstudy.study.pools import PoolOptions, parse_filter
+    def _bind_fields(self) -> None:
+        """Each field of ``NewStudyForm`` (but the entities, one check each) and its control."""
+        self.fields: dict[str, QtWidgets.QWidget] = {
+            "name": self.name_edit,
+            "real_per_entity": self.real_spin,
+            "synthetic_per_entity": self.synthetic_spin,
+            "seed": self.seed_edit,
+            "display_size": self.size_spin,
+            "order": self.order_combo,
+            "allow_back": self.allow_back_check,
+            "answer_scale": self.scale_combo,
+            "entity_confidence": self.confidence_check,
+            "practice": self.practice_spin,
+            "exclude_sets": self.exclude_sets_edit,
+            "exclude_splits": self.exclude_splits_edit,
+            "synthetic_filters": self.filters_edit,
+            "one_per_lesion": self.one_per_lesion_check,
+        }
 
-        name = self.name_edit.text().strip()
-        if not name:
-            raise ValueError("give the study a name")
-        seed_text = self.seed_edit.text().strip()
-        if seed_text and not seed_text.lstrip("-").isdigit():
-            raise ValueError(f"seed must be a whole number, not {seed_text!r}")
-        entities = [code for code, check in self.entity_checks.items() if check.isChecked()]
-        if not entities:
-            raise ValueError("choose at least one entity")
-        pools = PoolOptions(
-            exclude_sets=_csv(self.exclude_sets_edit.text()),
-            exclude_splits=_csv(self.exclude_splits_edit.text()),
-            synthetic_filters=tuple(parse_filter(f) for f in _csv(self.filters_edit.text())),
-            one_per_lesion=self.one_per_lesion_check.isChecked(),
-        )
-        return StudyDesign.with_counts(
-            name,
-            entities,
-            self.real_spin.value(),
-            self.synthetic_spin.value(),
-            seed=int(seed_text) if seed_text else None,
-            display_size=self.size_spin.value(),
-            order=self.order_combo.currentData(),
-            allow_back=self.allow_back_check.isChecked(),
-            answer_scale=self.scale_combo.currentData(),
-            entity_confidence=self.confidence_check.isChecked(),
-            practice=self.practice_spin.value(),
-            pools=pools,
-        )
+    def form(self) -> NewStudyForm:
+        """The form's values as they stand."""
+        chosen = tuple(code for code, check in self.entity_checks.items() if check.isChecked())
+        values = {name: widget_value(w) for name, w in self.fields.items()}
+        return NewStudyForm(entities=chosen, **values)
+
+    def set_form(self, form: NewStudyForm) -> None:
+        """Show ``form``'s values."""
+        for code, check in self.entity_checks.items():
+            check.setChecked(code in form.entities)
+        for name, widget in self.fields.items():
+            set_widget_value(widget, getattr(form, name))
+
+    def design(self) -> StudyDesign:
+        """The ``StudyDesign`` the form describes; raises ValueError with a readable message."""
+        return self.form().design()
 
     def _accept_if_valid(self) -> None:
         try:
@@ -250,13 +244,6 @@ class NewStudyDialog(QtWidgets.QDialog):
             self.error_label.setText(str(exc))
             return
         self.accept()
-
-
-def _default_design():
-    """A design with every default of ``StudyDesign`` (the form starts from its values)."""
-    from dermstudy.study.builder import StudyDesign
-
-    return StudyDesign.with_counts("defaults")
 
 
 class AnswerKeyDialog(QtWidgets.QDialog):

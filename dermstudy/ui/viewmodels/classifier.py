@@ -1,4 +1,8 @@
-"""The Classifier panel's data: one ablation run's loss curves, Table 3 and per-seed rows.
+"""The Classifier panel's data: its form as :class:`AblationSettings`, one ablation run's loss
+curves, Table 3 and per-seed rows.
+
+:func:`ablation_settings` turns the form's values into the run's settings (checked by the settings
+object, its messages in the form's words); the child process runs their ``to_argv``.
 
 :class:`AblationView` follows a run, live from the ``… --progress json`` child's events (an
 ``epoch`` adds a point to the curves, a ``seed_done`` means the run's ``result.json`` has grown) or
@@ -8,20 +12,59 @@ from a stored ``result.json``; the table functions turn that result into header 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dermstudy.classifier.ablation import run_folder_at, table3
 from dermstudy.classifier.figures import curves_of
+from dermstudy.classifier.settings import AblationSettings, AblationSettingsError
+from dermstudy.ui.messages import in_gui_terms
 
 Curves = dict[str, dict[int, list[dict]]]  # arm → seed → the epoch events, in order
 
 SEED_HEADERS = ["arm", "seed", "train", "synthetic\n%", "accuracy", "macro\nF1", "best\nepoch"]
 
+# The command-line flags the settings' checks name, and the form's label for each.
+FLAG_LABELS = {
+    "--seeds": "Seeds",
+    "--epochs": "Most epochs",
+    "--patience": "Patience",
+    "--image-size": "Image size",
+    "--threads": "CPU threads",
+    "--split": "Test split",
+    "--device": "Device",
+    "--model": "Model",
+    "--protocol": "Protocol",
+}
+
 # What an event asks the panel to do (see :meth:`AblationView.on_event`).
 REDRAW = "redraw"  # the curves changed
 RELOAD = "reload"  # the run's result.json changed: read it again, refresh the tables
+
+
+def ablation_settings(
+    arms: Sequence[str], split: str = "", name: str = "", **values: Any
+) -> AblationSettings:
+    """The form's run: the arms ticked, the split chosen ("" for the default), the run name as
+    typed ("" for automatic) and every other field under its settings name. A form that no run
+    can use raises ValueError in the form's words."""
+    if not arms:  # the settings' empty arms mean all four; the form asks for a choice
+        raise ValueError("Choose at least one arm.")
+    settings = AblationSettings(
+        arms=tuple(arms), split=split or None, name=name.strip() or None, **values
+    )
+    try:
+        settings.validate()
+    except AblationSettingsError as exc:
+        raise ValueError(in_gui_terms(str(exc), FLAG_LABELS)) from None
+    return settings
+
+
+def child_arguments(settings: AblationSettings) -> list[str]:
+    """The child process's command line: the settings' own, with JSON-lines progress."""
+    return [*settings.to_argv(), "--progress", "json"]
 
 
 @dataclass(frozen=True)

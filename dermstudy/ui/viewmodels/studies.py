@@ -1,11 +1,14 @@
-"""The Studies and Reading panels' data: the study list and one study's details and readers."""
+"""The Studies and Reading panels' data: the New-study form as a ``StudyDesign`` (and back), the
+study list and one study's details and readers."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from dermstudy.arguments import same_named_fields
 from dermstudy.entities import BY_CODE
+from dermstudy.study.design import StudyDesign
 
 # The New study dialog's reading choices: (label, the design's value).
 ORDER_CHOICES = (
@@ -16,6 +19,85 @@ SCALE_CHOICES = (
     ("Five-point (definitely real … definitely AI)", "five-point"),
     ("Binary (real / AI)", "binary"),
 )
+
+
+@dataclass(frozen=True)
+class NewStudyForm:
+    """The New-study dialog's form as plain values: the texts as typed (lists comma-separated),
+    the reading options under the design's own field names, one count pair for every entity."""
+
+    name: str
+    entities: tuple[str, ...]
+    real_per_entity: int
+    synthetic_per_entity: int
+    seed: str  # "": a random one
+    display_size: int
+    order: str
+    allow_back: bool
+    answer_scale: str
+    entity_confidence: bool
+    practice: int
+    exclude_sets: str
+    exclude_splits: str
+    synthetic_filters: str  # KEY=PATTERN, …
+    one_per_lesion: bool
+
+    @classmethod
+    def from_design(cls, design: StudyDesign) -> NewStudyForm:
+        """The form showing ``design`` (its first entity's counts stand for every entity's)."""
+        real, synthetic = next(iter(design.counts.values()))
+        pools = design.pools
+        return cls(
+            entities=tuple(design.counts),
+            real_per_entity=real,
+            synthetic_per_entity=synthetic,
+            seed="" if design.seed is None else str(design.seed),
+            exclude_sets=", ".join(pools.exclude_sets),
+            exclude_splits=", ".join(pools.exclude_splits),
+            synthetic_filters=", ".join(
+                f"{key}={pattern}" for key, pattern in pools.synthetic_filters
+            ),
+            one_per_lesion=pools.one_per_lesion,
+            **same_named_fields(cls, design, skip=("seed",)),
+        )
+
+    @classmethod
+    def defaults(cls) -> NewStudyForm:
+        """The empty form: no name, every other value the design's default."""
+        return cls.from_design(StudyDesign.with_counts(""))
+
+    def design(self) -> StudyDesign:
+        """The ``StudyDesign`` the form describes; raises ValueError with a readable message
+        (``StudyDesign.validate`` checks the rest)."""
+        from dermstudy.study.pools import PoolOptions, parse_filter
+
+        name = self.name.strip()
+        if not name:
+            raise ValueError("give the study a name")
+        seed = self.seed.strip()
+        if seed and not seed.lstrip("-").isdigit():
+            raise ValueError(f"seed must be a whole number, not {seed!r}")
+        if not self.entities:
+            raise ValueError("choose at least one entity")
+        pools = PoolOptions(
+            exclude_sets=_csv(self.exclude_sets),
+            exclude_splits=_csv(self.exclude_splits),
+            synthetic_filters=tuple(parse_filter(f) for f in _csv(self.synthetic_filters)),
+            one_per_lesion=self.one_per_lesion,
+        )
+        return StudyDesign.with_counts(
+            name,
+            list(self.entities),
+            self.real_per_entity,
+            self.synthetic_per_entity,
+            seed=int(seed) if seed else None,
+            pools=pools,
+            **same_named_fields(StudyDesign, self, skip=("name", "seed")),
+        )
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 def _minute(stamp: str | None, missing: str = "") -> str:
