@@ -34,6 +34,11 @@ def open_workspace(args: argparse.Namespace, *, create: bool = True) -> Workspac
     return Workspace.open(args.workspace, create=create)
 
 
+def add_json_option(parser: argparse.ArgumentParser, what: str = "the result") -> None:
+    """``--json``: print ``what`` as JSON instead of text (every command says it the same way)."""
+    parser.add_argument("--json", action="store_true", help=f"print {what} as JSON")
+
+
 def print_json(data: Any) -> None:
     json.dump(data, sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")

@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from dermstudy.commands import _common
 from dermstudy.commands._common import open_workspace, print_json
 
 # The keys of analysis.rating_exports.FORMATS, which needs pandas and scikit-learn: too slow to load
@@ -25,7 +26,7 @@ def register_study_action(sub: argparse._SubParsersAction) -> None:
     exp.add_argument(
         "--out", metavar="FILE", type=Path, help="file to write (default STUDY-ratings.EXT)"
     )
-    exp.add_argument("--json", action="store_true", help="print a JSON summary")
+    _common.add_json_option(exp, "a summary")
     exp.set_defaults(handler=run_export_ratings)
 
 

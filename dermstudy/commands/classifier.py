@@ -25,17 +25,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         run_ablation_command,
         help="train and test the arms over several seeds",
     )
-    abl.add_argument("--json", action="store_true", help="print the result as JSON")
+    _common.add_json_option(abl)
     abl.add_argument("--xlsx", metavar="FILE", help="also write the tables to this workbook")
     _common.add_progress_option(abl)
 
     runs = sub.add_parser("runs", help="the workspace's classifier runs")
-    runs.add_argument("--json", action="store_true")
+    _common.add_json_option(runs, "the list")
     runs.set_defaults(handler=run_list)
 
     show = sub.add_parser("show", help="Table 3 of one run")
     show.add_argument("run")
-    show.add_argument("--json", action="store_true")
+    _common.add_json_option(show, "the run")
     show.add_argument("--xlsx", metavar="FILE", help="write the run's workbook")
     show.set_defaults(handler=run_show)
 
@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pred.add_argument("--arm", default="original")
     pred.add_argument("--seed", type=int, default=0)
     pred.add_argument("--model-name", help="name in the report (default: model, arm, run, seed)")
-    pred.add_argument("--json", action="store_true")
+    _common.add_json_option(pred)
     pred.set_defaults(handler=run_predict)
 
 

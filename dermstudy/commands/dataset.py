@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from dermstudy.commands import _common
 from dermstudy.commands._common import open_workspace, print_json
 from dermstudy.jobs import CancelToken, TextProgressBar
 
@@ -16,11 +17,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     imp = sub.add_parser("import", help="import a HAM10000-layout folder (metadata CSV + images)")
     imp.add_argument("folder", help="folder with HAM10000_metadata.csv and the images below it")
     imp.add_argument("--metadata", help="metadata CSV if it is not HAM10000_metadata.csv in DIR")
-    imp.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _common.add_json_option(imp, "the summary")
     imp.set_defaults(handler=run_import)
 
     summary = sub.add_parser("summary", help="counts per entity and source")
-    summary.add_argument("--json", action="store_true", help="print as JSON")
+    _common.add_json_option(summary, "the summary")
     summary.set_defaults(handler=run_summary)
 
 

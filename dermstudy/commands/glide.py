@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from dermstudy.commands import _common
 from dermstudy.commands._common import UserError, print_json
 from dermstudy.paths import PROJECT_ROOT
 
@@ -28,13 +29,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     verify.add_argument("directory", nargs="?", default=str(DEFAULT_VECTORS), metavar="DIR")
-    verify.add_argument("--json", action="store_true", help="print results as JSON")
+    _common.add_json_option(verify, "the results")
     verify.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     verify.set_defaults(handler=run_verify)
 
     info = sub.add_parser("info", help="describe a GLIDE checkpoint file (kind, format, dtypes)")
     info.add_argument("file")
-    info.add_argument("--json", action="store_true")
+    _common.add_json_option(info)
     info.set_defaults(handler=run_info)
 
 

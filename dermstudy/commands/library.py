@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument("path", help="folder of images, or a CSV with columns file,entity")
     imp.add_argument("--entity", help="entity of every image in the folder (code or name)")
     imp.add_argument("--source", default="external", help="label of where the images came from")
-    imp.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _common.add_json_option(imp, "the summary")
     imp.set_defaults(handler=run_import_synthetic)
 
 

@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from dermstudy.commands import _common
 from dermstudy.commands._common import UserError, print_json
 
 
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--alpha", type=float, default=0.05, help="significance level (0.05)")
     parser.add_argument("--n-boot", type=int, default=2000, metavar="N", help="--cov bootstrap")
     parser.add_argument("--seed", type=int, default=20240, help="bootstrap seed (20240)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    _common.add_json_option(parser)
     parser.add_argument("--xlsx", metavar="FILE", type=Path, help="also write a workbook")
     size = parser.add_argument_group("mrmc size PILOT.csv")
     size.add_argument("--readers", type=int, metavar="J", help="readers of the next study")

@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "set=NAME, or a provenance field)."
         ),
     )
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    _common.add_json_option(parser, "the report")
     parser.add_argument("--xlsx", metavar="FILE", help="also write the report to an xlsx file")
 
 

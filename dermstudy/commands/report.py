@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="only these readers (--reader A B, or repeat --reader)",
     )
-    report.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    _common.add_json_option(report, "the report")
     report.add_argument("--xlsx", metavar="FILE", type=Path, help="write the Excel workbook")
     report.add_argument("--figures", metavar="DIR", type=Path, help="write the figures here")
     report.add_argument(
@@ -88,11 +88,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument("study", metavar="STUDY")
     imp.add_argument("file", metavar="FILE", type=Path, help=".csv or .xlsx")
     imp.add_argument("--model", required=True, metavar="NAME", help="name shown in the report")
-    imp.add_argument("--json", action="store_true", help="print the result as JSON")
+    _common.add_json_option(imp)
     imp.set_defaults(handler=run_predictions_import)
     lst = sub.add_parser("list", help="models with predictions for a study")
     lst.add_argument("study", metavar="STUDY")
-    lst.add_argument("--json", action="store_true")
+    _common.add_json_option(lst, "the list")
     lst.set_defaults(handler=run_predictions_list)
 
 

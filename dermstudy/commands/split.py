@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from dermstudy.commands import _common
 from dermstudy.commands._common import open_workspace, print_json
 
 
@@ -17,16 +18,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--test-fraction", type=float, default=0.2, help="share of lesions held out"
     )
     create.add_argument("--seed", type=int, default=0, help="seed of the shuffle (stored)")
-    create.add_argument("--json", action="store_true", help="print as JSON")
+    _common.add_json_option(create, "the new split")
     create.set_defaults(handler=run_create)
 
     listing = sub.add_parser("list", help="the workspace's splits")
-    listing.add_argument("--json", action="store_true", help="print as JSON")
+    _common.add_json_option(listing, "the list")
     listing.set_defaults(handler=run_list)
 
     show = sub.add_parser("show", help="counts per side and entity of one split")
     show.add_argument("name")
-    show.add_argument("--json", action="store_true", help="print as JSON")
+    _common.add_json_option(show, "the split")
     show.set_defaults(handler=run_show)
 
 

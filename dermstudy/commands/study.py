@@ -22,12 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _register_create(sub)
 
     lst = sub.add_parser("list", help="list the workspace's studies")
-    lst.add_argument("--json", action="store_true", help="print JSON")
+    _common.add_json_option(lst, "the list")
     lst.set_defaults(handler=run_list)
 
     show = sub.add_parser("show", help="a study's design, case counts and reader progress")
     show.add_argument("name", metavar="NAME")
-    show.add_argument("--json", action="store_true", help="print JSON")
+    _common.add_json_option(show, "the study")
     show.set_defaults(handler=run_show)
 
     delete = sub.add_parser("delete", help="delete a study that has no answers yet")
@@ -39,19 +39,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="blinding audit: can non-semantic image features tell real from synthetic cases?",
     )
     aud.add_argument("name", metavar="STUDY")
-    aud.add_argument("--json", action="store_true")
+    _common.add_json_option(aud, "the audit")
     aud.set_defaults(handler=run_audit)
 
     ver = sub.add_parser(
         "verify", help="check the tamper-evident record (audit log and votes) of the workspace"
     )
     ver.add_argument("name", metavar="STUDY", nargs="?", help="(the check covers the workspace)")
-    ver.add_argument("--json", action="store_true")
+    _common.add_json_option(ver)
     ver.set_defaults(handler=run_verify)
 
     key = sub.add_parser("key", help="the answer key (coordinators only: reveals the truth)")
     key.add_argument("name", metavar="STUDY")
-    key.add_argument("--json", action="store_true", help="print a JSON list of cases")
+    _common.add_json_option(key, "the cases")
     key.set_defaults(handler=run_key)
 
     exp = sub.add_parser(
@@ -68,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument(
         "file", metavar="FILE", help="the .answers.sqlite file, or the package beside it"
     )
-    imp.add_argument("--json", action="store_true", help="print JSON")
+    _common.add_json_option(imp)
     imp.set_defaults(handler=run_import_results)
 
     iset = sub.add_parser(
@@ -94,7 +94,7 @@ def _register_create(sub: argparse._SubParsersAction) -> None:
     create = _common.add_settings_command(
         sub, "create", StudyDesign, run_create, help="draw, blind and freeze a new study"
     )
-    create.add_argument("--json", action="store_true", help="print the new study as JSON")
+    _common.add_json_option(create, "the new study")
 
 
 def run_create(args: argparse.Namespace) -> int:

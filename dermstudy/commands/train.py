@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         _add_training_arguments(p)
         p.set_defaults(handler=run_train, kind=kind)
     listing = sub.add_parser("runs", help="list training runs")
-    listing.add_argument("--json", action="store_true", help="print as JSON")
+    _common.add_json_option(listing, "the list")
     listing.set_defaults(handler=run_list)
     plot = sub.add_parser("plot", help="draw a run's loss curve to a PNG file")
     plot.add_argument("run", help="run id (see `train runs`)")

@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument(
         "--skip-invalid", action="store_true", help="import the valid rows and list the bad ones"
     )
-    imp.add_argument("--json", action="store_true", help="print the result as JSON")
+    _common.add_json_option(imp)
     imp.set_defaults(handler=run_import)
 
 
