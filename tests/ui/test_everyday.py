@@ -162,9 +162,9 @@ def test_generator_failure_does_not_fill_the_bar(qtbot, tmp_path):
     qtbot.addWidget(panel)
     panel.count_spin.setValue(4)
     panel._succeeded = False  # what a failed or stopped run leaves
-    panel._on_done()
+    panel.on_child_done()
     assert panel.progress_bar.value() < panel.progress_bar.maximum()
     panel._finish(True)
-    panel._on_done()
+    panel.on_child_done()
     assert panel.progress_bar.value() == panel.progress_bar.maximum()
     panel.shutdown()

@@ -130,11 +130,11 @@ def test_a_failed_run_does_not_show_a_full_bar(qtbot, train_ws):
     panel = create_panel(train_ws)
     qtbot.addWidget(panel)
     panel.progress_bar.setRange(0, 0)
-    panel._ended("Failed: boom", completed=False)
-    panel._on_done()
+    panel.on_child_failed("boom")
+    panel.on_child_done()
     assert panel.progress_bar.value() < panel.progress_bar.maximum()
-    panel._ended("Finished.")
-    panel._on_done()
+    panel.on_child_finished(0)
+    panel.on_child_done()
     assert panel.progress_bar.value() == panel.progress_bar.maximum()
 
 

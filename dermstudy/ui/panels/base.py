@@ -6,13 +6,15 @@ the ``workspace_changed`` signal the main window listens to, one background job 
 done wiring, cancel, busy state) or in a child process on a
 :class:`~dermstudy.ui.workers.ProcessRunner` (start, stop with a grace period), the failure
 message box, and ``shutdown`` (stop the job, close the workspace; once only). A panel fills in the
-hooks (``set_busy``, ``on_progress``, ``on_failed``, ``on_done``, ``close_resources``) and keeps
+hooks (``set_busy``, ``on_progress``, ``on_failed``, ``on_done``, the ``on_child_…`` ones,
+``close_resources``) and keeps
 its own widgets and data; what it shows comes from Qt-free view models (``dermstudy.ui.viewmodels``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +29,15 @@ from dermstudy.workspace import Workspace
 FieldT = TypeVar("FieldT", bound=QtWidgets.QWidget | QtWidgets.QLayout)
 
 
+@dataclass(frozen=True)
+class ChildTexts:
+    """What a panel's status line says about its child process."""
+
+    waiting: str  # from the start until the child reports progress
+    stopping: str  # after Stop, until the child has stopped
+    stopped: str = "Stopped."  # once it has stopped on request
+
+
 class Panel(QtWidgets.QWidget):
     """Base of the panels: one workspace, one background job or child process at a time."""
 
@@ -34,6 +45,7 @@ class Panel(QtWidgets.QWidget):
     # A child process still running at shutdown gets this long to stop, and is waited this long.
     SHUTDOWN_GRACE_MS = 3000
     SHUTDOWN_WAIT_MS = 5000
+    STOP_GRACE_MS = 15_000  # Stop asks a child to end (SIGTERM) and kills it only after this
 
     # Emitted when a background job has ended (the workspace may have changed): the main window
     # updates its status bar; tests wait on it (connected before the job starts).
@@ -98,52 +110,36 @@ class Panel(QtWidgets.QWidget):
             self.worker.cancel()
 
     # -- a job in a child process --------------------------------------------------------------
-    def start_process(
-        self,
-        args: list[str],
-        on_event: Callable[[dict], None],
-        finished: Callable[[int], None],
-        failed: Callable[[str], None],
-        cancelled: Callable[[], None],
-        done: Callable[[], None],
-    ) -> ProcessRunner:
-        """Start a ``dermstudy … --progress json`` child: its JSON lines go to ``on_event``."""
+    def run_child(self, args: list[str], texts: ChildTexts) -> ProcessRunner:
+        """Start a ``dermstudy … --progress json`` child for a panel with run controls.
+
+        An indeterminate bar and ``texts.waiting`` in the status line until the child reports
+        progress; its JSON lines go to :meth:`on_child_event`, its end to :meth:`on_child_finished`,
+        :meth:`on_child_failed` or :meth:`on_child_cancelled`, then :meth:`on_child_done`.
+        """
+        self.progress_bar.setRange(0, 0)
+        self.status.setText(texts.waiting)
+        self.child_texts = texts
         runner = ProcessRunner(args, self.workspace_path, self)
-        runner.progress.connect(self.on_progress)
-        runner.event.connect(on_event)
-        runner.finished.connect(finished)
-        runner.failed.connect(failed)
-        runner.cancelled.connect(cancelled)
-        runner.done.connect(done)
+        for signal, hook in (
+            (runner.progress, self.on_progress),
+            (runner.event, self.on_child_event),
+            (runner.finished, self.on_child_finished),
+            (runner.failed, self.on_child_failed),
+            (runner.cancelled, self.on_child_cancelled),
+            (runner.done, self.on_child_done),
+        ):
+            signal.connect(hook)
         self.runner = runner
         runner.start()
-        return runner
-
-    def run_child(
-        self,
-        args: list[str],
-        waiting: str,
-        on_event: Callable[[dict], None],
-        done: Callable[[], None],
-        *,
-        finished: Callable[[int], None],
-        failed: Callable[[str], None],
-        cancelled: Callable[[], None],
-    ) -> ProcessRunner:
-        """:meth:`start_process` for a panel with run controls: an indeterminate bar and
-        ``waiting`` in the status line until the child reports progress, then the controls
-        updated for the running child (:meth:`update_controls`)."""
-        self.progress_bar.setRange(0, 0)
-        self.status.setText(waiting)
-        runner = self.start_process(args, on_event, finished, failed, cancelled, done)
         self.update_controls()
         return runner
 
-    def stop_child(self, notice: str, grace_ms: int) -> None:
-        """Ask a running child to stop, saying so in the status line."""
+    def stop(self) -> None:
+        """Stop: ask a running child to end (killed after ``STOP_GRACE_MS``), saying so."""
         if self.is_running():
-            self.status.setText(notice)
-            self.runner.stop(grace_ms=grace_ms)
+            self.status.setText(self.child_texts.stopping)
+            self.runner.stop(grace_ms=self.STOP_GRACE_MS)
 
     def is_running(self) -> bool:
         return self.runner is not None and self.runner.is_running()
@@ -156,7 +152,7 @@ class Panel(QtWidgets.QWidget):
                 self.runner.wait(wait_ms)
 
     def build_run_controls(
-        self, start_text: str, start: Callable[[], object], stop: Callable[[], None]
+        self, start_text: str, start: Callable[[], object]
     ) -> tuple[QtWidgets.QVBoxLayout, QtWidgets.QPushButton]:
         """Start and Stop over a progress bar and a status line, for a child-process panel.
 
@@ -167,7 +163,7 @@ class Panel(QtWidgets.QWidget):
         self.start_button.setProperty("role", "primary")
         self.start_button.clicked.connect(lambda: start())  # not clicked's ``checked`` argument
         stop_button = QtWidgets.QPushButton("Stop")
-        stop_button.clicked.connect(stop)
+        stop_button.clicked.connect(self.stop)
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(stop_button)
@@ -216,6 +212,26 @@ class Panel(QtWidgets.QWidget):
         """The one-line error in the status line and in a warning box."""
         self.status_label.setText(f"Failed: {message}")
         QtWidgets.QMessageBox.warning(self, self.TITLE, message)
+
+    def on_child_event(self, event: dict) -> None:
+        """A JSON line from the child that is not a progress event (panels override)."""
+
+    def on_child_finished(self, code: int) -> None:
+        self.child_ended("Finished.", completed=True)
+
+    def on_child_failed(self, message: str) -> None:
+        self.child_ended(f"Failed: {message}", completed=False)
+
+    def on_child_cancelled(self) -> None:
+        self.child_ended(self.child_texts.stopped, completed=False)
+
+    def child_ended(self, text: str, completed: bool) -> None:
+        """The child finished, failed or stopped (``text`` says which): show it (panels add more)."""
+        self.status.setText(text)
+
+    def on_child_done(self) -> None:
+        """After any of the three above: the child has ended (panels override)."""
+        self.update_controls()
 
     def close_resources(self) -> None:
         """Release what the panel holds besides the job and the workspace (panels override)."""

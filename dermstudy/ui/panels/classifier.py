@@ -19,7 +19,7 @@ from PySide6 import QtWidgets
 from dermstudy.classifier.figures import draw_curves
 from dermstudy.classifier.settings import ARMS, AblationSettings
 from dermstudy.jobs import ProgressEvent
-from dermstudy.ui.panels.base import Panel, spin_box, widget_value
+from dermstudy.ui.panels.base import ChildTexts, Panel, spin_box, widget_value
 from dermstudy.ui.style import scrolling_form
 from dermstudy.ui.viewmodels.classifier import (
     REDRAW,
@@ -41,12 +41,16 @@ INTRO = (
     "Does adding synthetic images help a CNN? Each arm trains on its own images and is "
     "tested on the same held-out real images (split by lesion), over several seeds."
 )
-STOP_GRACE_MS = 30_000
+CHILD_TEXTS = ChildTexts(
+    waiting="Decoding the images and preparing the arms…",
+    stopping="Stopping after the current mini-batch…",
+    stopped="Stopped; finished arms × seeds are kept.",
+)
 
 
 class ClassifierPanel(Panel):
     TITLE = TITLE
-    SHUTDOWN_GRACE_MS = SHUTDOWN_WAIT_MS = STOP_GRACE_MS
+    SHUTDOWN_GRACE_MS = SHUTDOWN_WAIT_MS = STOP_GRACE_MS = 30_000  # a mini-batch can take a while
 
     def __init__(self, workspace_path: Path, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(workspace_path, parent)
@@ -152,7 +156,7 @@ class ClassifierPanel(Panel):
         return box
 
     def _build_controls(self) -> QtWidgets.QVBoxLayout:
-        column, self.stop_button = self.build_run_controls("Run ablation", self.start, self.stop)
+        column, self.stop_button = self.build_run_controls("Run ablation", self.start)
         self.stop_button.setEnabled(False)
         return column
 
@@ -206,19 +210,7 @@ class ClassifierPanel(Panel):
         self.run_view = AblationView()
         self._show_tables()
         self._redraw()
-        return self.run_child(
-            args,
-            "Decoding the images and preparing the arms…",
-            self._on_event,
-            self._on_done,
-            finished=lambda _code: self._ended("Finished."),
-            failed=lambda message: self._ended(f"Failed: {message}"),
-            cancelled=lambda: self._ended("Stopped; finished arms × seeds are kept."),
-        )
-
-    def stop(self) -> None:
-        """Stop the run after its current mini-batch (SIGTERM); it keeps the arms × seeds done."""
-        self.stop_child("Stopping after the current mini-batch…", STOP_GRACE_MS)
+        return self.run_child(args, CHILD_TEXTS)
 
     def update_controls(self) -> None:
         running = self.is_running()
@@ -229,7 +221,7 @@ class ClassifierPanel(Panel):
     def on_progress(self, event: ProgressEvent) -> None:
         show_progress(self.progress_bar, self.status, event)
 
-    def _on_event(self, event: dict) -> None:
+    def on_child_event(self, event: dict) -> None:
         change = self.run_view.on_event(event)
         if change == REDRAW:
             self._redraw()
@@ -263,12 +255,12 @@ class ClassifierPanel(Panel):
         self.table.resizeColumnsToContents()
         _fill(self.seeds_table, seed_rows(self.run_view.result))
 
-    def _ended(self, text: str) -> None:
+    def child_ended(self, text: str, completed: bool) -> None:
         self._load_result()
         self._redraw()
         self.status.setText(text)
 
-    def _on_done(self) -> None:
+    def on_child_done(self) -> None:
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(1)
         self.update_controls()

@@ -24,13 +24,22 @@ from dermstudy.generation.settings import GenerateSettings
 from dermstudy.jobs import ProgressEvent
 from dermstudy.paths import models_dir
 from dermstudy.ui.file_dialogs import open_file
-from dermstudy.ui.panels.base import Panel, add_row, combo_box, form_box, form_column, spin_box
+from dermstudy.ui.panels.base import (
+    ChildTexts,
+    Panel,
+    add_row,
+    combo_box,
+    form_box,
+    form_column,
+    spin_box,
+)
 from dermstudy.ui.settings import load_json, save_json
 from dermstudy.ui.style import SPACING, hint_label
 from dermstudy.ui.viewmodels import generator as vm
 from dermstudy.ui.workers import ProcessRunner
 
 TITLE = "Generator"
+CHILD_TEXTS = ChildTexts(waiting="Loading models…", stopping="Stopping after the current step…")
 THUMB = 128
 
 
@@ -231,7 +240,7 @@ class GeneratorPanel(Panel):
         return box
 
     def _build_controls(self) -> QtWidgets.QVBoxLayout:
-        column, self.cancel_button = self.build_run_controls("Generate", self.start, self.cancel)
+        column, self.cancel_button = self.build_run_controls("Generate", self.start)
         self.cancel_button.setEnabled(False)
         self.progress_bar.setTextVisible(True)
         return column
@@ -294,20 +303,7 @@ class GeneratorPanel(Panel):
         self.save_choices()
         self.gallery.clear()
         self._succeeded = False
-        return self.run_child(
-            generate_arguments(self.form()),
-            "Loading models…",
-            self._on_event,
-            self._on_done,
-            finished=lambda _code: self._finish(True),
-            failed=lambda message: self.status.setText(vm.failed_text(message)),
-            cancelled=lambda: self.status.setText(f"Stopped. {self._finished_text()}"),
-        )
-
-    def cancel(self) -> None:
-        if self.runner is not None:
-            self.status.setText("Stopping after the current step…")
-            self.runner.stop(grace_ms=15_000)
+        return self.run_child(generate_arguments(self.form()), CHILD_TEXTS)
 
     def close_resources(self) -> None:
         self.save_choices()
@@ -318,7 +314,7 @@ class GeneratorPanel(Panel):
             self.progress_bar.setValue(event.done)
             self.status.setText(event.message)
 
-    def _on_event(self, event: dict) -> None:
+    def on_child_event(self, event: dict) -> None:
         caption = vm.image_caption(event)
         if caption is None:
             return
@@ -332,6 +328,15 @@ class GeneratorPanel(Panel):
         item.setToolTip(caption.tooltip)
         self.gallery.addItem(item)
 
+    def on_child_finished(self, code: int) -> None:
+        self._finish(True)
+
+    def on_child_failed(self, message: str) -> None:
+        self.status.setText(vm.failed_text(message))
+
+    def on_child_cancelled(self) -> None:
+        self.status.setText(f"Stopped. {self._finished_text()}")
+
     def _finished_text(self) -> str:
         return vm.finished_text(self.gallery.count())
 
@@ -339,7 +344,7 @@ class GeneratorPanel(Panel):
         self._succeeded = succeeded
         self.status.setText(self._finished_text())
 
-    def _on_done(self) -> None:
+    def on_child_done(self) -> None:
         maximum, value = vm.done_bar(
             getattr(self, "_succeeded", False), self.count_spin.value(), self.gallery.count()
         )

@@ -24,6 +24,7 @@ from dermstudy.training.config import TrainConfig
 from dermstudy.training.plots import draw_loss_curve
 from dermstudy.ui.file_dialogs import open_file
 from dermstudy.ui.panels.base import (
+    ChildTexts,
     Panel,
     add_row,
     combo_box,
@@ -45,7 +46,11 @@ from dermstudy.workspace.training_runs import TrainingRunRepository
 __all__ = ["DEMO_FINE_TUNE", "TrainingPanel", "create_panel", "gui_terms"]
 
 TITLE = "Training"
-STOP_GRACE_MS = 120_000  # a full-size step on a CPU can take a while; never kill mid-checkpoint
+CHILD_TEXTS = ChildTexts(
+    waiting="Preparing the images and the model…",
+    stopping="Stopping after the current step (writing a checkpoint)…",
+    stopped="Stopped; resume the run from the list.",
+)
 
 
 class ScaledImage(QtWidgets.QLabel):
@@ -83,7 +88,8 @@ class ScaledImage(QtWidgets.QLabel):
 
 class TrainingPanel(Panel):
     TITLE = TITLE
-    SHUTDOWN_GRACE_MS = SHUTDOWN_WAIT_MS = STOP_GRACE_MS
+    # A full-size step on a CPU can take a while; never kill a run mid-checkpoint.
+    SHUTDOWN_GRACE_MS = SHUTDOWN_WAIT_MS = STOP_GRACE_MS = 120_000
 
     def __init__(self, workspace_path: Path, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(workspace_path, parent)
@@ -162,7 +168,7 @@ class TrainingPanel(Panel):
         return box
 
     def _build_controls(self) -> QtWidgets.QVBoxLayout:
-        column, self.stop_button = self.build_run_controls("Start training", self.start, self.stop)
+        column, self.stop_button = self.build_run_controls("Start training", self.start)
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
         return column
@@ -314,23 +320,12 @@ class TrainingPanel(Panel):
         self.run.restart(resume)
         draw_loss_curve(self.figure, [])
         self.canvas.draw_idle()
-        return self.run_child(
-            args,
-            "Preparing the images and the model…",
-            self._on_event,
-            self._on_done,
-            finished=lambda _code: self._ended("Finished."),
-            failed=lambda message: self._ended(f"Failed: {gui_terms(message)}", False),
-            cancelled=lambda: self._ended("Stopped; resume the run from the list.", False),
-        )
-
-    def stop(self) -> None:
-        self.stop_child("Stopping after the current step (writing a checkpoint)…", STOP_GRACE_MS)
+        return self.run_child(args, CHILD_TEXTS)
 
     def on_progress(self, event: ProgressEvent) -> None:
         show_progress(self.progress_bar, self.status, event)
 
-    def _on_event(self, event: dict) -> None:
+    def on_child_event(self, event: dict) -> None:
         kind = event.get("event")
         if kind == "start":
             self.run.run_id = event.get("run")
@@ -363,12 +358,12 @@ class TrainingPanel(Panel):
         self.preview_label.set_source(pixmap)
         self.preview_caption.setText(vm.preview_caption(step, path))
 
-    def _ended(self, text: str, completed: bool = True) -> None:
+    def child_ended(self, text: str, completed: bool) -> None:
         self._redraw()
-        self.status.setText(text)
+        self.status.setText(gui_terms(text))  # a failure names CLI flags: say the form's labels
         self.run.completed = completed
 
-    def _on_done(self) -> None:
+    def on_child_done(self) -> None:
         maximum, value = self.run.bar()
         self.progress_bar.setRange(0, maximum)
         self.progress_bar.setValue(value)
