@@ -12,7 +12,7 @@ from dermstudy.workspace.repository import Repository
 
 class ImageSetRepository(Repository):
     def names(self) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT name FROM image_sets ORDER BY name")]
+        return self.column("SELECT name FROM image_sets ORDER BY name")
 
     def id_of(self, name: str) -> int | None:
         row = self.conn.execute("SELECT id FROM image_sets WHERE name = ?", (name,)).fetchone()

@@ -60,9 +60,7 @@ class ImageRepository(Repository):
         )
 
     def sources(self) -> list[str]:
-        return [
-            r[0] for r in self.conn.execute("SELECT DISTINCT source FROM images ORDER BY source")
-        ]
+        return self.column("SELECT DISTINCT source FROM images ORDER BY source")
 
     # -- lookups by hash or source ----------------------------------------------------------------
     def hashes_of_source(self, source: str) -> dict[str, str]:

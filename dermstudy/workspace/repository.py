@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dermstudy.workspace.core import Workspace
@@ -14,3 +15,7 @@ class Repository:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self.conn = ws.conn
+
+    def column(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """The first column of every row ``sql`` returns, in its order."""
+        return [row[0] for row in self.conn.execute(sql, params)]

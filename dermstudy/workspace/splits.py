@@ -39,7 +39,7 @@ class Split:
 class SplitRepository(Repository):
     def names(self) -> list[str]:
         """Split names in creation order."""
-        return [r[0] for r in self.conn.execute("SELECT name FROM splits ORDER BY id")]
+        return self.column("SELECT name FROM splits ORDER BY id")
 
     def exists(self, name: str) -> bool:
         return (

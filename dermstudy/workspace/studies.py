@@ -126,7 +126,7 @@ class StudyRepository(Repository):
                 "INSERT INTO study_secrets (study_id, dither_secret) VALUES (?, ?)",
                 (study_id, secret_hex),
             )
-            taken = {r[0] for r in self.conn.execute("SELECT code FROM cases")}
+            taken = set(self.column("SELECT code FROM cases"))
             self.conn.executemany(
                 "INSERT INTO cases (study_id, code, position, image_id, practice, blinded_sha256) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -149,7 +149,7 @@ class StudyRepository(Repository):
 
     # -- finding ---------------------------------------------------------------------------------
     def names(self) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT name FROM studies ORDER BY name")]
+        return self.column("SELECT name FROM studies ORDER BY name")
 
     def exists(self, name: str) -> bool:
         return (
@@ -188,12 +188,11 @@ class StudyRepository(Repository):
     # -- readers ---------------------------------------------------------------------------------
     def reader_names(self, study_id: int) -> list[str]:
         """Names of the readers with a session in the study, in session order."""
-        rows = self.conn.execute(
+        return self.column(
             "SELECT r.name FROM sessions se JOIN readers r ON r.id = se.reader_id "
             "WHERE se.study_id = ? ORDER BY se.id",
             (study_id,),
-        ).fetchall()
-        return [r[0] for r in rows]
+        )
 
     def reader_progress(self, study_id: int) -> list[ReaderProgress]:
         rows = self.conn.execute(

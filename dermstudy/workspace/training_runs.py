@@ -92,7 +92,7 @@ class TrainingRunRepository(Repository):
 
     def ids(self) -> list[str]:
         """Run ids, oldest first."""
-        return [r[0] for r in self.conn.execute("SELECT id FROM training_runs ORDER BY created_at")]
+        return self.column("SELECT id FROM training_runs ORDER BY created_at")
 
     def summaries(self) -> list[RunSummary]:
         """Every run, newest first."""
