@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from dermstudy.classifier.model import MODELS, predict_proba, save_checkpoint
+from dermstudy.classifier.settings import ARMS, PROTOCOLS
 from dermstudy.classifier.train import (
     TrainOptions,
     balanced_class_weights,
@@ -52,8 +53,6 @@ from dermstudy.jobs import Cancelled, CancelToken, Progress, ProgressEvent, no_p
 from dermstudy.workspace import Workspace, now_iso
 from dermstudy.workspace.classifier_store import ClassifierImage, ClassifierStore
 
-ARMS = ("original", "synthetic", "combined", "combined-matched")
-PROTOCOLS = ("held-out", "paper")
 DEFAULT_SPLIT = "classifier-held-out"
 RESULT_VERSION = 1
 

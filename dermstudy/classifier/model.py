@@ -40,6 +40,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from dermstudy.classifier.settings import MODEL_NAMES
 from dermstudy.classifier.tv import import_torchvision
 from dermstudy.entities import CODES
 from dermstudy.errors import DermstudyError
@@ -49,7 +50,7 @@ torchvision = import_torchvision()
 from torchvision.transforms import v2  # noqa: E402  (after the import shim above)
 
 FORMAT = "dermstudy-classifier/1"
-MODELS = ("paper-cnn", "resnet18")
+MODELS = MODEL_NAMES
 DEFAULT_IMAGE_SIZE = 64
 
 

@@ -19,8 +19,8 @@ from dermstudy.errors import DermstudyError
 if TYPE_CHECKING:
     from dermstudy.classifier.ablation import AblationOptions
 
-# The same names as classifier.ablation.ARMS / PROTOCOLS and classifier.model.MODELS (which need
-# torch); a test keeps them equal.
+# The arms, protocols and models, named here where the CLI's parser can read them without torch;
+# classifier.ablation and classifier.model take them from here.
 ARMS = ("original", "synthetic", "combined", "combined-matched")
 PROTOCOLS = ("held-out", "paper")
 MODEL_NAMES = ("paper-cnn", "resnet18")

@@ -34,16 +34,17 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from dermstudy.datasets.images import to_rgb
 from dermstudy.errors import DermstudyError
+from dermstudy.study.design import (  # named with the design: the CLI reads them without numpy
+    DEFAULT_HARMONISE,
+    HARMONISATIONS,
+    HARMONISE_JPEG,
+    HARMONISE_NONE,
+)
 
 BLINDED_FORMAT = "PNG"
 BLINDED_MODE = "RGB"
 BLINDED_SUFFIX = ".png"
 
-HARMONISE_NONE = "none"
-HARMONISE_SOFTEN = "soften"
-HARMONISE_JPEG = "jpeg"
-HARMONISATIONS: tuple[str, ...] = (HARMONISE_SOFTEN, HARMONISE_JPEG, HARMONISE_NONE)
-DEFAULT_HARMONISE = HARMONISE_SOFTEN
 SOFTEN_SIGMA = 2.0
 SOFTEN_NOISE = 5.0
 JPEG_QUALITY = 90

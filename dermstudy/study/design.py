@@ -22,10 +22,13 @@ from dermstudy.reading.answers import ANSWER_SCALES, FIVE_POINT, ORDER_SAME, ORD
 if TYPE_CHECKING:
     from dermstudy.study.pools import PoolOptions
 
-# The names of study.blinding's harmonisations (that module needs numpy and Pillow, too slow to load
-# for building the parser at every start); a test keeps the two equal.
-HARMONISATIONS: tuple[str, ...] = ("soften", "jpeg", "none")
-DEFAULT_HARMONISE = "soften"
+# The harmonisations study.blinding applies, named here (that module needs numpy and Pillow, too
+# slow to load for building the parser at every start).
+HARMONISE_NONE = "none"
+HARMONISE_SOFTEN = "soften"
+HARMONISE_JPEG = "jpeg"
+HARMONISATIONS: tuple[str, ...] = (HARMONISE_SOFTEN, HARMONISE_JPEG, HARMONISE_NONE)
+DEFAULT_HARMONISE = HARMONISE_SOFTEN
 REAL_PER_ENTITY = 10
 SYNTHETIC_PER_ENTITY = 10
 

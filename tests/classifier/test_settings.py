@@ -10,11 +10,8 @@ import sys
 
 import pytest
 
-from dermstudy.classifier import ablation, model
+from dermstudy.classifier import ablation
 from dermstudy.classifier.settings import (
-    ARMS,
-    MODEL_NAMES,
-    PROTOCOLS,
     AblationSettings,
     AblationSettingsError,
 )
@@ -24,11 +21,6 @@ from dermstudy.cli import build_parser
 
 def _parse(argv: list[str]) -> AblationSettings:
     return AblationSettings.from_args(build_parser().parse_args(argv))
-
-
-def test_names_match_the_torch_modules():
-    assert ARMS == ablation.ARMS and PROTOCOLS == ablation.PROTOCOLS
-    assert set(MODEL_NAMES) == set(model.MODELS)
 
 
 def test_the_bare_command_line_is_the_defaults_and_the_jobs_defaults():

@@ -8,7 +8,6 @@ import sys
 
 from dermstudy.analysis.rating_exports import FORMATS
 from dermstudy.commands._export_ratings import FORMAT_NAMES
-from dermstudy.study import blinding, design
 
 
 def test_building_the_parser_loads_no_heavy_library():
@@ -25,5 +24,3 @@ def test_building_the_parser_loads_no_heavy_library():
 
 def test_copied_names_match_their_owners():
     assert tuple(FORMATS) == FORMAT_NAMES
-    assert design.HARMONISATIONS == blinding.HARMONISATIONS
-    assert design.DEFAULT_HARMONISE == blinding.DEFAULT_HARMONISE
