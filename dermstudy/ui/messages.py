@@ -31,8 +31,10 @@ GENERATOR_LABELS = {
     "--dtype": "Precision",
     "--base-steps": "Base steps",
     "--upsample-steps": "Upsampler steps",
+    "--temperature": "Upsampler temperature",
     "--no-upsample": "Upsample to 256×256",
     "--base": "Base (64 px)",
     "--upsampler": "Upsampler",
 }
 READING_LABELS = {"--reader NAME": "Reader name", "--reader": "Reader name"}
+STUDY_LABELS = {"--harmonise": "Harmonise images"}

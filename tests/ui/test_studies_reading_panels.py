@@ -202,6 +202,7 @@ def test_the_new_study_dialog_shows_a_form_and_reads_it_back(studies):
         exclude_splits="s1, s2:test",
         synthetic_filters="source=glide*",
         one_per_lesion=False,
+        harmonise="none",
     )
     dialog.set_form(form)
     assert dialog.form() == form

@@ -104,15 +104,16 @@ def test_design_text_names_the_settings_pools_audit_and_warnings() -> None:
             reading={"display_size": 256, "answer_scale": "five-point", "allow_back": True,
                      "entity_confidence": True},
             design={"pools": {"exclude_sets": ["a", "b"], "one_per_lesion": False}},
-            blinding={"audit": {"combined": {"auc": 0.5412, "threshold": 0.6}}},
-            warnings=["few melanomas"],
+            blinding={"harmonise": "jpeg", "audit": {"combined": {"auc": 0.5412, "threshold": 0.6}}},
+            warnings=["few melanomas", "AUC 0.9; consider another --harmonise option"],
         )
     )  # fmt: skip
     assert "five-point scale · with entity confidence · 3 practice cases" in full
     assert "going back allowed" in full and "same order" in full
     assert "\nPools: excluding sets a, b\n" in full
-    assert "Blinding audit: real vs synthetic AUC 0.54 (chance threshold 0.60)" in full
-    assert full.endswith("\nWarning: few melanomas")
+    assert "\nImages harmonised: jpeg\nBlinding audit: real vs synthetic AUC 0.54 (chance " in full
+    assert "\nWarning: few melanomas\n" in full
+    assert full.endswith("\nWarning: AUC 0.9; consider another “Harmonise images” option")
 
 
 def test_study_list_rows() -> None:

@@ -330,6 +330,7 @@ def test_the_new_study_form_and_its_design_round_trip() -> None:
         answer_scale="binary",
         entity_confidence=True,
         practice=2,
+        harmonise="jpeg",
         pools=PoolOptions(
             exclude_sets=("a", "b"),
             exclude_splits=("s1:test",),
@@ -339,9 +340,17 @@ def test_the_new_study_form_and_its_design_round_trip() -> None:
     )
     form = NewStudyForm.from_design(design)
     assert form.entities == ("mel", "df") and form.seed == "-3"
-    assert form.synthetic_filters == "source=glide*, model=ab12"
+    assert form.synthetic_filters == "source=glide*, model=ab12" and form.harmonise == "jpeg"
     assert form.design() == design
     assert NewStudyForm.from_design(form.design()) == form
+
+
+def test_the_new_study_form_offers_every_harmonisation_and_starts_at_the_default() -> None:
+    from dermstudy.study.design import DEFAULT_HARMONISE, HARMONISATIONS
+    from dermstudy.ui.viewmodels.studies import HARMONISE_CHOICES, NewStudyForm
+
+    assert sorted(value for _label, value in HARMONISE_CHOICES) == sorted(HARMONISATIONS)
+    assert NewStudyForm.defaults().harmonise == DEFAULT_HARMONISE
 
 
 @pytest.mark.parametrize(

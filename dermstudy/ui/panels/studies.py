@@ -21,6 +21,7 @@ from dermstudy.ui.file_dialogs import open_file, save_file
 from dermstudy.ui.panels.base import Panel, combo_box, set_widget_value, widget_value
 from dermstudy.ui.style import SPACING, set_role
 from dermstudy.ui.viewmodels.studies import (
+    HARMONISE_CHOICES,
     ORDER_CHOICES,
     SCALE_CHOICES,
     NewStudyForm,
@@ -179,10 +180,16 @@ class NewStudyDialog(QtWidgets.QDialog):
             "KEY=PATTERN, comma-separated, e.g. source=glide*, model=<checkpoint SHA or file>"
         )
         self.one_per_lesion_check = QtWidgets.QCheckBox("At most one image per lesion")
+        self.harmonise_combo = combo_box(HARMONISE_CHOICES)
+        self.harmonise_combo.setToolTip(
+            "Every case image is blinded the same way; the study's blinding audit measures what "
+            "each choice leaves (README, “Blinding and data integrity”)."
+        )
         form.addRow("Exclude sets:", self.exclude_sets_edit)
         form.addRow("Exclude splits:", self.exclude_splits_edit)
         form.addRow("Synthetic filters:", self.filters_edit)
         form.addRow("", self.one_per_lesion_check)
+        form.addRow("Harmonise images:", self.harmonise_combo)
         return box
 
     def _update_total(self) -> None:
@@ -218,6 +225,7 @@ class NewStudyDialog(QtWidgets.QDialog):
             "exclude_splits": self.exclude_splits_edit,
             "synthetic_filters": self.filters_edit,
             "one_per_lesion": self.one_per_lesion_check,
+            "harmonise": self.harmonise_combo,
         }
 
     def form(self) -> NewStudyForm:

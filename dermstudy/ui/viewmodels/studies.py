@@ -8,7 +8,8 @@ from typing import Any
 
 from dermstudy.arguments import same_named_fields
 from dermstudy.entities import BY_CODE
-from dermstudy.study.design import StudyDesign
+from dermstudy.study.design import HARMONISE_JPEG, HARMONISE_NONE, HARMONISE_SOFTEN, StudyDesign
+from dermstudy.ui.messages import STUDY_LABELS, in_gui_terms
 
 # The New study dialog's reading choices: (label, the design's value).
 ORDER_CHOICES = (
@@ -18,6 +19,13 @@ ORDER_CHOICES = (
 SCALE_CHOICES = (
     ("Five-point (definitely real … definitely AI)", "five-point"),
     ("Binary (real / AI)", "binary"),
+)
+# study.blinding's harmonisations (README, "Blinding and data integrity"): what every case image
+# goes through so that real and generated images do not differ in format traces.
+HARMONISE_CHOICES = (
+    ("Soften: the same blur and fresh noise on every image (recommended)", HARMONISE_SOFTEN),
+    ("JPEG: re-encode every image at one quality", HARMONISE_JPEG),
+    ("None: resize only (format traces may tell real from AI)", HARMONISE_NONE),
 )
 
 
@@ -41,6 +49,7 @@ class NewStudyForm:
     exclude_splits: str
     synthetic_filters: str  # KEY=PATTERN, …
     one_per_lesion: bool
+    harmonise: str
 
     @classmethod
     def from_design(cls, design: StudyDesign) -> NewStudyForm:
@@ -177,18 +186,24 @@ def design_text(summary: dict[str, Any]) -> str:
     if pools.get("one_per_lesion", True):
         pool_parts.append("one image per lesion")
     created = _minute(summary["created_at"])
-    audit = summary.get("blinding", {}).get("audit") or {}
-    combined = audit.get("combined")
+    blinding = summary.get("blinding", {})
+    harmonised = (
+        f"\nImages harmonised: {blinding['harmonise']}" if blinding.get("harmonise") else ""
+    )
+    combined = (blinding.get("audit") or {}).get("combined")
     audit_text = (
         f"\nBlinding audit: real vs synthetic AUC {combined['auc']:.2f} "
         f"(chance threshold {combined['threshold']:.2f})"
         if combined
         else ""
     )
-    warnings = "".join(f"\nWarning: {w}" for w in summary.get("warnings", []))
+    warnings = "".join(
+        f"\nWarning: {in_gui_terms(w, STUDY_LABELS)}" for w in summary.get("warnings", [])
+    )
     return (
         " · ".join(parts)
         + f"\nPools: {'; '.join(pool_parts) or 'all images'}\nCreated {created}"
+        + harmonised
         + audit_text
         + warnings
     )
