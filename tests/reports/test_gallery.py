@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import multiprocessing
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
@@ -95,20 +98,11 @@ def test_gallery_without_images_still_writes_the_sheet(workspace, tmp_path):
 def test_figures_drawn_beside_the_workbook_are_the_same(workspace, tmp_path, monkeypatch):
     """write_outputs draws the figures in a forked child where it can; the files and the
     workbook's figures are the same bytes as when drawn in this process."""
-    import multiprocessing
-    import threading
     from concurrent.futures import ProcessPoolExecutor
-
-    import pytest
 
     from dermstudy.reports import bundle
 
-    if "fork" not in multiprocessing.get_all_start_methods():
-        pytest.skip("no fork on this platform")
-    if threading.active_count() > 1:  # as write_outputs itself: never fork a threaded process
-        # Earlier tests left threads in this process (Qt, torch): run this test in a fresh one.
-        assert not os.environ.get(_FRESH), "threads are running even in a fresh test process"
-        _run_in_fresh_process("test_figures_drawn_beside_the_workbook_are_the_same")
+    if not _may_fork_here("test_figures_drawn_beside_the_workbook_are_the_same"):
         return
     make_tiny_study(workspace, readers="AB")
     data = load_study(workspace, "tiny")
@@ -136,6 +130,19 @@ def test_figures_drawn_beside_the_workbook_are_the_same(workspace, tmp_path, mon
 
 
 _FRESH = "DERMSTUDY_TEST_IN_FRESH_PROCESS"
+
+
+def _may_fork_here(test_name: str) -> bool:
+    """Whether this process may fork, as ``write_outputs`` and ``produce`` decide (never a threaded
+    process). Earlier tests may have left threads here (Qt, torch): then ``test_name`` runs in a
+    fresh process instead and this returns False; without fork on the platform the test skips."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    if threading.active_count() == 1:
+        return True
+    assert not os.environ.get(_FRESH), "threads are running even in a fresh test process"
+    _run_in_fresh_process(test_name)
+    return False
 
 
 def _run_in_fresh_process(test_name: str) -> None:
@@ -167,21 +174,13 @@ def test_analysis_beside_the_workbook_gives_the_same_outputs(workspace, tmp_path
     """produce analyses in a forked child while this process writes the answers sheet, then the
     child draws the figures: JSON, figure files and workbook are the bytes of the serial path
     (all but the time stamps), with the sheets in the usual order."""
-    import multiprocessing
     import re
-    import threading
     import zipfile
     from concurrent.futures import ProcessPoolExecutor
 
-    import pytest
-
     from dermstudy.reports import bundle, excel, tables
 
-    if "fork" not in multiprocessing.get_all_start_methods():
-        pytest.skip("no fork on this platform")
-    if threading.active_count() > 1:  # as produce itself: never fork a threaded process
-        assert not os.environ.get(_FRESH), "threads are running even in a fresh test process"
-        _run_in_fresh_process("test_analysis_beside_the_workbook_gives_the_same_outputs")
+    if not _may_fork_here("test_analysis_beside_the_workbook_gives_the_same_outputs"):
         return
     make_tiny_study(workspace, readers="AB")
     _case_images(workspace)
