@@ -139,7 +139,7 @@ class Panel(QtWidgets.QWidget):
         """Stop: ask a running child to end (killed after ``STOP_GRACE_MS``), saying so."""
         if self.is_running():
             self.status.setText(self.child_texts.stopping)
-            self.runner.stop(grace_ms=self.STOP_GRACE_MS)
+            self.stop_process(self.STOP_GRACE_MS)
 
     def is_running(self) -> bool:
         return self.runner is not None and self.runner.is_running()
